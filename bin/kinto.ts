@@ -1,0 +1,52 @@
+#!/usr/bin/env -S npx tsx
+import { Command } from 'commander';
+import { startLocalPlatform } from '../lambdas/adapters/local/local-platform';
+import { readSettings } from '../lambdas/adapters/local/settings';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const program = new Command()
+  .name('kinto')
+  .description('Kinto: git repos to running, secured, observable, serverless endpoints.');
+
+program
+  .command('dev', { isDefault: true })
+  .description('Run the whole Kinto platform on this machine (settings: KINTO_PORT, KINTO_HOME, KINTO_ADMIN_TOKEN, KINTO_IDLE_TIMEOUT_MS)')
+  .action(async () => {
+    const settings = readSettings();
+    const platform = await startLocalPlatform(settings);
+    const tokenNote = platform.adminTokenSource === 'env' ? 'from KINTO_ADMIN_TOKEN' : `kept in ${platform.home}/admin-token`;
+    process.stdout.write(
+      [
+        `Kinto is running at ${platform.url}`,
+        `  admin token: ${platform.adminToken}  (${tokenNote})`,
+        `  control API: ${platform.url}/v1  (described at ${platform.url}/v1/openapi.json)`,
+        `  data:        ${platform.home}`,
+        `Try: curl -H "Authorization: Bearer ${platform.adminToken}" ${platform.url}/v1/projects`,
+        '',
+      ].join('\n'),
+    );
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) process.exit(1);
+      stopping = true;
+      process.stdout.write(`\n${signal}: stopping Kinto...\n`);
+      platform.close().then(
+        () => {
+          process.stdout.write('Kinto stopped.\n');
+          process.exit(0);
+        },
+        (e) => {
+          console.error(e);
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+
+program.parseAsync().catch((e: Error) => {
+  console.error(`kinto: ${e.message}`);
+  process.exit(1);
+});

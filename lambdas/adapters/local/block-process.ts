@@ -1,0 +1,233 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, connect } from 'node:net';
+import type { CommandStep } from '../../core/commands';
+import { KintoError } from '../../core/errors';
+import { runSteps } from './run-steps';
+import { Writable } from 'node:stream';
+
+export interface BlockProcessOptions {
+  /** For messages: `<block> (release <version>)`. */
+  readonly label: string;
+  readonly cwd: string;
+  /** Start command steps; all but the last run to completion first, the last is the server. */
+  readonly steps: (port: number) => readonly CommandStep[];
+  readonly env: (port: number) => Record<string, string>;
+  /** A fixed port the block always listens on; by default a free one is passed as `PORT`. */
+  readonly fixedPort?: number;
+  readonly startTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  /** Each line the process writes (stdout or stderr). */
+  readonly onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Lifecycle events, for logs and metrics. */
+  readonly onEvent?: (event: { type: 'start' | 'ready' | 'exit' | 'idle-stop'; ms?: number; code?: number | null; signal?: string | null }) => void;
+}
+
+type State = 'stopped' | 'starting' | 'ready' | 'stopping';
+
+const POLL_MS = 5;
+const KILL_GRACE_MS = 3000;
+const MAX_LINE = 256 * 1024;
+
+/**
+ * One block of one deployment as a child process that exists only while it is used: it starts
+ * on the first request, serves many, and stops after an idle time. A process that dies is
+ * started again by the next request.
+ */
+export class BlockProcess {
+  private state: State = 'stopped';
+  private child?: ChildProcess;
+  private starting?: Promise<number>;
+  private port = 0;
+  private inflight = 0;
+  private lastActive = 0;
+  private idleTimer?: NodeJS.Timeout;
+  private retired = false;
+  private recentOutput: string[] = [];
+
+  constructor(private readonly options: BlockProcessOptions) {}
+
+  /** Ensures the process is up and counts a request in; resolves to its port. Pair with `release`. */
+  acquire(): Promise<number> | number {
+    this.inflight++;
+    if (this.state === 'ready') return this.port;
+    if (this.retired) {
+      this.inflight--;
+      return Promise.reject(new KintoError(503, 'BLOCK_RETIRED', `${this.options.label} was replaced by a newer deployment; retry.`));
+    }
+    this.starting ??= this.start().finally(() => (this.starting = undefined));
+    return this.starting.catch((e) => {
+      this.inflight--;
+      throw e;
+    });
+  }
+
+  release(): void {
+    this.inflight--;
+    this.lastActive = performance.now();
+    if (this.inflight === 0 && this.retired) void this.stop();
+  }
+
+  get isRunning(): boolean {
+    return this.state === 'ready' || this.state === 'starting';
+  }
+
+  /** Marks the process as replaced: it stops as soon as its in-flight requests finish. */
+  retire(): void {
+    this.retired = true;
+    if (this.inflight === 0) void this.stop();
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.idleTimer);
+    const child = this.child;
+    if (!child || this.state === 'stopped') return;
+    this.state = 'stopping';
+    await new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      const force = setTimeout(() => killGroup(child, 'SIGKILL'), KILL_GRACE_MS);
+      child.once('exit', () => {
+        clearTimeout(force);
+        resolve();
+      });
+      killGroup(child, 'SIGTERM');
+    });
+  }
+
+  private async start(): Promise<number> {
+    const began = performance.now();
+    this.state = 'starting';
+    this.recentOutput = [];
+    const port = this.options.fixedPort ?? (await freePort());
+    const steps = this.options.steps(port);
+    const env = this.options.env(port);
+    const last = steps[steps.length - 1]!;
+    if (steps.length > 1) {
+      const sink = new Writable({ write: (chunk, _enc, cb) => (this.collect(String(chunk), 'stdout'), cb()) });
+      const setup = await runSteps(steps.slice(0, -1), { cwd: this.options.cwd, env, log: sink, timeoutMs: this.options.startTimeoutMs, what: 'start command' });
+      if (!setup.ok) {
+        this.state = 'stopped';
+        throw new KintoError(502, 'BLOCK_START_FAILED', `${this.options.label} could not start: ${setup.reason}.`);
+      }
+    }
+    this.options.onEvent?.({ type: 'start' });
+    const [program, ...args] = last.argv;
+    const child = spawn(program!, args, { cwd: this.options.cwd, env: { ...env, ...last.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    this.child = child;
+    this.pipeLines(child);
+    let exited: string | undefined;
+    child.on('error', (e) => (exited = `could not run ${program}: ${e.message}`));
+    child.on('exit', (code, signal) => {
+      exited ??= signal ? `was killed by ${signal}` : `exited with code ${code}`;
+      if (this.child === child) {
+        this.state = 'stopped';
+        this.child = undefined;
+        clearTimeout(this.idleTimer);
+      }
+      this.options.onEvent?.({ type: 'exit', code, signal });
+    });
+    const deadline = began + this.options.startTimeoutMs;
+    for (;;) {
+      if (exited) {
+        this.state = 'stopped';
+        throw new KintoError(502, 'BLOCK_EXITED', `${this.options.label} ${exited} before it opened port ${port}.${this.tail()}`);
+      }
+      if (await canConnect(port)) break;
+      if (performance.now() > deadline) {
+        await this.stop();
+        throw new KintoError(
+          504,
+          'BLOCK_START_TIMEOUT',
+          `${this.options.label} did not open port ${port} within ${Math.round(this.options.startTimeoutMs / 1000)} s: it must listen on $PORT (${port}) or on build.port.${this.tail()}`,
+        );
+      }
+      await sleep(POLL_MS);
+    }
+    this.port = port;
+    this.state = 'ready';
+    this.lastActive = performance.now();
+    this.options.onEvent?.({ type: 'ready', ms: Math.round(performance.now() - began) });
+    this.scheduleIdleCheck(this.options.idleTimeoutMs);
+    return port;
+  }
+
+  private scheduleIdleCheck(afterMs: number): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.state !== 'ready') return;
+      const idleFor = performance.now() - this.lastActive;
+      if (this.inflight === 0 && idleFor >= this.options.idleTimeoutMs) {
+        this.options.onEvent?.({ type: 'idle-stop' });
+        void this.stop();
+      } else {
+        this.scheduleIdleCheck(Math.max(10, this.options.idleTimeoutMs - idleFor));
+      }
+    }, afterMs);
+    this.idleTimer.unref();
+  }
+
+  private pipeLines(child: ChildProcess): void {
+    for (const stream of ['stdout', 'stderr'] as const) {
+      let carry = '';
+      child[stream]!.setEncoding('utf8');
+      child[stream]!.on('data', (chunk: string) => {
+        const lines = (carry + chunk).split('\n');
+        carry = lines.pop() ?? '';
+        if (carry.length > MAX_LINE) {
+          lines.push(carry);
+          carry = '';
+        }
+        for (const line of lines) this.collect(line, stream);
+      });
+      child[stream]!.on('end', () => carry && this.collect(carry, stream));
+    }
+  }
+
+  private collect(text: string, stream: 'stdout' | 'stderr'): void {
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      this.recentOutput.push(line.slice(0, 500));
+      if (this.recentOutput.length > 5) this.recentOutput.shift();
+      this.options.onLine?.(line, stream);
+    }
+  }
+
+  private tail(): string {
+    return this.recentOutput.length ? ` Last output: ${this.recentOutput.join(' | ')}` : '';
+  }
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid) process.kill(-child.pid, signal);
+  } catch {
+    child.kill(signal);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+/** A free loopback port, from the OS. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}

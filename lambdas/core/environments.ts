@@ -1,0 +1,93 @@
+import { nowIso, type CoreContext } from './context';
+import { badRequest, conflict } from './errors';
+import type { CreateEnvironmentInput } from './inputs';
+import { listAll, requireEnvironment, requireProject } from './lookups';
+import type { Environment, Project } from './model';
+import { assertName } from './names';
+import { WriteConflictError, type ListOptions, type Page } from '../ports/store';
+
+/**
+ * Creates an environment, optionally cloning another one's per-block configuration.
+ * Config items are keyed by the new environment's id and written first; the environment item is
+ * the commit point, so a crash or a lost race leaves nothing reachable behind.
+ */
+export async function createEnvironment(ctx: CoreContext, projectName: string, input: CreateEnvironmentInput): Promise<Environment> {
+  const project = await requireProject(ctx, projectName);
+  const name = assertName('environment', input.name);
+  if (await ctx.store.environments.get({ projectId: project.id, name })) throw environmentExists(project, name);
+  const source = input.cloneFrom ? await requireEnvironment(ctx, project, input.cloneFrom) : undefined;
+  const at = nowIso(ctx);
+  const env: Environment = {
+    id: ctx.ids.randomId(),
+    projectId: project.id,
+    name,
+    status: 'active',
+    clonedFrom: source?.name,
+    rev: 1,
+    createdAt: at,
+    updatedAt: at,
+  };
+  if (source) {
+    for (const config of await listAll(ctx.store.blockConfigs, { envId: source.id })) {
+      await ctx.store.blockConfigs.create({ ...config, envId: env.id, rev: 1, createdAt: at, updatedAt: at });
+    }
+  }
+  try {
+    return await ctx.store.environments.create(env);
+  } catch (e) {
+    if (e instanceof WriteConflictError) {
+      await ctx.store.blockConfigs.removeAll({ envId: env.id });
+      throw environmentExists(project, name);
+    }
+    throw e;
+  }
+}
+
+const environmentExists = (project: Project, name: string) =>
+  conflict('ENVIRONMENT_EXISTS', `Project "${project.name}" already has an environment "${name}"; choose another name.`);
+
+export async function listEnvironments(ctx: CoreContext, projectName: string, options: ListOptions = {}): Promise<Page<Environment>> {
+  const project = await requireProject(ctx, projectName);
+  return ctx.store.environments.list({ projectId: project.id }, options);
+}
+
+export async function getEnvironment(ctx: CoreContext, projectName: string, envName: string): Promise<Environment> {
+  return requireEnvironment(ctx, await requireProject(ctx, projectName), envName);
+}
+
+/** Stops serving an environment: its gateway answers 503 until the next deploy. Its config stays. */
+export async function shutDownEnvironment(ctx: CoreContext, projectName: string, envName: string): Promise<Environment> {
+  const project = await requireProject(ctx, projectName);
+  const env = await requireEnvironment(ctx, project, envName);
+  if (env.deploying) throw conflict('DEPLOYMENT_IN_PROGRESS', `Environment "${env.name}" is being deployed; shut it down when the deployment ends.`);
+  let updated = env;
+  if (env.status !== 'shut-down') {
+    try {
+      updated = await ctx.store.environments.update({ ...env, status: 'shut-down', updatedAt: nowIso(ctx) });
+    } catch (e) {
+      if (e instanceof WriteConflictError) throw conflict('CONCURRENT_UPDATE', `Environment "${env.name}" changed while this request ran; retry.`);
+      throw e;
+    }
+  }
+  await ctx.runtime.stop(env.id);
+  return updated;
+}
+
+/** Deletes an environment; the caller must repeat its name in `confirm`. */
+export async function deleteEnvironment(ctx: CoreContext, projectName: string, envName: string, confirm: string): Promise<void> {
+  const project = await requireProject(ctx, projectName);
+  const env = await requireEnvironment(ctx, project, envName);
+  if (confirm !== env.name) {
+    throw badRequest('CONFIRMATION_MISMATCH', `To delete environment "${env.name}", send {"confirm": "${env.name}"}; got ${JSON.stringify(confirm)}.`);
+  }
+  if (env.deploying) throw conflict('DEPLOYMENT_IN_PROGRESS', `Environment "${env.name}" is being deployed; delete it when the deployment ends.`);
+  await ctx.store.environments.remove({ projectId: project.id, name: env.name });
+  await ctx.runtime.stop(env.id);
+  await removeEnvironmentState(ctx, env);
+}
+
+/** Removes what lives under an environment once the environment item itself is gone. */
+export async function removeEnvironmentState(ctx: CoreContext, env: Environment): Promise<void> {
+  await ctx.store.blockConfigs.removeAll({ envId: env.id });
+  await ctx.store.deployments.removeAll({ envId: env.id });
+}

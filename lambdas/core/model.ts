@@ -1,0 +1,173 @@
+/**
+ * The vocabulary of Kinto, as stored and as returned by the control API.
+ * Every stored entity carries `rev`, bumped on each write, for optimistic concurrency.
+ */
+
+export type BlockType = 'website' | 'microservice' | 'custom-service' | 'job';
+export type WebsiteKind = 'static' | 'static-build' | 'dynamic';
+export type JobKind = 'pre-deploy' | 'post-deploy' | 'cron';
+export type Visibility = 'protected' | 'public' | 'internal';
+
+export interface Stored {
+  /** Revision: 1 on create, +1 on every update. */
+  readonly rev: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface Project extends Stored {
+  readonly id: string;
+  readonly name: string;
+  readonly description: string;
+}
+
+/** Where a block's code comes from. Exactly one of `branch` and `commit` is set. */
+export interface BlockSource {
+  /** Any git URL reachable from the builder; a local path counts. */
+  readonly repo: string;
+  readonly branch?: string;
+  readonly commit?: string;
+  /** Folder inside the repo holding the block, relative, without `..`. */
+  readonly subfolder?: string;
+}
+
+export interface BuildSettings {
+  readonly buildCommand?: string;
+  readonly startCommand?: string;
+  /** Port the block listens on when it ignores `PORT`; by default it must listen on `PORT`. */
+  readonly port?: number;
+  /** Folder (relative to the block) holding a website's files after the build. */
+  readonly outputDir?: string;
+  /** Dockerfile path (relative to the block): the block is built as a container image (AWS only). */
+  readonly dockerfile?: string;
+  /** Passed to the build as environment variables. */
+  readonly buildArgs: Readonly<Record<string, string>>;
+}
+
+/** A variable a block declares: its default value and whether every environment must set one. */
+export interface VariableSpec {
+  readonly default?: string;
+  readonly required?: boolean;
+}
+
+export interface Block extends Stored {
+  readonly id: string;
+  readonly projectId: string;
+  readonly name: string;
+  readonly description: string;
+  readonly type: BlockType;
+  /** Website kind (`static` | `static-build` | `dynamic`) or job kind (`pre-deploy` | `post-deploy` | `cron`). */
+  readonly kind?: WebsiteKind | JobKind;
+  /** Cron expression for `cron` jobs (5 fields, UTC). */
+  readonly schedule?: string;
+  readonly source: BlockSource;
+  readonly build: BuildSettings;
+  readonly variables: Readonly<Record<string, VariableSpec>>;
+}
+
+export type EnvironmentStatus = 'active' | 'shut-down';
+
+/** What an environment is running now: the last completed deployment. */
+export interface RunningRelease {
+  readonly deploymentId: string;
+  readonly release: string;
+  readonly at: string;
+}
+
+export interface Environment extends Stored {
+  readonly id: string;
+  readonly projectId: string;
+  readonly name: string;
+  readonly status: EnvironmentStatus;
+  readonly clonedFrom?: string;
+  readonly running?: RunningRelease;
+  /** Set while a deployment runs: at most one at a time per environment. */
+  readonly deploying?: { readonly deploymentId: string; readonly since: string };
+}
+
+export interface BasicAuth {
+  readonly username: string;
+  /** scrypt hash of the password; the password itself is never stored. */
+  readonly passwordHash: string;
+}
+
+/** Per environment and block settings. A block without a stored config uses the defaults. */
+export interface BlockConfig extends Stored {
+  readonly envId: string;
+  readonly blockId: string;
+  /** Overrides of the block's declared defaults, and extra variables. */
+  readonly variables: Readonly<Record<string, string>>;
+  readonly memoryMb: number;
+  readonly visibility: Visibility;
+  readonly basicAuth?: BasicAuth;
+}
+
+/** A block frozen into a release: its definition and the build (or git ref) it runs. */
+export interface ReleaseBlock {
+  readonly blockId: string;
+  readonly name: string;
+  readonly type: BlockType;
+  readonly kind?: WebsiteKind | JobKind;
+  readonly schedule?: string;
+  readonly source: BlockSource;
+  readonly build: BuildSettings;
+  readonly variables: Readonly<Record<string, VariableSpec>>;
+  /** The succeeded build this release runs (absent only for blocks without builds). */
+  readonly buildId?: string;
+  readonly commit?: string;
+}
+
+export interface Release {
+  readonly projectId: string;
+  readonly version: string;
+  readonly notes: string;
+  readonly blocks: readonly ReleaseBlock[];
+  readonly createdAt: string;
+  readonly rev: number;
+}
+
+export type DeploymentStatus = 'in-progress' | 'succeeded' | 'failed';
+export type DeploymentAction = 'deploy' | 'rollback' | 'promote';
+
+/** The configuration a block ran with in one deployment (secrets as hashes only). */
+export interface ResolvedBlockConfig {
+  readonly variables: Readonly<Record<string, string>>;
+  readonly memoryMb: number;
+  readonly visibility: Visibility;
+  readonly basicAuth?: BasicAuth;
+}
+
+export interface Deployment extends Stored {
+  readonly id: string;
+  readonly envId: string;
+  readonly projectId: string;
+  readonly release: string;
+  readonly action: DeploymentAction;
+  readonly promotedFrom?: string;
+  readonly status: DeploymentStatus;
+  readonly finishedAt?: string;
+  readonly error?: string;
+  readonly config: Readonly<Record<string, ResolvedBlockConfig>>;
+}
+
+export type BuildStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+
+/** One build of a block: its source at a resolved commit, built with the block's settings then. */
+export interface Build extends Stored {
+  readonly id: string;
+  readonly projectId: string;
+  readonly blockId: string;
+  readonly blockName: string;
+  readonly status: BuildStatus;
+  /** Source and settings as they were when the build was asked for. */
+  readonly source: BlockSource;
+  readonly settings: BuildSettings;
+  /** The commit sha the ref resolved to (set once the source is fetched). */
+  readonly commit?: string;
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+  /** Why a failed build failed, in one line; the whole story is in the build log. */
+  readonly error?: string;
+  /** Where the runnable result is: a folder locally, an image digest on AWS. */
+  readonly artifact?: string;
+}

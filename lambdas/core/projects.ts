@@ -1,0 +1,70 @@
+import { nowIso, type CoreContext } from './context';
+import { badRequest, conflict } from './errors';
+import type { CreateProjectInput, UpdateProjectInput } from './inputs';
+import { listAll, requireProject } from './lookups';
+import type { Project } from './model';
+import { assertName } from './names';
+import type { ListOptions, Page } from '../ports/store';
+import { WriteConflictError } from '../ports/store';
+import { removeEnvironmentState } from './environments';
+
+export async function createProject(ctx: CoreContext, input: CreateProjectInput): Promise<Project> {
+  const at = nowIso(ctx);
+  const project: Project = {
+    id: ctx.ids.randomId(),
+    name: assertName('project', input.name),
+    description: input.description ?? '',
+    rev: 1,
+    createdAt: at,
+    updatedAt: at,
+  };
+  try {
+    return await ctx.store.projects.create(project);
+  } catch (e) {
+    if (e instanceof WriteConflictError) throw conflict('PROJECT_EXISTS', `A project named "${project.name}" already exists; choose another name.`);
+    throw e;
+  }
+}
+
+export const listProjects = (ctx: CoreContext, options: ListOptions = {}): Promise<Page<Project>> => ctx.store.projects.list({}, options);
+
+export async function updateProject(ctx: CoreContext, name: string, input: UpdateProjectInput): Promise<Project> {
+  const project = await requireProject(ctx, name);
+  try {
+    return await ctx.store.projects.update({ ...project, description: input.description, updatedAt: nowIso(ctx) });
+  } catch (e) {
+    if (e instanceof WriteConflictError) throw conflict('CONCURRENT_UPDATE', `Project "${name}" changed while this request ran; read it again and retry.`);
+    throw e;
+  }
+}
+
+/**
+ * Deletes a project. A project with environments is only deleted when the caller repeats its
+ * name (`confirm`): its environments stop serving and everything under it goes.
+ * The project item is the commit point: once it is gone nothing under it is reachable, and the
+ * clean-up after it is idempotent.
+ */
+export async function deleteProject(ctx: CoreContext, name: string, confirm?: string): Promise<void> {
+  const project = await requireProject(ctx, name);
+  const environments = await listAll(ctx.store.environments, { projectId: project.id });
+  if (environments.length > 0 && confirm !== project.name) {
+    if (confirm !== undefined) {
+      throw badRequest('CONFIRMATION_MISMATCH', `To delete project "${project.name}", send {"confirm": "${project.name}"}; got ${JSON.stringify(confirm)}.`);
+    }
+    throw conflict(
+      'PROJECT_HAS_ENVIRONMENTS',
+      `Project "${project.name}" has ${environments.length} environment(s) (${environments.map((e) => e.name).join(', ')}). ` +
+        `Send {"confirm": "${project.name}"} to delete it with all of them.`,
+    );
+  }
+  await ctx.store.projects.remove({ name: project.name });
+  for (const env of environments) {
+    await ctx.runtime.stop(env.id);
+    await removeEnvironmentState(ctx, env);
+  }
+  const blocks = await listAll(ctx.store.blocks, { projectId: project.id });
+  for (const block of blocks) await ctx.store.builds.removeAll({ blockId: block.id });
+  await ctx.store.blocks.removeAll({ projectId: project.id });
+  await ctx.store.environments.removeAll({ projectId: project.id });
+  await ctx.store.releases.removeAll({ projectId: project.id });
+}

@@ -1,0 +1,85 @@
+import type { BlockConfigView } from '../../core/block-config';
+import type { Block, Build, Deployment, Environment, Project, Release, ResolvedBlockConfig } from '../../core/model';
+import type { Runtime } from '../../ports/runtime';
+
+/**
+ * What the control API returns for each entity: stored fields minus internal keys and secrets
+ * (password hashes never leave the platform).
+ */
+
+export const projectView = (p: Project) => ({
+  name: p.name,
+  description: p.description,
+  id: p.id,
+  createdAt: p.createdAt,
+  updatedAt: p.updatedAt,
+  rev: p.rev,
+});
+
+export const blockView = (b: Block) => {
+  const { projectId: _projectId, ...rest } = b;
+  return rest;
+};
+
+export const environmentView = (e: Environment, runtime: Pick<Runtime, 'gatewayUrl'>) => ({
+  name: e.name,
+  id: e.id,
+  status: e.status,
+  gatewayUrl: runtime.gatewayUrl(e) ?? null,
+  running: e.running ?? null,
+  deploying: e.deploying ?? null,
+  clonedFrom: e.clonedFrom ?? null,
+  createdAt: e.createdAt,
+  updatedAt: e.updatedAt,
+  rev: e.rev,
+});
+
+const resolvedView = (c: ResolvedBlockConfig) => ({
+  variables: c.variables,
+  memoryMb: c.memoryMb,
+  visibility: c.visibility,
+  basicAuth: c.basicAuth ? { username: c.basicAuth.username, passwordSet: true } : null,
+});
+
+export const blockConfigView = (v: BlockConfigView, envName: string) => ({
+  block: v.block.name,
+  environment: envName,
+  ...resolvedView(v.resolved),
+  overrides: v.config?.variables ?? {},
+  missingRequired: v.missingRequired,
+  rev: v.config?.rev ?? 0,
+  updatedAt: v.config?.updatedAt ?? null,
+});
+
+export const releaseView = (r: Release) => ({
+  version: r.version,
+  notes: r.notes,
+  createdAt: r.createdAt,
+  blocks: r.blocks.map((b) => ({ ...b })),
+});
+
+export const deploymentView = (d: Deployment) => ({
+  id: d.id,
+  release: d.release,
+  action: d.action,
+  promotedFrom: d.promotedFrom ?? null,
+  status: d.status,
+  error: d.error ?? null,
+  createdAt: d.createdAt,
+  finishedAt: d.finishedAt ?? null,
+  config: Object.fromEntries(Object.entries(d.config).map(([name, c]) => [name, resolvedView(c)])),
+});
+
+export const buildView = (b: Build) => ({
+  id: b.id,
+  block: b.blockName,
+  status: b.status,
+  commit: b.commit ?? null,
+  source: b.source,
+  settings: b.settings,
+  error: b.error ?? null,
+  createdAt: b.createdAt,
+  startedAt: b.startedAt ?? null,
+  finishedAt: b.finishedAt ?? null,
+  durationMs: b.startedAt && b.finishedAt ? Date.parse(b.finishedAt) - Date.parse(b.startedAt) : null,
+});
