@@ -8,7 +8,8 @@ import { toErrorResponse } from '../http/http-errors';
 import { header, readJsonBody } from '../http/json-body';
 import type { HttpResult } from '../http/response';
 import { buildOpenApi } from './openapi';
-import { controlRoutes, type Route } from './routes';
+import { controlRoutes } from './control-routes';
+import type { Route } from './routes';
 
 export interface ApiHandlerOptions {
   /** The core's ports, or a function that builds them once on first use (for Lambda cold starts). */
@@ -25,7 +26,8 @@ export type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Pr
  * serves the local platform through its HTTP adapter.
  */
 export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
-  const routes = controlRoutes(() => openApi);
+  // Each feature contributes its routes; the OpenAPI document is generated from all of them.
+  const routes: Route[] = [...controlRoutes(() => openApi)];
   const openApi = buildOpenApi(routes, options.version ?? '0.1.0');
   let coreContext: Promise<CoreContext> | undefined;
   const core = (): Promise<CoreContext> => (coreContext ??= typeof options.context === 'function' ? options.context() : Promise.resolve(options.context));

@@ -1,0 +1,48 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+const GIT_ID = ['-c', 'user.email=test@kinto.dev', '-c', 'user.name=Kinto Test', '-c', 'commit.gpgsign=false'];
+
+/** A real git repository in a temp folder, with `files` committed on `main`. */
+export function createGitRepo(files: Record<string, string>, branch = 'main'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kinto-repo-'));
+  execFileSync('git', ['init', '-q', '-b', branch, dir]);
+  commitFiles(dir, files, 'initial');
+  return dir;
+}
+
+/** Writes `files` and commits them; returns the new commit sha. */
+export function commitFiles(repo: string, files: Record<string, string>, message = 'change'): string {
+  for (const [name, content] of Object.entries(files)) {
+    const path = join(repo, name);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, content);
+  }
+  execFileSync('git', ['-C', repo, 'add', '-A']);
+  execFileSync('git', ['-C', repo, ...GIT_ID, 'commit', '-q', '-m', message]);
+  return execFileSync('git', ['-C', repo, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+}
+
+/** A Node HTTP block: answers JSON with a variable, the path, its request id and release. */
+export const NODE_SERVICE = `
+const http = require('http');
+http.createServer((req, res) => {
+  const id = req.headers['kinto-request-id'];
+  console.log(JSON.stringify({ kinto_request_id: id, message: 'handled', path: req.url }));
+  console.log('plain line for ' + req.url);
+  if (req.url === '/crash') process.exit(3);
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify({
+    greeting: process.env.GREETING ?? null,
+    path: req.url,
+    requestId: id ?? null,
+    clientId: req.headers['kinto-client-id'] ?? null,
+    release: process.env.KINTO_RELEASE,
+    block: process.env.KINTO_BLOCK,
+    environment: process.env.KINTO_ENVIRONMENT,
+    pid: process.pid,
+  }));
+}).listen(Number(process.env.PORT), '127.0.0.1');
+`;
