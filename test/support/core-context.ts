@@ -5,6 +5,7 @@ import type { Build } from '../../lambdas/core/model';
 import { randomIds, systemClock } from '../../lambdas/adapters/system';
 import type { Builder, BuildRequest } from '../../lambdas/ports/builder';
 import type { DeploymentPlan, Runtime } from '../../lambdas/ports/runtime';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { startTestStore } from './dynalite-store';
 
 /** A Runtime port double that records what the core asked of it (and can be told to fail). */
@@ -44,12 +45,14 @@ export interface TestCore {
   builder: ManualBuilder;
   /** Ends a build as the builder would report it. */
   finish(build: Pick<Build, 'blockId' | 'id'>, event?: BuildEvent): Promise<Build>;
+  /** Every raw key in the table (to look for orphans behind the store's back). */
+  scanKeys(): Promise<{ pk: string; sk: string }[]>;
   close(): Promise<void>;
 }
 
 /** The real core on a real DynamoDB API (dynalite), with port doubles for runtime and builder. */
 export async function startTestCore(): Promise<TestCore> {
-  const { store, close } = await startTestStore();
+  const { store, close, dynamo, tableName } = await startTestStore();
   const runtime = new RecordingRuntime();
   const builder = new ManualBuilder();
   const ctx: CoreContext = { store, clock: systemClock, ids: randomIds, runtime, builder };
@@ -58,6 +61,10 @@ export async function startTestCore(): Promise<TestCore> {
     runtime,
     builder,
     finish: (build, event = { status: 'succeeded', commit: 'a'.repeat(40), artifact: '/tmp/artifact' }) => recordBuildEvent(ctx, build, event),
+    scanKeys: async () => {
+      const out = await dynamo.client.send(new ScanCommand({ TableName: tableName, ProjectionExpression: 'pk, sk' }));
+      return (out.Items ?? []).map((i) => ({ pk: i.pk!.S!, sk: i.sk!.S! }));
+    },
     close,
   };
 }
