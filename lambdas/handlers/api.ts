@@ -1,0 +1,71 @@
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { CodeBuildClient } from '@aws-sdk/client-codebuild';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { AwsRuntime } from '../adapters/aws/aws-runtime';
+import { CodeBuildBuilder } from '../adapters/aws/codebuild-builder';
+import { DynamoDbStore } from '../adapters/aws/dynamodb-store';
+import { secretValue } from '../adapters/aws/secret-value';
+import { randomIds, systemClock } from '../adapters/system';
+import { createApiHandler, type ApiHandler } from './api/create-api-handler';
+import type { HttpResult } from './http/response';
+import { requiredEnv } from './required-env';
+
+/** What the CDK stack tells the `api` Lambda, through its environment. */
+export interface AwsApiConfig {
+  readonly stateTableName: string;
+  readonly adminTokenSecretArn: string;
+  readonly buildProjectName: string;
+  readonly buildLogGroupName: string;
+}
+
+export interface AwsApiClients {
+  readonly dynamodb: DynamoDBClient;
+  readonly secrets: SecretsManagerClient;
+  readonly codebuild: CodeBuildClient;
+  readonly logs: CloudWatchLogsClient;
+}
+
+export const readAwsApiConfig = (env: NodeJS.ProcessEnv = process.env): AwsApiConfig => ({
+  stateTableName: requiredEnv('STATE_TABLE_NAME', env),
+  adminTokenSecretArn: requiredEnv('ADMIN_TOKEN_SECRET_ARN', env),
+  buildProjectName: requiredEnv('BUILD_PROJECT_NAME', env),
+  buildLogGroupName: requiredEnv('BUILD_LOG_GROUP_NAME', env),
+});
+
+/**
+ * The control API on AWS: the same handler as the local platform, with the AWS adapters: the
+ * state table, the admin token from Secrets Manager (cached for a few minutes), CodeBuild for
+ * builds, and a runtime that refuses deploys until the deployer exists.
+ */
+export function createAwsApiHandler(config: AwsApiConfig, clients: AwsApiClients): ApiHandler {
+  return createApiHandler({
+    context: async () => ({
+      store: new DynamoDbStore({ client: clients.dynamodb, tableName: config.stateTableName }),
+      clock: systemClock,
+      ids: randomIds,
+      runtime: new AwsRuntime(),
+      builder: new CodeBuildBuilder({
+        codebuild: clients.codebuild,
+        logs: clients.logs,
+        projectName: config.buildProjectName,
+        logGroupName: config.buildLogGroupName,
+      }),
+    }),
+    adminToken: secretValue(clients.secrets, config.adminTokenSecretArn),
+  });
+}
+
+let api: ApiHandler | undefined;
+
+/** Lambda entry point (API Gateway HTTP API, payload 2.0). Clients and config are set up on the first request. */
+export const handler = (event: APIGatewayProxyEventV2, context: Context): Promise<HttpResult> => {
+  api ??= createAwsApiHandler(readAwsApiConfig(), {
+    dynamodb: new DynamoDBClient({}),
+    secrets: new SecretsManagerClient({}),
+    codebuild: new CodeBuildClient({}),
+    logs: new CloudWatchLogsClient({}),
+  });
+  return api(event, context);
+};
