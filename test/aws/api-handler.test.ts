@@ -1,0 +1,143 @@
+import { CloudWatchLogsClient, DescribeLogStreamsCommand, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { BatchGetBuildsCommand, CodeBuildClient, StartBuildCommand, type EnvironmentVariable } from '@aws-sdk/client-codebuild';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { APIGatewayProxyEventV2, CodeBuildCloudWatchStateEvent, Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { createAwsApiHandler, readAwsApiConfig, type AwsApiConfig } from '../../lambdas/handlers/api';
+import type { ApiHandler } from '../../lambdas/handlers/api/create-api-handler';
+import { createBuildEventsHandler } from '../../lambdas/handlers/build-events';
+import { startTestStore } from '../support/dynalite-store';
+
+const secrets = mockClient(SecretsManagerClient);
+const codebuild = mockClient(CodeBuildClient);
+const logs = mockClient(CloudWatchLogsClient);
+const ADMIN = 'admin-token-from-secrets-manager-0123456789';
+const IMAGE = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/kinto-blocks@sha256:${'cd'.repeat(32)}`;
+
+function request(method: string, path: string, body?: unknown, token = ADMIN): APIGatewayProxyEventV2 {
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: path,
+    rawQueryString: '',
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'abc123',
+      domainName: 'abc123.execute-api.eu-west-1.amazonaws.com',
+      domainPrefix: 'abc123',
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '203.0.113.9', userAgent: 'jest' },
+      requestId: `req-${Math.random().toString(36).slice(2)}`,
+      routeKey: '$default',
+      stage: '$default',
+      time: new Date().toUTCString(),
+      timeEpoch: Date.now(),
+    },
+    ...(body ? { body: JSON.stringify(body), isBase64Encoded: false } : { isBase64Encoded: false }),
+  };
+}
+
+describe('Handler: api (AWS entry point)', () => {
+  let store: Awaited<ReturnType<typeof startTestStore>>;
+  let config: AwsApiConfig;
+  let api: ApiHandler;
+  const call = async (method: string, path: string, body?: unknown, token?: string) => {
+    const res = await api(request(method, path, body, token), {} as Context);
+    return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : undefined };
+  };
+
+  beforeAll(async () => {
+    store = await startTestStore();
+    config = { stateTableName: store.tableName, adminTokenSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kinto/admin-token-AbCdEf', buildProjectName: 'kinto-builds', buildLogGroupName: '/kinto/builds' };
+  });
+  afterAll(() => store.close());
+  beforeEach(() => {
+    secrets.reset();
+    codebuild.reset();
+    logs.reset();
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: ADMIN });
+    api = createAwsApiHandler(config, {
+      dynamodb: store.dynamo.client,
+      secrets: new SecretsManagerClient({ region: 'eu-west-1' }),
+      codebuild: new CodeBuildClient({ region: 'eu-west-1' }),
+      logs: new CloudWatchLogsClient({ region: 'eu-west-1' }),
+    });
+  });
+
+  it('checks the admin token against the secret, read once and cached', async () => {
+    expect((await call('GET', '/v1/projects', undefined, 'wrong')).status).toBe(401);
+    expect((await call('GET', '/v1/projects')).status).toBe(200);
+    expect(secrets).toHaveReceivedCommandTimes(GetSecretValueCommand, 1);
+    expect(secrets).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: config.adminTokenSecretArn });
+  });
+
+  it('builds with CodeBuild, follows the log from CloudWatch Logs, and records the result from the state change event', async () => {
+    expect((await call('POST', '/v1/projects', { name: 'shop' })).status).toBe(201);
+    const block = { name: 'api', type: 'microservice', source: { repo: 'https://github.com/acme/shop.git', branch: 'main' }, build: { startCommand: 'node server.js' } };
+    expect((await call('POST', '/v1/projects/shop/blocks', block)).status).toBe(201);
+    codebuild.on(StartBuildCommand).resolves({ build: { id: 'kinto-builds:uuid' } });
+
+    const started = await call('POST', '/v1/projects/shop/blocks/api/builds');
+
+    expect(started.status).toBe(202);
+    const build = started.body.data;
+    expect(build.status).toBe('queued');
+    expect(codebuild).toHaveReceivedCommandWith(StartBuildCommand, { projectName: 'kinto-builds', idempotencyToken: build.id });
+
+    logs.on(DescribeLogStreamsCommand).resolves({ logStreams: [{ logStreamName: `${build.id}/uuid` }] });
+    logs.on(GetLogEventsCommand).resolves({ events: [{ message: '[kinto] source at commit abc' }], nextForwardToken: undefined });
+    const log = await api(request('GET', `/v1/projects/shop/blocks/api/builds/${build.id}/log`), {} as Context);
+    expect(log.statusCode).toBe(200);
+    expect(log.body).toContain('[kinto] source at commit abc');
+
+    await succeed(codebuild.commandCalls(StartBuildCommand)[0]!.args[0].input.environmentVariablesOverride!);
+
+    const after = await call('GET', `/v1/projects/shop/blocks/api/builds/${build.id}`);
+    expect(after.body.data).toMatchObject({ status: 'succeeded', commit: 'abc1234' });
+    const blockId = codebuild.commandCalls(StartBuildCommand)[0]!.args[0].input.environmentVariablesOverride!.find((v) => v.name === 'KINTO_BLOCK_ID')!.value!;
+    expect(await store.store.builds.get({ blockId, id: build.id })).toMatchObject({ artifact: IMAGE });
+  });
+
+  it('refuses a deploy with a clear reason (the deployer comes later), and the environment keeps serving nothing', async () => {
+    await call('POST', '/v1/projects', { name: 'blog' });
+    await call('POST', '/v1/projects/blog/blocks', { name: 'web', type: 'microservice', source: { repo: 'https://github.com/acme/blog.git' }, build: { startCommand: 'node server.js' } });
+    codebuild.on(StartBuildCommand).resolves({});
+    expect((await call('POST', '/v1/projects/blog/blocks/web/builds')).status).toBe(202);
+    await succeed(codebuild.commandCalls(StartBuildCommand)[0]!.args[0].input.environmentVariablesOverride!);
+    expect((await call('POST', '/v1/projects/blog/environments', { name: 'dev' })).status).toBe(201);
+    expect((await call('POST', '/v1/projects/blog/releases', { version: '1.0.0' })).status).toBe(201);
+
+    const deploy = await call('POST', '/v1/projects/blog/environments/dev/deployments', { release: '1.0.0' });
+
+    expect(deploy.status).toBe(409);
+    expect(deploy.body.error.code).toBe('DEPLOYMENT_FAILED');
+    expect(deploy.body.error.message).toMatch(/deploying blocks on AWS comes with the deployer/);
+    const env = await call('GET', '/v1/projects/blog/environments/dev');
+    expect(env.body.data.running ?? null).toBeNull();
+    expect(env.body.data.gatewayUrl).toBeNull();
+    // Nothing runs on AWS yet, so deleting the environment works.
+    expect((await call('DELETE', '/v1/projects/blog/environments/dev', { confirm: 'dev' })).status).toBe(204);
+  });
+
+  /** What EventBridge delivers when the CodeBuild build started with these variables succeeds. */
+  async function succeed(variables: EnvironmentVariable[]): Promise<void> {
+    codebuild.on(BatchGetBuildsCommand).resolves({ builds: [{ exportedEnvironmentVariables: [{ name: 'KINTO_COMMIT', value: 'abc1234' }, { name: 'KINTO_IMAGE', value: IMAGE }] }] });
+    const events = createBuildEventsHandler({ store: store.store, codebuild: new CodeBuildClient({ region: 'eu-west-1' }), log: () => undefined });
+    await events({
+      detail: {
+        'build-status': 'SUCCEEDED',
+        'build-id': 'arn:aws:codebuild:eu-west-1:123456789012:build/kinto-builds:uuid',
+        'additional-information': { environment: { 'environment-variables': variables } },
+      },
+    } as unknown as CodeBuildCloudWatchStateEvent);
+  }
+
+  describe('Function: readAwsApiConfig', () => {
+    it('reads the names the stack sets, and names a missing one', () => {
+      const env = { STATE_TABLE_NAME: 't', ADMIN_TOKEN_SECRET_ARN: 's', BUILD_PROJECT_NAME: 'p', BUILD_LOG_GROUP_NAME: 'g' };
+      expect(readAwsApiConfig(env)).toEqual({ stateTableName: 't', adminTokenSecretArn: 's', buildProjectName: 'p', buildLogGroupName: 'g' });
+      expect(() => readAwsApiConfig({ ...env, BUILD_PROJECT_NAME: '' })).toThrow(/BUILD_PROJECT_NAME is not set/);
+    });
+  });
+});
