@@ -1,5 +1,6 @@
 import type { Builder } from '../ports/builder';
 import type { Clock, IdGenerator } from '../ports/clock';
+import type { PlatformKeys } from '../ports/keys';
 import type { Runtime } from '../ports/runtime';
 import type { Store } from '../ports/store';
 
@@ -10,6 +11,13 @@ export interface CoreContext {
   readonly ids: IdGenerator;
   readonly runtime: Runtime;
   readonly builder: Builder;
+  /**
+   * The platform's key material (client secrets, tokens). Without it no client credentials can be
+   * issued: creating an environment then creates no first client, and client routes answer 503.
+   */
+  readonly keys?: PlatformKeys;
+  /** Told when a client is rotated or revoked, so in-process caches of its verified tokens drop them at once. */
+  readonly onClientChange?: (envId: string, clientId: string) => void;
 }
 
 export const nowIso = (ctx: Pick<CoreContext, 'clock'>): string => ctx.clock.now().toISOString();

@@ -1,3 +1,4 @@
+import { issueClient, type IssuedClient } from './auth/clients';
 import { nowIso, type CoreContext } from './context';
 import { badRequest, conflict } from './errors';
 import type { CreateEnvironmentInput } from './inputs';
@@ -6,12 +7,16 @@ import type { Environment, Project } from './model';
 import { assertName } from './names';
 import { WriteConflictError, type ListOptions, type Page } from '../ports/store';
 
+/** A new environment, with its first client when the platform has key material (the secret shows only here). */
+export type CreatedEnvironment = Environment & { readonly firstClient?: IssuedClient };
+
 /**
- * Creates an environment, optionally cloning another one's per-block configuration.
- * Config items are keyed by the new environment's id and written first; the environment item is
- * the commit point, so a crash or a lost race leaves nothing reachable behind.
+ * Creates an environment, optionally cloning another one's per-block configuration (never its
+ * clients: each environment has its own credentials), and issues its first client.
+ * Config and client items are keyed by the new environment's id and written first; the environment
+ * item is the commit point, so a crash or a lost race leaves nothing reachable behind.
  */
-export async function createEnvironment(ctx: CoreContext, projectName: string, input: CreateEnvironmentInput): Promise<Environment> {
+export async function createEnvironment(ctx: CoreContext, projectName: string, input: CreateEnvironmentInput): Promise<CreatedEnvironment> {
   const project = await requireProject(ctx, projectName);
   const name = assertName('environment', input.name);
   if (await ctx.store.environments.get({ projectId: project.id, name })) throw environmentExists(project, name);
@@ -32,11 +37,14 @@ export async function createEnvironment(ctx: CoreContext, projectName: string, i
       await ctx.store.blockConfigs.create({ ...config, envId: env.id, rev: 1, createdAt: at, updatedAt: at });
     }
   }
+  const firstClient = ctx.keys ? await issueClient(ctx, env.id, 'default') : undefined;
   try {
-    return await ctx.store.environments.create(env);
+    const saved = await ctx.store.environments.create(env);
+    return firstClient ? { ...saved, firstClient } : saved;
   } catch (e) {
     if (e instanceof WriteConflictError) {
       await ctx.store.blockConfigs.removeAll({ envId: env.id });
+      await ctx.store.clients.removeAll({ envId: env.id });
       throw environmentExists(project, name);
     }
     throw e;
@@ -90,4 +98,5 @@ export async function deleteEnvironment(ctx: CoreContext, projectName: string, e
 export async function removeEnvironmentState(ctx: CoreContext, env: Environment): Promise<void> {
   await ctx.store.blockConfigs.removeAll({ envId: env.id });
   await ctx.store.deployments.removeAll({ envId: env.id });
+  await ctx.store.clients.removeAll({ envId: env.id });
 }

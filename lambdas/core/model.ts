@@ -171,3 +171,20 @@ export interface Build extends Stored {
   /** Where the runnable result is: a folder locally, an image digest on AWS. */
   readonly artifact?: string;
 }
+
+/**
+ * A client of one environment: what calls `POST <gateway URL>/authorize` for tokens. The secret
+ * itself is never stored, only its keyed hash (HMAC-SHA256 with the platform's key).
+ */
+export interface Client extends Stored {
+  readonly envId: string;
+  /** 128 random bits, hex: public, names the client in tokens (`sub`) and in `kinto-client-id`. */
+  readonly clientId: string;
+  /** A label for people (e.g. "mobile app"). */
+  readonly name?: string;
+  /** `hmac-sha256$<base64url>` of the secret. */
+  readonly secretHash: string;
+  /** 1 on create, +1 on every rotation; tokens carry it (`gen`), so older tokens stop working. */
+  readonly generation: number;
+  readonly rotatedAt?: string;
+}

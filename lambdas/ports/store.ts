@@ -1,4 +1,4 @@
-import type { Block, BlockConfig, Build, Deployment, Environment, Project, Release } from '../core/model';
+import type { Block, BlockConfig, Build, Client, Deployment, Environment, Project, Release } from '../core/model';
 
 /** One page of a listing, and the cursor for the next one when there is more. */
 export interface Page<T> {
@@ -50,6 +50,8 @@ export interface Store {
   readonly releases: Collection<Release, ProjectScoped<{ version: string }>, ProjectScoped>;
   readonly deployments: Collection<Deployment, EnvScoped<{ id: string }>, EnvScoped>;
   readonly builds: Collection<Build, BlockScoped<{ id: string }>, BlockScoped>;
+  /** An environment's client credentials (secret hashes only). */
+  readonly clients: Collection<Client, EnvScoped<{ clientId: string }>, EnvScoped>;
 }
 
 /** A conditional write lost: the item exists (create) or changed (update). */

@@ -8,7 +8,7 @@ import {
   QueryCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import type { Block, BlockConfig, Build, Deployment, Environment, Project, Release } from '../../core/model';
+import type { Block, BlockConfig, Build, Client, Deployment, Environment, Project, Release } from '../../core/model';
 import { parseReleaseVersion, releaseSortKey } from '../../core/release-version';
 import {
   InvalidCursorError,
@@ -52,6 +52,7 @@ export class DynamoDbStore implements Store {
   public readonly releases: Store['releases'];
   public readonly deployments: Store['deployments'];
   public readonly builds: Store['builds'];
+  public readonly clients: Store['clients'];
 
   private readonly doc: DynamoDBDocumentClient;
 
@@ -102,6 +103,12 @@ export class DynamoDbStore implements Store {
       sk: (k) => keys.build(k.id),
       parentPk: (p) => keys.blockId(p.blockId),
       prefix: keys.build(''),
+    });
+    this.clients = this.collection<Client, { envId: string; clientId: string }, { envId: string }>({
+      pk: (k) => keys.envId(k.envId),
+      sk: (k) => keys.client(k.clientId),
+      parentPk: (p) => keys.envId(p.envId),
+      prefix: keys.client(''),
     });
   }
 

@@ -1,6 +1,6 @@
 /**
  * The state table: one DynamoDB table for projects, blocks, environments, per-environment block
- * configuration, releases, deployments and builds. The CDK stack and the local platform both
+ * configuration, releases, deployments, builds and clients. The CDK stack and the local platform both
  * create it from this definition.
  *
  * Keys come from the access patterns. Children live under their parent's *id*, not its name: a
@@ -17,6 +17,7 @@
  * | config of a block in an env; all of an env's    | pk = `ENV#<envId>`, sk = `CONFIG#<blockId>`              |
  * | deployments of an env, newest first             | pk = `ENV#<envId>`, sk = `DEPLOY#<time-ordered id>`       |
  * | builds of a block, newest first                 | pk = `BLOCK#<blockId>`, sk = `BUILD#<time-ordered id>`    |
+ * | client of an env (authorize, token check); list | pk = `ENV#<envId>`, sk = `CLIENT#<clientId>`             |
  *
  * Uniqueness (project names, block/env names per project, release versions per project) is the
  * primary key itself, enforced with `attribute_not_exists(pk)` on create. Updates are conditional
@@ -41,4 +42,5 @@ export const keys = {
   deployment: (id: string) => `DEPLOY#${id}`,
   blockId: (blockId: string) => `BLOCK#${blockId}`,
   build: (id: string) => `BUILD#${id}`,
+  client: (clientId: string) => `CLIENT#${clientId}`,
 } as const;

@@ -28,6 +28,8 @@ export interface GuardRequest {
   readonly env: ActiveEnvironment;
   readonly block: RoutedBlock;
   readonly headers: IncomingHttpHeaders;
+  /** The request came through the environment's internal entry (from one of its own blocks). */
+  readonly internal: boolean;
 }
 
 /** Answers routes the gateway owns (e.g. `POST /authorize`); returns false when it does not. */
@@ -38,7 +40,15 @@ export interface GatewayOptions {
   readonly guard?: (request: GuardRequest) => GuardDecision | Promise<GuardDecision>;
   readonly routes?: GatewayRouteHandler;
   readonly onAccess?: (entry: AccessEntry) => void;
+  /**
+   * Checks the key of an internal entry, `/gw/<env id>/_internal/<key>/<block>/...`: the URL blocks
+   * get as `KINTO_BLOCK_<NAME>_URL`. Without it, internal entries are not served.
+   */
+  readonly internalKey?: (envId: string, key: string) => boolean;
 }
+
+/** Path prefix of an environment's internal entry; `_` never starts a block name. */
+export const INTERNAL_PREFIX = '/_internal/';
 
 /** Request headers that belong to one hop only, and so are never forwarded. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
@@ -55,10 +65,19 @@ export function createGateway(options: GatewayOptions) {
     const started = performance.now();
     const requestId = randomUUID();
     res.setHeader('kinto-request-id', requestId);
+    let internal = false;
+    if (rest.startsWith(INTERNAL_PREFIX)) {
+      // The key is cut from the path here, before anything logs or forwards the path.
+      const end = rest.indexOf('/', INTERNAL_PREFIX.length);
+      const key = rest.slice(INTERNAL_PREFIX.length, end < 0 ? rest.length : end);
+      if (!options.internalKey?.(envId, key)) return error(res, 404, 'NOT_FOUND', 'There is nothing at this address.', requestId);
+      internal = true;
+      rest = end < 0 ? '/' : rest.slice(end);
+    }
     const slash = rest.indexOf('/', 1);
     const blockName = slash < 0 ? rest.slice(1) : rest.slice(1, slash);
     const blockPath = slash < 0 ? '/' : rest.slice(slash);
-    const access = { requestId, envId, method: req.method ?? 'GET', path: rest, started } as Pending;
+    const access = { requestId, envId, method: req.method ?? 'GET', path: rest, started, internal } as Pending;
     res.once('finish', () => record(access, res.statusCode));
     res.once('close', () => !res.writableFinished && record(access, 499));
 
@@ -86,7 +105,7 @@ export function createGateway(options: GatewayOptions) {
     access.release = block.meta.release;
     access.commit = block.meta.commit;
     if (!options.guard) return forward(req, res, block, blockPath, access, {});
-    const decision = options.guard({ env: lookup.env, block, headers: req.headers });
+    const decision = options.guard({ env: lookup.env, block, headers: req.headers, internal: access.internal });
     if ('then' in decision) decision.then((d) => decide(d, req, res, block, blockPath, access), (e) => fail(res, requestId, e));
     else decide(decision, req, res, block, blockPath, access);
   }
@@ -177,6 +196,7 @@ interface Pending {
   release?: string;
   commit?: string;
   clientId?: string;
+  internal: boolean;
   done?: boolean;
 }
 

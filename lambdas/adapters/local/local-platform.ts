@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { derivedKeys } from '../../core/auth/platform-keys';
 import { failInterruptedBuilds, recordBuildEvent } from '../../core/builds';
 import type { CoreContext } from '../../core/context';
 import { loadEnvironmentState, recoverInterruptedDeployments } from '../../core/deployments';
@@ -13,7 +14,9 @@ import { loadOrCreateAdminToken } from './admin-token';
 import { consolePage } from './console-page';
 import { startDynalite } from './dynalite-server';
 import { createGateway } from './gateway';
+import { createLocalGatewayAuth, readTokenSettings } from './gateway-auth';
 import { LocalBuilder } from './local-builder';
+import { loadOrCreatePlatformKey } from './local-keys';
 import { LocalRuntime } from './local-runtime';
 import { createPlatformServer } from './platform-server';
 import type { LocalSettings } from './settings';
@@ -39,6 +42,8 @@ export interface LocalPlatform {
 export async function startLocalPlatform(settings: LocalSettings): Promise<LocalPlatform> {
   mkdirSync(settings.home, { recursive: true });
   const admin = loadOrCreateAdminToken(settings.home, settings.adminToken);
+  const platformKeys = loadOrCreatePlatformKey(settings.home);
+  const auth = createLocalGatewayAuth({ ctx: () => ctx, keys: await derivedKeys(platformKeys), tokens: readTokenSettings() });
   const dynamo = await startDynalite({ path: join(settings.home, 'dynamodb') });
   await ensureStateTable(dynamo.client, STATE_TABLE_NAME);
 
@@ -51,15 +56,16 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
     load: (envId) => loadEnvironmentState(ctx, envId),
     idleTimeoutMs: settings.idleTimeoutMs,
     startTimeoutMs: settings.startTimeoutMs,
+    internalUrl: auth.internalUrl,
   });
-  ctx = { store: new DynamoDbStore({ client: dynamo.client, tableName: STATE_TABLE_NAME }), clock: systemClock, ids: randomIds, runtime, builder };
+  ctx = { store: new DynamoDbStore({ client: dynamo.client, tableName: STATE_TABLE_NAME }), clock: systemClock, ids: randomIds, runtime, builder, keys: platformKeys, onClientChange: auth.onClientChange };
 
   const projects = await listAll(ctx.store.projects, {});
   await failInterruptedBuilds(ctx, projects, (p) => listAll(ctx.store.blocks, { projectId: p.id }));
   await recoverInterruptedDeployments(ctx, projects);
 
   const api = createApiHandler({ context: ctx, adminToken: () => admin.token });
-  const gateway = createGateway({ runtime });
+  const gateway = createGateway({ runtime, guard: auth.guard, routes: auth.routes, internalKey: auth.internalKey });
   const server = createPlatformServer({ api, gateway: gateway.handle, console: consolePage });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -8,6 +8,7 @@ import { conflict } from '../../core/errors';
 import type { Environment } from '../../core/model';
 import type { DeploymentPlan, PlannedBlock, Runtime } from '../../ports/runtime';
 import { BlockProcess } from './block-process';
+import { blockUrlVariable } from '../../core/auth/internal-entry';
 import { baseChildEnv } from './child-env';
 import { runSteps } from './run-steps';
 
@@ -36,6 +37,11 @@ export interface LocalRuntimeOptions {
   readonly jobTimeoutMs?: number;
   readonly onBlockLine?: (meta: BlockMeta, line: string, stream: 'stdout' | 'stderr') => void;
   readonly onBlockEvent?: (meta: BlockMeta, event: BlockEvent) => void;
+  /**
+   * Base URL through which an environment's blocks call each other (internal blocks included):
+   * `KINTO_BLOCK_<NAME>_URL` is `<base>/<name>`. @default the environment's gateway URL
+   */
+  readonly internalUrl?: (gatewayUrl: string, envId: string) => string;
 }
 
 /** A block as the gateway routes to it. */
@@ -226,7 +232,19 @@ export class LocalRuntime implements Runtime {
       ...(build ? { KINTO_BUILD: build.id } : {}),
       ...(block.commit ? { KINTO_COMMIT: block.commit } : {}),
       KINTO_GATEWAY_URL: this.gatewayUrl(plan.environment),
+      ...this.blockUrls(plan),
     };
+  }
+
+  /** `KINTO_BLOCK_<NAME>_URL` of every block the gateway serves in the plan's environment. */
+  private blockUrls(plan: DeploymentPlan): Record<string, string> {
+    const gateway = this.gatewayUrl(plan.environment);
+    const base = this.options.internalUrl?.(gateway, plan.environment.id) ?? gateway;
+    const urls: Record<string, string> = {};
+    for (const { block } of plan.blocks) {
+      if (SERVED_TYPES.has(block.type)) urls[blockUrlVariable(block.name)] = `${base}/${block.name}`;
+    }
+    return urls;
   }
 
   private async runJob(plan: DeploymentPlan, planned: PlannedBlock, reason: 'pre-deploy' | 'post-deploy' | 'cron'): Promise<{ ok: boolean; reason?: string }> {

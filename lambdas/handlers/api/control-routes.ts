@@ -21,6 +21,7 @@ import { requireProject } from '../../core/lookups';
 import { createProject, deleteProject, listProjects, updateProject } from '../../core/projects';
 import { getRelease, listReleases, tagRelease } from '../../core/releases';
 import { jsonResponse, noContent } from '../http/response';
+import { issuedClientView } from './client-routes';
 import { created, ENV, ifMatch, listOptions, ok, P, page, route, type Route } from './routes';
 import { blockConfigView, blockView, buildView, deploymentView, environmentView, projectView, releaseView } from './views';
 
@@ -113,8 +114,12 @@ export function controlRoutes(openApi: () => unknown): Route[] {
     }),
 
     route({
-      method: 'POST', path: `${P}/environments`, summary: 'Create an environment (cloneFrom copies per-block config)', tag: 'environments', status: 201, body: createEnvironmentInput,
-      handle: async ({ ctx, params, body }) => created(environmentView(await createEnvironment(ctx, params.project!, body), ctx.runtime)),
+      method: 'POST', path: `${P}/environments`, summary: 'Create an environment (cloneFrom copies per-block config); the answer holds its first client and secret', tag: 'environments', status: 201, body: createEnvironmentInput,
+      handle: async ({ ctx, params, body }) => {
+        const env = await createEnvironment(ctx, params.project!, body);
+        // The first client's secret is shown here once, never again (rotate it to get a new one).
+        return created({ ...environmentView(env, ctx.runtime), ...(env.firstClient ? { client: issuedClientView(env.firstClient) } : {}) });
+      },
     }),
     route({
       method: 'GET', path: `${P}/environments`, summary: "List a project's environments", tag: 'environments', status: 200, query: ['limit', 'cursor'],

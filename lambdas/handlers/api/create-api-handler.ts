@@ -8,6 +8,7 @@ import { toErrorResponse } from '../http/http-errors';
 import { header, readJsonBody } from '../http/json-body';
 import type { HttpResult } from '../http/response';
 import { buildOpenApi } from './openapi';
+import { clientRoutes } from './client-routes';
 import { controlRoutes } from './control-routes';
 import type { Route } from './routes';
 
@@ -27,7 +28,7 @@ export type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Pr
  */
 export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
   // Each feature contributes its routes; the OpenAPI document is generated from all of them.
-  const routes: Route[] = [...controlRoutes(() => openApi)];
+  const routes: Route[] = [...controlRoutes(() => openApi), ...clientRoutes()];
   const openApi = buildOpenApi(routes, options.version ?? '0.1.0');
   let coreContext: Promise<CoreContext> | undefined;
   const core = (): Promise<CoreContext> => (coreContext ??= typeof options.context === 'function' ? options.context() : Promise.resolve(options.context));

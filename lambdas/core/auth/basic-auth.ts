@@ -1,0 +1,84 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { BasicAuth } from '../model';
+import { verifyPassword } from '../passwords';
+
+export interface BasicAuthCheckerOptions {
+  /** How long a successful check is remembered. @default 600000 (10 minutes) */
+  readonly ttlMs?: number;
+  /** @default 1000 */
+  readonly maxEntries?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+/** Longest `Authorization` value looked at. */
+const MAX_HEADER = 1024;
+
+const sha256 = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+
+/**
+ * Checks HTTP basic auth against a website's configured username and scrypt password hash.
+ * scrypt is slow on purpose (~50 ms), and a browser sends the same header with every request, so
+ * successful checks are remembered, keyed by a hash of (scope, configured hash, presented header):
+ * a new password or a redeploy with other config changes the key, so nothing stale is reused.
+ * Concurrent checks of the same header share one scrypt run. Failures are never remembered.
+ */
+export class BasicAuthChecker {
+  private readonly passed = new Map<string, number>();
+  private readonly pending = new Map<string, Promise<boolean>>();
+  private readonly ttlMs: number;
+  private readonly maxEntries: number;
+  private readonly now: () => number;
+
+  constructor(options: BasicAuthCheckerOptions = {}) {
+    this.ttlMs = options.ttlMs ?? 600_000;
+    this.maxEntries = options.maxEntries ?? 1000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** True when `header` carries the configured credentials; synchronous when remembered. */
+  check(header: string | undefined, config: BasicAuth, scope: string): boolean | Promise<boolean> {
+    if (!header || header.length > MAX_HEADER) return false;
+    const key = createHash('sha256').update(scope).update('\0').update(config.username).update('\0').update(config.passwordHash).update('\0').update(header).digest('base64url');
+    const until = this.passed.get(key);
+    if (until !== undefined) {
+      if (until > this.now()) return true;
+      this.passed.delete(key);
+    }
+    const credentials = parseBasic(header);
+    if (!credentials) return false;
+    let running = this.pending.get(key);
+    if (!running) {
+      running = this.verify(credentials, config).then((ok) => {
+        this.pending.delete(key);
+        if (ok) {
+          if (this.passed.size >= this.maxEntries) this.passed.delete(this.passed.keys().next().value!);
+          this.passed.set(key, this.now() + this.ttlMs);
+        }
+        return ok;
+      }, (e) => {
+        this.pending.delete(key);
+        throw e;
+      });
+      this.pending.set(key, running);
+    }
+    return running;
+  }
+
+  private async verify(credentials: { username: string; password: string }, config: BasicAuth): Promise<boolean> {
+    // Both checks run whatever the first says, so timing does not tell a right username apart.
+    const userOk = timingSafeEqual(sha256(credentials.username), sha256(config.username));
+    const passwordOk = await verifyPassword(credentials.password, config.passwordHash);
+    return userOk && passwordOk;
+  }
+}
+
+/** `Basic base64(user:password)` -> its parts; undefined when it is not that. */
+export function parseBasic(header: string): { username: string; password: string } | undefined {
+  const match = /^basic[ \t]+([A-Za-z0-9+/=]+)[ \t]*$/i.exec(header);
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 1) return undefined;
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
