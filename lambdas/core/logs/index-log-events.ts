@@ -1,0 +1,253 @@
+import { durationBucket } from './duration-histogram';
+import type { LogSource } from './log-groups';
+import {
+  emptySummary,
+  GATEWAY_BLOCK,
+  type AccessRecord,
+  type ConsoleLineRecord,
+  type IndexedBatch,
+  type IndexSummary,
+  type InstanceLineRecord,
+  type LambdaReport,
+} from './log-records';
+import { accessEntry, parseAccessLogLine, type AccessEntryInput } from './parse-access-entry';
+import { parseConsoleLine, stripRuntimePrefix } from './parse-console-line';
+import { parseLambdaPlatformLine } from './parse-lambda-platform-line';
+
+/** Entries expire this long after they happened unless configured otherwise (KintoHub kept 2 days). */
+export const DEFAULT_RETENTION_MS = 2 * 24 * 3600_000;
+
+export interface LogBatchOptions {
+  /** How long entries are kept. @default 2 days */
+  readonly retentionMs?: number;
+  /** Identifies this batch, so that a store applying its metrics twice counts them once. */
+  readonly batch: string;
+  /**
+   * The text was decoded with replacement of invalid UTF-8: a U+FFFD marks a bad line.
+   * @default true
+   */
+  readonly lossy?: boolean;
+}
+
+export type BlockSource = Extract<LogSource, { kind: 'block' }>;
+
+/** A line a block wrote: when, in what order, on which stream. */
+export interface BlockLine {
+  /** Epoch milliseconds. */
+  readonly time: number;
+  /** Unique per source, sortable (zero-padded counter, or CloudWatch event id). */
+  readonly seq: string;
+  readonly text: string;
+  readonly stream: 'stdout' | 'stderr';
+}
+
+interface MutableMetric {
+  envId: string;
+  block: string;
+  minute: string;
+  requests: number;
+  errors4xx: number;
+  errors5xx: number;
+  durationSumMs: number;
+  histogram: Record<string, number>;
+  coldStarts: number;
+  coldStartSumMs: number;
+}
+
+/**
+ * The log indexer: one batch of raw lines and entries in, the records to write out. It never
+ * throws on bad input: what it cannot use is counted in `summary` and every good line is kept.
+ * Feeds: the local platform (gateway entries, block output and lifecycle events) and the
+ * `log-indexer` Lambda (CloudWatch Logs subscription batches, through `indexLogEvents`).
+ */
+export class LogBatchBuilder {
+  private readonly access: AccessRecord[] = [];
+  private readonly lines: ConsoleLineRecord[] = [];
+  private readonly instance: InstanceLineRecord[] = [];
+  private readonly metrics = new Map<string, MutableMetric>();
+  private readonly summary: IndexSummary = emptySummary();
+  private readonly retentionS: number;
+  private readonly lossy: boolean;
+
+  constructor(private readonly options: LogBatchOptions) {
+    this.retentionS = Math.round((options.retentionMs ?? DEFAULT_RETENTION_MS) / 1000);
+    this.lossy = options.lossy ?? true;
+  }
+
+  /** An access entry the local gateway produced (already structured). */
+  addAccess(entry: Parameters<typeof accessEntry>[0]): void {
+    this.summary.events++;
+    const valid = accessEntry(entry);
+    if (valid) this.pushAccess(valid);
+    else this.summary.invalidAccess++;
+  }
+
+  /** One line of an HTTP API stage access log (AWS). */
+  addAccessLogLine(envId: string, text: string): void {
+    this.summary.events++;
+    const valid = parseAccessLogLine(text, envId);
+    if (valid) this.pushAccess(valid);
+    else this.summary.invalidAccess++;
+  }
+
+  /**
+   * A line a block wrote. With `aws`, Lambda's own START/END/REPORT lines are recognized (REPORT
+   * is kept with its numbers and counts a cold start when it has an init duration) and the managed
+   * runtimes' `<time>\t<id>\t<LEVEL>\t` prefix is removed.
+   */
+  addBlockLine(source: BlockSource, line: BlockLine, aws = false): void {
+    this.summary.events++;
+    if (!isUsableTime(line.time)) line = { ...line, time: Date.now() };
+    let text = line.text;
+    if (aws) {
+      if (text.endsWith('\n')) text = text.slice(0, text.endsWith('\r\n') ? -2 : -1);
+      const platform = parseLambdaPlatformLine(text);
+      if (platform) {
+        this.summary.platformLines++;
+        if (platform.type === 'REPORT') this.addReport(source, line, text, platform.report);
+        return;
+      }
+      text = stripRuntimePrefix(text);
+    }
+    const parsed = parseConsoleLine(text, this.lossy);
+    const s = this.summary;
+    if (parsed.truncated) s.truncated++;
+    if (parsed.invalidUtf8) s.invalidUtf8++;
+    const iso = new Date(line.time).toISOString();
+    const expiresAt = this.expiry(line.time);
+    if (parsed.kind === 'attached') {
+      s.attachedLines++;
+      this.lines.push({
+        envId: source.envId,
+        requestId: parsed.requestId,
+        time: iso,
+        seq: line.seq,
+        block: source.block,
+        ...versionOf(source),
+        stream: line.stream,
+        text: parsed.text,
+        ...(parsed.truncated ? { truncated: true } : {}),
+        expiresAt,
+      });
+      return;
+    }
+    s.plainLines++;
+    if (parsed.reason) s[parsed.reason]++;
+    this.instance.push({
+      envId: source.envId,
+      block: source.block,
+      time: iso,
+      seq: line.seq,
+      stream: line.stream,
+      text: parsed.text,
+      ...versionOf(source),
+      ...(parsed.truncated ? { truncated: true } : {}),
+      expiresAt,
+    });
+  }
+
+  /**
+   * A platform event of a block (start, stop, exit, job run), as a line of its instance log.
+   * `wakeMs` counts a cold start / wake that took that long.
+   */
+  addPlatformEvent(source: BlockSource, time: number, seq: string, text: string, wakeMs?: number): void {
+    this.summary.events++;
+    if (!isUsableTime(time)) time = Date.now();
+    this.summary.platformLines++;
+    this.instance.push({ envId: source.envId, block: source.block, time: new Date(time).toISOString(), seq, stream: 'platform', text, ...versionOf(source), expiresAt: this.expiry(time) });
+    if (wakeMs !== undefined) this.countColdStart(source, time, wakeMs);
+  }
+
+  /** Counts entries that never reached the indexer (the local feed's buffer was full). */
+  addShed(count: number): void {
+    this.summary.shed += count;
+  }
+
+  build(): IndexedBatch {
+    const metrics = [...this.metrics.values()].map((m) => ({ ...m, batch: this.options.batch, expiresAt: this.expiry(Date.parse(`${m.minute}:00.000Z`) + 60_000) }));
+    return { access: this.access, lines: this.lines, instance: this.instance, metrics, summary: { ...this.summary } };
+  }
+
+  private pushAccess(entry: AccessEntryInput): void {
+    const time = Date.parse(entry.time);
+    this.summary.accessEntries++;
+    this.access.push({ ...entry, expiresAt: this.expiry(time) });
+    const m = this.metric(entry.envId, entry.block ?? GATEWAY_BLOCK, entry.time);
+    m.requests++;
+    if (entry.status >= 500) m.errors5xx++;
+    else if (entry.status >= 400) m.errors4xx++;
+    m.durationSumMs += entry.durationMs;
+    const b = durationBucket(entry.durationMs);
+    m.histogram[b] = (m.histogram[b] ?? 0) + 1;
+  }
+
+  private addReport(source: BlockSource, line: BlockLine, text: string, report: LambdaReport): void {
+    this.instance.push({
+      envId: source.envId,
+      block: source.block,
+      time: new Date(line.time).toISOString(),
+      seq: line.seq,
+      stream: 'platform',
+      text,
+      ...versionOf(source),
+      report,
+      expiresAt: this.expiry(line.time),
+    });
+    if (report.initDurationMs !== undefined) this.countColdStart(source, line.time, report.initDurationMs);
+  }
+
+  private countColdStart(source: BlockSource, time: number, ms: number): void {
+    const m = this.metric(source.envId, source.block, new Date(time).toISOString());
+    m.coldStarts++;
+    m.coldStartSumMs += ms;
+  }
+
+  private metric(envId: string, block: string, iso: string): MutableMetric {
+    const minute = iso.slice(0, 16);
+    const key = `${envId}\u0000${block}\u0000${minute}`;
+    let m = this.metrics.get(key);
+    if (!m) {
+      m = { envId, block, minute, requests: 0, errors4xx: 0, errors5xx: 0, durationSumMs: 0, histogram: {}, coldStarts: 0, coldStartSumMs: 0 };
+      this.metrics.set(key, m);
+    }
+    return m;
+  }
+
+  private expiry(timeMs: number): number {
+    return Math.floor(timeMs / 1000) + this.retentionS;
+  }
+}
+
+/** Years 2000..9999: ISO strings of one length, which sort as text. */
+export const isUsableTime = (ms: number): boolean => Number.isFinite(ms) && ms >= 946_684_800_000 && ms < 253_402_300_800_000;
+
+function versionOf(source: BlockSource): { release?: string; commit?: string } {
+  if (source.release === undefined && source.commit === undefined) return {};
+  return { ...(source.release !== undefined ? { release: source.release } : {}), ...(source.commit !== undefined ? { commit: source.commit } : {}) };
+}
+
+/** One CloudWatch Logs event: its id (unique, sortable within a stream), time and text. */
+export interface CloudWatchLogEvent {
+  readonly id: string;
+  readonly timestamp: number;
+  readonly message: string;
+}
+
+/**
+ * Indexes one CloudWatch Logs subscription batch from a Kinto log group: a gateway's access log
+ * or a block's output. `lossy` says the payload held invalid UTF-8 (decoded with replacement).
+ */
+export function indexLogEvents(source: LogSource, events: readonly CloudWatchLogEvent[], options: LogBatchOptions): IndexedBatch {
+  const builder = new LogBatchBuilder(options);
+  if (source.kind === 'gateway') {
+    for (const e of events) builder.addAccessLogLine(source.envId, typeof e?.message === 'string' ? e.message : '');
+  } else {
+    events.forEach((e, i) => {
+      // CloudWatch event ids are 56 digits, sortable within a stream; keep the key safe whatever comes.
+      const seq = typeof e?.id === 'string' && /^[0-9A-Za-z]{1,64}$/.test(e.id) ? e.id : `x${String(i).padStart(8, '0')}`;
+      const time = typeof e?.timestamp === 'number' ? e.timestamp : Date.now();
+      builder.addBlockLine(source, { time, seq, text: typeof e?.message === 'string' ? e.message : '', stream: 'stdout' }, true);
+    });
+  }
+  return builder.build();
+}

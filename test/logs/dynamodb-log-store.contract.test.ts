@@ -1,0 +1,14 @@
+import { randomBytes } from 'node:crypto';
+import { ensureLogsTable } from '../../lambdas/adapters/aws/create-logs-table';
+import { DynamoDbLogStore } from '../../lambdas/adapters/aws/dynamodb-log-store';
+import { startDynalite } from '../../lambdas/adapters/local/dynalite-server';
+import { logStoreContract } from './log-store-contract';
+
+// A file of its own: aws-sdk-client-mock (dynamodb-log-store.test.ts) patches the SDK client class.
+logStoreContract('DynamoDB logs table (dynalite)', async () => {
+  const dynamo = await startDynalite();
+  const tableName = `kinto-logs-${randomBytes(4).toString('hex')}`;
+  await ensureLogsTable(dynamo.client, tableName);
+  return { store: new DynamoDbLogStore({ client: dynamo.client, tableName }), close: () => dynamo.close() };
+});
+
