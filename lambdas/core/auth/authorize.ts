@@ -19,8 +19,7 @@ export interface TokenSettings {
 
 /** Default token lifetime: one hour. */
 export const DEFAULT_TOKEN_LIFETIME_SECONDS = 3600;
-/** Longest token lifetime that may be configured (and that verification accepts): one day. */
-export const MAX_TOKEN_LIFETIME_SECONDS = 86_400;
+export { MAX_TOKEN_LIFETIME_SECONDS } from './verify-token';
 
 export interface IssuedToken {
   readonly token: string;

@@ -43,13 +43,16 @@ export interface TokenVerifierOptions {
   readonly cacheMs?: number;
   /** @default 10000 - verified tokens kept; the oldest goes first */
   readonly maxEntries?: number;
-  /** Tokens whose `exp - iat` is longer are refused (a leaked key aside, we never sign those). @default 86400 */
+  /** Tokens whose `exp - iat` is longer are refused (we never sign those). @default MAX_TOKEN_LIFETIME_SECONDS (one day) */
   readonly maxLifetimeSeconds?: number;
   /** @default 5 */
   readonly clockToleranceSeconds?: number;
   /** @default Date.now */
   readonly now?: () => number;
 }
+
+/** Longest token lifetime that may be configured, and that verification accepts: one day. */
+export const MAX_TOKEN_LIFETIME_SECONDS = 86_400;
 
 /** Longest header value looked at: a Kinto token is ~330 characters. */
 export const MAX_TOKEN_HEADER_LENGTH = 4096;
@@ -66,6 +69,15 @@ const EXPIRED = reject('TOKEN_EXPIRED', 'The token has expired. Get a new one wi
 const NOT_YET = reject('TOKEN_NOT_YET_VALID', 'The token is not valid yet (its issue time is in the future): check this machine\'s clock, or get a new token.');
 const WRONG_ENV = reject('TOKEN_WRONG_ENVIRONMENT', 'The token was issued for another environment. Authorize with this environment\'s client: POST <this gateway URL>/authorize.');
 const REVOKED = reject('TOKEN_REVOKED', 'The client of this token was revoked or its secret rotated. Authorize again with the current secret.');
+
+/**
+ * The cheap checks alone: the token of a header value when it has the shape of a compact JWS,
+ * else the rejection. For callers that answer missing or malformed headers before loading keys.
+ */
+export function readToken(value: string | undefined): string | Verification {
+  const token = tokenFromHeader(value);
+  return typeof token === 'string' && !JWT_SHAPE.test(token) ? MALFORMED : token;
+}
 
 /** The token in a `Kinto-Authorization` value: trimmed, `Bearer ` prefix (any case) dropped. */
 export function tokenFromHeader(value: string | undefined): string | Verification {
@@ -153,7 +165,7 @@ export class TokenVerifier {
     const epoch = this.epoch;
     const now = this.now();
     const tolerance = this.options.clockToleranceSeconds ?? 5;
-    const maxLifetime = this.options.maxLifetimeSeconds ?? 86_400;
+    const maxLifetime = this.options.maxLifetimeSeconds ?? MAX_TOKEN_LIFETIME_SECONDS;
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.options.key, {
