@@ -1,0 +1,148 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { handlerEntry, KintoFunction } from './kinto-function';
+import type { StateTable } from './state-table';
+
+export interface ControlApiThrottle {
+  /** Steady-state requests per second across the API. */
+  readonly rateLimit: number;
+  /** Requests that may arrive at once above the steady rate. */
+  readonly burstLimit: number;
+}
+
+export interface ControlApiProps {
+  readonly stateTable: StateTable;
+  /** The admin token callers must present (read by the function, cached for 5 minutes). */
+  readonly adminToken: secretsmanager.ISecret;
+  /** The build project the API starts builds with. */
+  readonly buildProject: codebuild.IProject;
+  /** The log group build logs are written to (the API reads them back). */
+  readonly buildLogGroup: logs.ILogGroup;
+  /**
+   * Throttling of the `$default` stage: the control API serves a team's admins and CI, not the
+   * world, so a low limit bounds the cost of a leaked URL being hammered.
+   * @default { rateLimit: 50, burstLimit: 100 }
+   */
+  readonly throttle?: ControlApiThrottle;
+  /**
+   * Origins allowed to call the API from a browser (the console's URL).
+   * @default - no CORS: only same-origin and non-browser callers
+   */
+  readonly corsOrigins?: string[];
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * The control API: an HTTP API whose every route goes to one `api` Lambda (the same handler the
+ * local platform serves), with access logs and throttling on its stage. The function may touch
+ * only what it uses: the state table's items and `byId` index, the admin token, StartBuild on the
+ * build project and the build log group.
+ */
+export class ControlApi extends Construct {
+  public readonly httpApi: apigwv2.HttpApi;
+  public readonly stage: apigwv2.HttpStage;
+  public readonly handler: KintoFunction;
+  public readonly accessLogs: logs.LogGroup;
+  /** The API's base URL (`https://<id>.execute-api.<region>.amazonaws.com`). */
+  public readonly url: string;
+
+  constructor(scope: Construct, id: string, props: ControlApiProps) {
+    super(scope, id);
+    const throttle = props.throttle ?? { rateLimit: 50, burstLimit: 100 };
+    if (!(throttle.rateLimit > 0) || !Number.isInteger(throttle.burstLimit) || throttle.burstLimit < 1) {
+      throw new Error(`ControlApi ${id}: throttle needs rateLimit > 0 and a whole burstLimit >= 1, got ${JSON.stringify(throttle)}.`);
+    }
+
+    this.handler = new KintoFunction(this, 'Handler', {
+      entry: handlerEntry('api'),
+      description: 'Kinto control API (projects, blocks, builds, environments, releases, deployments)',
+      memorySize: 512,
+      // API Gateway gives up after 30 s; stop just before it so the error is ours, not a 503.
+      timeout: Duration.seconds(29),
+      logRetention: props.logRetention,
+      environment: {
+        STATE_TABLE_NAME: props.stateTable.table.tableName,
+        ADMIN_TOKEN_SECRET_ARN: props.adminToken.secretArn,
+        BUILD_PROJECT_NAME: props.buildProject.projectName,
+        BUILD_LOG_GROUP_NAME: props.buildLogGroup.logGroupName,
+      },
+    });
+    const fn = this.handler.function;
+    // Exactly the calls DynamoDbStore makes; no Scan, no UpdateItem, and only the `byId` index.
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'StateTableItems',
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem'],
+        resources: [props.stateTable.table.tableArn],
+      }),
+    );
+    fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'StateTableById', actions: ['dynamodb:Query'], resources: [props.stateTable.byIdIndexArn] }));
+    fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'AdminToken', actions: ['secretsmanager:GetSecretValue'], resources: [props.adminToken.secretArn] }));
+    fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'StartBuilds', actions: ['codebuild:StartBuild'], resources: [props.buildProject.projectArn] }));
+    // The log group ARN ends in ":*", which covers its streams (GetLogEvents acts on a stream).
+    props.buildLogGroup.grant(fn, 'logs:DescribeLogStreams', 'logs:GetLogEvents');
+
+    this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
+      description: 'Kinto control API',
+      createDefaultStage: false,
+      // One catch-all route: the handler routes, answers 404/405 and checks the admin token.
+      defaultIntegration: new HttpLambdaIntegration('Handler', fn, { payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0 }),
+      ...(props.corsOrigins?.length
+        ? {
+            corsPreflight: {
+              allowOrigins: props.corsOrigins,
+              allowMethods: [apigwv2.CorsHttpMethod.ANY],
+              allowHeaders: ['authorization', 'content-type', 'if-match'],
+              exposeHeaders: ['etag', 'location'],
+              maxAge: Duration.hours(1),
+            },
+          }
+        : {}),
+    });
+
+    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle,
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(this.accessLogs),
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            time: '$context.requestTime',
+            ip: '$context.identity.sourceIp',
+            method: '$context.httpMethod',
+            path: '$context.path',
+            status: '$context.status',
+            latencyMs: '$context.responseLatency',
+            integrationLatencyMs: '$context.integrationLatency',
+            integrationError: '$context.integrationErrorMessage',
+            responseLength: '$context.responseLength',
+            userAgent: '$context.identity.userAgent',
+          }),
+        ),
+      },
+    });
+    this.url = this.httpApi.apiEndpoint;
+
+    Validations.of(this.httpApi).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason:
+        'The single $default route has no API Gateway authorizer on purpose: the api Lambda checks "Authorization: Bearer <admin token>" ' +
+        '(constant-time compare against the Secrets Manager value) on every route except GET /v1/openapi.json; see lambdas/handlers/http/admin-auth.ts.',
+    });
+  }
+}

@@ -1,0 +1,102 @@
+import { CfnOutput, Lazy, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { BlockCluster } from './block-cluster';
+import { BuildPipeline } from './build-pipeline';
+import { ConsoleSite } from './console-site';
+import { ControlApi, type ControlApiThrottle } from './control-api';
+import { PlatformDashboard } from './platform-dashboard';
+import { PlatformSecrets } from './platform-secrets';
+import { StateTable } from './state-table';
+
+export interface KintoPlatformStackProps extends StackProps {
+  /**
+   * What happens to Kinto's data (state table, image repository) when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly dataRemovalPolicy?: RemovalPolicy;
+  /**
+   * DynamoDB deletion protection on the tables (turn off before deleting them on purpose).
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
+  /**
+   * The built console to deploy, when it exists.
+   * @default `console/dist` in the repository
+   */
+  readonly consoleAssetsPath?: string;
+  /** @default { rateLimit: 50, burstLimit: 100 } */
+  readonly apiThrottle?: ControlApiThrottle;
+  /**
+   * Retention of the platform's own log groups (functions, API access logs, builds, flow logs).
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /** @default 2 */
+  readonly maxAzs?: number;
+}
+
+/**
+ * Kinto's control plane in one stack: state table, secrets, control API, build pipeline, Fargate
+ * cluster and VPC, console site and dashboard. Environment-agnostic (no account or region
+ * lookups), so it synthesizes offline; `cdk deploy` picks the account and region of the caller.
+ * Nothing in it bills by the hour while idle except the two secrets (see the README's cost table).
+ *
+ * Construct IDs are part of the deployed contract: renaming one replaces (or orphans) its resources.
+ */
+export class KintoPlatformStack extends Stack {
+  public readonly stateTable: StateTable;
+  public readonly secrets: PlatformSecrets;
+  public readonly builds: BuildPipeline;
+  public readonly controlApi: ControlApi;
+  public readonly blocks: BlockCluster;
+  public readonly console: ConsoleSite;
+  public readonly dashboard: PlatformDashboard;
+
+  constructor(scope: Construct, id: string, props: KintoPlatformStackProps = {}) {
+    super(scope, id, { description: 'Kinto: git repos to serverless endpoints (control plane)', ...props });
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const dataRemovalPolicy = props.dataRemovalPolicy ?? RemovalPolicy.RETAIN;
+
+    this.stateTable = new StateTable(this, 'StateTable', { deletionProtection: props.deletionProtection, removalPolicy: dataRemovalPolicy });
+    this.secrets = new PlatformSecrets(this, 'Secrets');
+    this.builds = new BuildPipeline(this, 'Builds', { stateTable: this.stateTable, repositoryRemovalPolicy: dataRemovalPolicy, logRetention });
+    this.blocks = new BlockCluster(this, 'Blocks', { maxAzs: props.maxAzs, flowLogRetention: logRetention });
+    // The API allows the console's origin, and the console's config.json names the API's URL:
+    // the distribution does not depend on the API, only the deployment of files does (no cycle).
+    this.console = new ConsoleSite(this, 'Console', {
+      assetsPath: props.consoleAssetsPath,
+      logRetention,
+      apiUrl: Lazy.string({ produce: () => this.controlApi.url }),
+    });
+    this.controlApi = new ControlApi(this, 'ControlApi', {
+      stateTable: this.stateTable,
+      adminToken: this.secrets.adminToken,
+      buildProject: this.builds.project,
+      buildLogGroup: this.builds.buildLogs,
+      throttle: props.apiThrottle,
+      corsOrigins: [this.console.url],
+      logRetention,
+    });
+    this.dashboard = new PlatformDashboard(this, 'Dashboard', {
+      controlApi: this.controlApi.httpApi,
+      functions: { api: this.controlApi.handler.function, 'build-events': this.builds.eventsHandler.function },
+      tables: { state: this.stateTable.table },
+      buildProject: this.builds.project,
+      deadLetterQueues: { 'build-events': this.builds.deadLetterQueue },
+    });
+
+    new CfnOutput(this, 'ConsoleUrl', { description: 'The Kinto console', value: this.console.url });
+    new CfnOutput(this, 'ControlApiUrl', { description: 'The control API (send "Authorization: Bearer <admin token>")', value: this.controlApi.url });
+    new CfnOutput(this, 'AdminTokenSecretArn', { description: 'The Secrets Manager secret holding the admin token', value: this.secrets.adminToken.secretArn });
+    new CfnOutput(this, 'AdminTokenCommand', {
+      description: 'Prints the admin token',
+      value: `aws secretsmanager get-secret-value --secret-id ${this.secrets.adminToken.secretArn} --query SecretString --output text`,
+    });
+    new CfnOutput(this, 'DashboardUrl', {
+      description: "The platform's CloudWatch dashboard",
+      value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.dashboard.dashboard.dashboardName}`,
+    });
+    new CfnOutput(this, 'ImageRepositoryUri', { description: 'Where block images are pushed', value: this.builds.repository.repositoryUri });
+  }
+}

@@ -1,0 +1,54 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
+import { STATE_TABLE } from '../lambdas/adapters/aws/state-table';
+
+export interface StateTableProps {
+  /**
+   * Refuse `DeleteTable` (console, CLI, or a CloudFormation replacement) until it is turned off.
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
+  /**
+   * What happens to the table (and everything Kinto knows) when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The state table: projects, blocks, environments, configuration, releases, deployments and
+ * builds (key design in `lambdas/adapters/aws/state-table.ts`, which the local platform creates
+ * the same table from). On-demand capacity (nothing billed while idle), point-in-time recovery,
+ * encrypted with the AWS managed key.
+ */
+export class StateTable extends Construct {
+  public readonly table: dynamodb.Table;
+
+  constructor(scope: Construct, id: string, props: StateTableProps = {}) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    if (removalPolicy === RemovalPolicy.SNAPSHOT) {
+      throw new Error(`StateTable ${id}: DynamoDB tables cannot be snapshotted on delete; use RemovalPolicy.RETAIN or DESTROY.`);
+    }
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: STATE_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: STATE_TABLE.sortKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: props.deletionProtection ?? true,
+      removalPolicy,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: STATE_TABLE.byIdIndex.name,
+      partitionKey: { name: STATE_TABLE.byIdIndex.partitionKey, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+  }
+
+  /** The ARN of the `byId` index, for grants that need only that index. */
+  get byIdIndexArn(): string {
+    return `${this.table.tableArn}/index/${STATE_TABLE.byIdIndex.name}`;
+  }
+}
