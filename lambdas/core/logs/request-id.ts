@@ -3,8 +3,9 @@ export const REQUEST_ID_FIELD = 'kinto_request_id';
 
 /**
  * Request ids as gateways issue them: UUIDs locally, API Gateway ids (base64-like) on AWS.
- * Anything else (empty, huge, `#`, spaces) cannot be a request and is not used as a key.
+ * Anything else (empty, huge, `#`, spaces, API Gateway's `-` for a missing value) cannot be a
+ * request and is not used as a key.
  */
-const REQUEST_ID = /^[A-Za-z0-9._:=+/-]{1,128}$/;
+const REQUEST_ID = /^(?=[^]*[A-Za-z0-9])[A-Za-z0-9._:=+/-]{1,128}$/;
 
 export const isRequestId = (value: unknown): value is string => typeof value === 'string' && REQUEST_ID.test(value);
