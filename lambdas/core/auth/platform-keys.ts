@@ -34,9 +34,12 @@ export function deriveKey(material: Uint8Array, label: string): Buffer {
   return createHmac('sha256', material).update(label, 'utf8').digest();
 }
 
+/** The HS256 token key's bytes (see `importTokenKey` for the form to use). */
+export const tokenKeyBytes = (material: Uint8Array): Buffer => deriveKey(material, LABELS.token);
+
 /** Imports the HS256 token key once (non-extractable). */
 export function importTokenKey(material: Uint8Array): Promise<webcrypto.CryptoKey> {
-  return webcrypto.subtle.importKey('raw', deriveKey(material, LABELS.token), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+  return webcrypto.subtle.importKey('raw', tokenKeyBytes(material), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
 }
 
 const derived = new WeakMap<PlatformKeys, Promise<DerivedKeys>>();

@@ -58,7 +58,7 @@ export const MAX_TOKEN_LIFETIME_SECONDS = 86_400;
 export const MAX_TOKEN_HEADER_LENGTH = 4096;
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-const BEARER = /^bearer[ \t]+/i;
+const BEARER = /^bearer(?:[ \t]+|$)/i;
 const CLIENT_ID = /^[0-9a-f]{32}$/;
 
 const reject = (code: TokenRejection, message: string): Verification => ({ ok: false, code, message });
