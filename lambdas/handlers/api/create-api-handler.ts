@@ -37,7 +37,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
     if (!r.public) await assertAdmin(header(event.headers, 'authorization'), options.adminToken);
     const raw = readJsonBody(event);
     const body = r.body ? r.body.parse(raw) : undefined;
-    if (!r.body && raw !== undefined) throw new KintoError(400, 'UNEXPECTED_BODY', `${r.method} ${r.path} takes no body; send the request without one.`);
+    if (!r.body && raw !== undefined && !isEmptyObject(raw)) throw new KintoError(400, 'UNEXPECTED_BODY', `${r.method} ${r.path} takes no body; send the request without one.`);
     return r.handle({
       ctx: await core(),
       params: (event.pathParameters ?? {}) as Record<string, string>,
@@ -68,6 +68,8 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
     })
     .handler(router) as unknown as ApiHandler;
 }
+
+const isEmptyObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
 
 const requestIdOf = (event: APIGatewayProxyEventV2): string => event.requestContext?.requestId ?? 'unknown';
 
