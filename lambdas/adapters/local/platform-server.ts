@@ -9,6 +9,8 @@ export interface PlatformServerOptions {
   readonly api: ApiHandler;
   readonly gateway: (req: IncomingMessage, res: ServerResponse, envId: string, rest: string) => void;
   readonly console: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Streaming API routes the Lambda-style handler cannot serve (log follow); false = not mine. */
+  readonly streams?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 const GATEWAY_PATH = /^\/gw\/([A-Za-z0-9_-]{1,64})(\/.*)?$/;
@@ -26,7 +28,10 @@ export function createPlatformServer(options: PlatformServerOptions): Server {
       const m = GATEWAY_PATH.exec(path);
       if (m) return options.gateway(req, res, m[1]!, m[2] ?? '/');
     }
-    if (url === '/v1' || url.startsWith('/v1/') || url.startsWith('/v1?')) return void serveApi(options.api, req, res);
+    if (url === '/v1' || url.startsWith('/v1/') || url.startsWith('/v1?')) {
+      if (options.streams?.(req, res)) return;
+      return void serveApi(options.api, req, res);
+    }
     return options.console(req, res);
   });
   server.keepAliveTimeout = 65_000;

@@ -10,6 +10,7 @@ import type { HttpResult } from '../http/response';
 import { buildOpenApi } from './openapi';
 import { clientRoutes } from './client-routes';
 import { controlRoutes } from './control-routes';
+import { logRoutes, type LogStoreSource } from './log-routes';
 import type { Route } from './routes';
 
 export interface ApiHandlerOptions {
@@ -18,6 +19,8 @@ export interface ApiHandlerOptions {
   readonly adminToken: AdminTokenSource;
   readonly version?: string;
   readonly log?: (line: string) => void;
+  /** The log index (logs and metrics routes); without it those routes answer 503. */
+  readonly logs?: LogStoreSource;
 }
 
 export type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResult>;
@@ -28,7 +31,7 @@ export type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Pr
  */
 export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
   // Each feature contributes its routes; the OpenAPI document is generated from all of them.
-  const routes: Route[] = [...controlRoutes(() => openApi), ...clientRoutes()];
+  const routes: Route[] = [...controlRoutes(() => openApi), ...clientRoutes(), ...logRoutes(options.logs ?? (() => undefined))];
   const openApi = buildOpenApi(routes, options.version ?? '0.1.0');
   let coreContext: Promise<CoreContext> | undefined;
   const core = (): Promise<CoreContext> => (coreContext ??= typeof options.context === 'function' ? options.context() : Promise.resolve(options.context));
