@@ -1,0 +1,120 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createGitRepo, NODE_SERVICE } from '../support/git-repo';
+import { waitFor } from '../support/wait';
+
+const ROOT = join(__dirname, '../..');
+const TOKEN = 'crash-test-admin-token-0123';
+
+interface Running {
+  child: ChildProcess;
+  url: string;
+  api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+}
+
+/** The platform as its own process, so that it can be killed with SIGKILL. */
+async function startProcess(home: string): Promise<Running> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/kinto.ts', 'dev'], {
+    cwd: ROOT,
+    env: { ...process.env, KINTO_HOME: home, KINTO_PORT: '0', KINTO_ADMIN_TOKEN: TOKEN },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const url = await waitFor(() => /Kinto is running at (\S+)/.exec(out)?.[1], 30_000);
+  return {
+    child,
+    url,
+    api: async (method, path, body) => {
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      const text = await res.text();
+      return { status: res.status, body: text.startsWith('{') ? JSON.parse(text) : text };
+    },
+  };
+}
+
+const killHard = (p: Running): Promise<void> =>
+  new Promise((resolve) => {
+    p.child.once('exit', () => resolve());
+    p.child.kill('SIGKILL');
+  });
+
+async function built(p: Running, block: string): Promise<any> {
+  const id = (await p.api('POST', `/v1/projects/crash/blocks/${block}/builds`)).body.data.id;
+  return waitFor(async () => {
+    const b = (await p.api('GET', `/v1/projects/crash/blocks/${block}/builds/${id}`)).body.data;
+    return b.status === 'succeeded' || b.status === 'failed' ? b : undefined;
+  }, 30_000);
+}
+
+describe('Killing the platform (SIGKILL) mid-build and mid-deploy', () => {
+  const home = mkdtempSync(join(tmpdir(), 'kinto-crash-'));
+  const marker = join(home, 'post-deploy-ran');
+  let platform: Running | undefined;
+
+  afterEach(async () => {
+    if (platform && platform.child.exitCode === null) await killHard(platform);
+  });
+  afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+  it('leaves no half state: the build is failed (interrupted), the deployment failed, the last completed release serves', async () => {
+    const repo = createGitRepo({
+      'server.js': NODE_SERVICE,
+      'slow-job.js': 'setTimeout(() => {}, 20000);',
+      'post-job.js': `require('fs').writeFileSync(process.env.MARKER, process.env.KINTO_RELEASE);`,
+    });
+    platform = await startProcess(home);
+    const p = platform;
+    await p.api('POST', '/v1/projects', { name: 'crash' });
+    await p.api('POST', '/v1/projects/crash/blocks', { name: 'api', type: 'microservice', source: { repo }, build: { startCommand: 'node server.js' } });
+    await p.api('POST', '/v1/projects/crash/blocks', { name: 'notify', type: 'job', kind: 'post-deploy', source: { repo }, build: { startCommand: 'node post-job.js' } });
+    await p.api('POST', '/v1/projects/crash/environments', { name: 'dev' });
+    await p.api('PUT', '/v1/projects/crash/environments/dev/blocks/api/config', { visibility: 'public' });
+    await p.api('PUT', '/v1/projects/crash/environments/dev/blocks/notify/config', { variables: { MARKER: marker } });
+    expect((await built(p, 'api')).status).toBe('succeeded');
+    expect((await built(p, 'notify')).status).toBe('succeeded');
+    expect((await p.api('POST', '/v1/projects/crash/releases', { version: '1.0.0' })).status).toBe(201);
+    expect((await p.api('POST', '/v1/projects/crash/environments/dev/deployments', { release: '1.0.0' })).body.data.status).toBe('succeeded');
+    await waitFor(() => existsSync(marker), 10_000);
+    expect(readFileSync(marker, 'utf8')).toBe('1.0.0');
+    const gw = (await p.api('GET', '/v1/projects/crash/environments/dev')).body.data.gatewayUrl as string;
+    expect((await (await fetch(`${gw}/api/`)).json()).release).toBe('1.0.0');
+
+    // A pre-deploy job that takes 20 s holds the next deployment open; a build is running too.
+    await p.api('POST', '/v1/projects/crash/blocks', { name: 'migrate', type: 'job', kind: 'pre-deploy', source: { repo }, build: { startCommand: 'node slow-job.js' } });
+    expect((await built(p, 'migrate')).status).toBe('succeeded');
+    expect((await p.api('POST', '/v1/projects/crash/releases', { version: '1.1.0' })).status).toBe(201);
+    await p.api('PATCH', '/v1/projects/crash/blocks/api', { build: { buildCommand: 'node -e "setTimeout(() => {}, 20000)"', startCommand: 'node server.js' } });
+    const buildId = (await p.api('POST', '/v1/projects/crash/blocks/api/builds')).body.data.id;
+    const deploying = p.api('POST', '/v1/projects/crash/environments/dev/deployments', { release: '1.1.0' }).catch(() => undefined);
+    await waitFor(async () => {
+      const env = (await p.api('GET', '/v1/projects/crash/environments/dev')).body.data;
+      const build = (await p.api('GET', `/v1/projects/crash/blocks/api/builds/${buildId}`)).body.data;
+      return env.deploying && build.status === 'running';
+    }, 10_000);
+    await killHard(p);
+    await deploying;
+
+    platform = await startProcess(home);
+    const again = platform;
+    const build = (await again.api('GET', `/v1/projects/crash/blocks/api/builds/${buildId}`)).body.data;
+    expect(build).toMatchObject({ status: 'failed', error: expect.stringContaining('interrupted') });
+    const env = (await again.api('GET', '/v1/projects/crash/environments/dev')).body.data;
+    expect(env.deploying).toBeNull();
+    expect(env.running.release).toBe('1.0.0');
+    const history = (await again.api('GET', '/v1/projects/crash/environments/dev/deployments')).body.data;
+    expect(history[0]).toMatchObject({ release: '1.1.0', status: 'failed', error: expect.stringContaining('interrupted') });
+    expect(history[1]).toMatchObject({ release: '1.0.0', status: 'succeeded' });
+    expect(env.gatewayUrl).toBe(`${again.url}/gw/${env.id}`);
+    const res = await fetch(`${env.gatewayUrl}/api/after-restart`);
+    expect(res.status).toBe(200);
+    expect((await res.json()).release).toBe('1.0.0');
+  }, 120_000);
+});

@@ -1,0 +1,150 @@
+import { commitFiles, createGitRepo, NODE_SERVICE } from '../support/git-repo';
+import { startTestPlatform, type TestPlatform } from '../support/platform';
+import { waitFor } from '../support/wait';
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Blocks built from real git repos, run as real processes, called through the gateway. */
+describe('Local runtime: build, tag, deploy, call', () => {
+  let kinto: TestPlatform;
+  let nodeRepo: string;
+
+  beforeAll(async () => {
+    kinto = await startTestPlatform({ idleTimeoutMs: 400 });
+    nodeRepo = createGitRepo({ 'server.js': NODE_SERVICE });
+    const pythonRepo = createGitRepo({ 'site/index.html': '<h1>python site</h1>' });
+    const staticRepo = createGitRepo({ 'public/index.html': '<h1>static site</h1>', 'public/about/index.html': 'about', 'secret.txt': 'not served' });
+    const buildRepo = createGitRepo({
+      'build.js': `const fs = require('fs'); fs.mkdirSync('dist', { recursive: true }); fs.writeFileSync('dist/index.html', '<h1>' + process.env.TITLE + '</h1>');`,
+    });
+    await kinto.api('POST', '/v1/projects', { name: 'shop' });
+    const blocks = [
+      { name: 'api', type: 'microservice', source: { repo: nodeRepo }, build: { startCommand: 'node server.js' }, variables: { GREETING: { default: 'hello' } } },
+      { name: 'py', type: 'website', kind: 'dynamic', source: { repo: pythonRepo, subfolder: 'site' }, build: { startCommand: 'python3 -m http.server $PORT --bind 127.0.0.1' } },
+      { name: 'www', type: 'website', kind: 'static', source: { repo: staticRepo }, build: { outputDir: 'public' } },
+      { name: 'docs', type: 'website', kind: 'static-build', source: { repo: buildRepo }, build: { buildCommand: 'node build.js', outputDir: 'dist', buildArgs: { TITLE: 'built docs' } } },
+    ];
+    for (const b of blocks) expect((await kinto.api('POST', '/v1/projects/shop/blocks', b)).status).toBe(201);
+    await kinto.api('POST', '/v1/projects/shop/environments', { name: 'dev' });
+    await kinto.api('PUT', '/v1/projects/shop/environments/dev/blocks/api/config', { variables: { GREETING: 'hi from dev' }, visibility: 'public' });
+    for (const b of blocks) await kinto.buildBlock('shop', b.name);
+    expect((await kinto.api('POST', '/v1/projects/shop/releases', { version: '1.0.0', notes: 'first' })).status).toBe(201);
+    expect((await kinto.api('POST', '/v1/projects/shop/environments/dev/deployments', { release: '1.0.0' })).status).toBe(201);
+  });
+  afterAll(() => kinto.stop());
+
+  it('runs a Node microservice with its environment variables and KINTO_* facts', async () => {
+    const gw = await kinto.gatewayUrl('shop', 'dev');
+    const res = await fetch(`${gw}/api/hello?x=1`);
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body).toMatchObject({ greeting: 'hi from dev', path: '/hello?x=1', release: '1.0.0', block: 'api', environment: 'dev' });
+    expect(res.headers.get('kinto-request-id')).toBe(body.requestId);
+    expect(body.requestId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('gives every request a fresh request id the caller cannot spoof', async () => {
+    const gw = await kinto.gatewayUrl('shop', 'dev');
+    const ids = new Set<string>();
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${gw}/api/x`, { headers: { 'kinto-request-id': 'spoofed', 'Kinto-Client-Id': 'forged' } });
+      const body = await res.json();
+      expect(body.requestId).not.toBe('spoofed');
+      expect(body.clientId).not.toBe('forged');
+      ids.add(body.requestId);
+    }
+    expect(ids.size).toBe(5);
+  });
+
+  it('runs a Python http.server website from a sub-folder, unchanged', async () => {
+    const gw = await kinto.gatewayUrl('shop', 'dev');
+    const res = await fetch(`${gw}/py/`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('python site');
+    expect(res.headers.get('kinto-request-id')).toBeTruthy();
+  });
+
+  it('serves a static website from its folder, without a process, and never outside it', async () => {
+    const gw = await kinto.gatewayUrl('shop', 'dev');
+    expect(await (await fetch(`${gw}/www/`)).text()).toContain('static site');
+    expect(await (await fetch(`${gw}/www/about/`)).text()).toBe('about');
+    const redirect = await fetch(`${gw}/www`, { redirect: 'manual' });
+    expect([redirect.status, redirect.headers.get('location')]).toEqual([301, expect.stringMatching(/\/www\/$/)]);
+    const missing = await fetch(`${gw}/www/nope.html`);
+    expect(missing.status).toBe(404);
+    expect((await missing.json()).error.requestId).toBe(missing.headers.get('kinto-request-id'));
+    for (const path of ['/www/../secret.txt', '/www/%2e%2e/secret.txt', '/www/..%2fsecret.txt', '/www/%2e%2e%2f%2e%2e%2fetc/passwd']) {
+      const res = await fetch(`${gw}${path}`);
+      expect(await res.text()).not.toContain('not served');
+      expect(res.status).toBeGreaterThanOrEqual(400);
+    }
+    expect((await fetch(`${gw}/www/`, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('builds and serves a static-build website with its build arguments', async () => {
+    const gw = await kinto.gatewayUrl('shop', 'dev');
+    expect(await (await fetch(`${gw}/docs/`)).text()).toBe('<h1>built docs</h1>');
+  });
+
+  it('stops an idle block and wakes it on the next request', async () => {
+    const gw = await kinto.gatewayUrl('shop', 'dev');
+    const first = await (await fetch(`${gw}/api/one`)).json();
+    expect(alive(first.pid)).toBe(true);
+    await waitFor(() => !alive(first.pid), 5000);
+    const woken = await fetch(`${gw}/api/two`);
+    expect(woken.status).toBe(200);
+    const second = await woken.json();
+    expect(second.pid).not.toBe(first.pid);
+    expect(second.greeting).toBe('hi from dev');
+  });
+
+  it('rolls back to an older release, and records the history newest first', async () => {
+    commitFiles(nodeRepo, { 'server.js': NODE_SERVICE.replace("greeting: process.env.GREETING ?? null", "greeting: 'v2 ' + process.env.GREETING") });
+    await kinto.buildBlock('shop', 'api');
+    expect((await kinto.api('POST', '/v1/projects/shop/releases', { version: '1.1.0', notes: 'v2' })).status).toBe(201);
+    const gw = await kinto.gatewayUrl('shop', 'dev');
+    await kinto.api('POST', '/v1/projects/shop/environments/dev/deployments', { release: '1.1.0' });
+    expect((await (await fetch(`${gw}/api/`)).json()).greeting).toBe('v2 hi from dev');
+    const rollback = await kinto.api('POST', '/v1/projects/shop/environments/dev/deployments', { release: '1.0.0' });
+    expect(rollback.body.data).toMatchObject({ action: 'rollback', status: 'succeeded' });
+    expect((await (await fetch(`${gw}/api/`)).json()).greeting).toBe('hi from dev');
+    const history = (await kinto.api('GET', '/v1/projects/shop/environments/dev/deployments')).body.data;
+    expect(history.map((d: { release: string }) => d.release).slice(0, 3)).toEqual(['1.0.0', '1.1.0', '1.0.0']);
+  });
+
+  it('promotes the release running in dev to prod, with prod\'s own configuration', async () => {
+    await kinto.api('POST', '/v1/projects/shop/environments', { name: 'prod' });
+    await kinto.api('PUT', '/v1/projects/shop/environments/prod/blocks/api/config', { variables: { GREETING: 'hello prod' }, visibility: 'public' });
+    const promoted = await kinto.api('POST', '/v1/projects/shop/environments/prod/promote', { from: 'dev' });
+    expect(promoted.status).toBe(201);
+    expect(promoted.body.data).toMatchObject({ action: 'promote', promotedFrom: 'dev', release: '1.0.0' });
+    const prod = await kinto.gatewayUrl('shop', 'prod');
+    expect(await (await fetch(`${prod}/api/`)).json()).toMatchObject({ greeting: 'hello prod', environment: 'prod', release: '1.0.0' });
+  });
+
+  it('switches all blocks at once: in-flight requests finish on the old release, new ones reach the new', async () => {
+    commitFiles(nodeRepo, {
+      'server.js': NODE_SERVICE.replace("if (req.url === '/crash') process.exit(3);", "if (req.url === '/crash') process.exit(3);\n  if (req.url === '/slow') return setTimeout(() => res.end(JSON.stringify({ release: process.env.KINTO_RELEASE })), 700);"),
+    });
+    await kinto.buildBlock('shop', 'api');
+    await kinto.api('POST', '/v1/projects/shop/releases', { version: '1.2.0' });
+    await kinto.api('POST', '/v1/projects/shop/environments/dev/deployments', { release: '1.2.0' });
+    await kinto.api('POST', '/v1/projects/shop/releases', { version: '1.3.0' });
+    const gw = await kinto.gatewayUrl('shop', 'dev');
+    const slow = fetch(`${gw}/api/slow`).then((r) => r.json());
+    await new Promise((r) => setTimeout(r, 150));
+    const started = Date.now();
+    const deployed = await kinto.api('POST', '/v1/projects/shop/environments/dev/deployments', { release: '1.3.0' });
+    expect(deployed.status).toBe(201);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect((await (await fetch(`${gw}/api/now`)).json()).release).toBe('1.3.0');
+    expect((await slow).release).toBe('1.2.0');
+  });
+});
