@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -21,6 +21,8 @@ export interface ControlApiProps {
   readonly stateTable: StateTable;
   /** The admin token callers must present (read by the function, cached for 5 minutes). */
   readonly adminToken: secretsmanager.ISecret;
+  /** The platform key, for issuing and rotating client credentials. */
+  readonly platformKey: secretsmanager.ISecret;
   /** The build project the API starts builds with. */
   readonly buildProject: codebuild.IProject;
   /** The log group build logs are written to (the API reads them back). */
@@ -43,8 +45,8 @@ export interface ControlApiProps {
 /**
  * The control API: an HTTP API whose every route goes to one `api` Lambda (the same handler the
  * local platform serves), with access logs and throttling on its stage. The function may touch
- * only what it uses: the state table's items and `byId` index, the admin token, StartBuild on the
- * build project and the build log group.
+ * only what it uses: the state table's items and `byId` index, the admin token and platform key,
+ * StartBuild on the build project and the build log group.
  */
 export class ControlApi extends Construct {
   public readonly httpApi: apigwv2.HttpApi;
@@ -71,6 +73,7 @@ export class ControlApi extends Construct {
       environment: {
         STATE_TABLE_NAME: props.stateTable.table.tableName,
         ADMIN_TOKEN_SECRET_ARN: props.adminToken.secretArn,
+        PLATFORM_KEY_SECRET_ARN: props.platformKey.secretArn,
         BUILD_PROJECT_NAME: props.buildProject.projectName,
         BUILD_LOG_GROUP_NAME: props.buildLogGroup.logGroupName,
       },
@@ -85,12 +88,15 @@ export class ControlApi extends Construct {
       }),
     );
     fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'StateTableById', actions: ['dynamodb:Query'], resources: [props.stateTable.byIdIndexArn] }));
-    fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'AdminToken', actions: ['secretsmanager:GetSecretValue'], resources: [props.adminToken.secretArn] }));
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ sid: 'PlatformSecrets', actions: ['secretsmanager:GetSecretValue'], resources: [props.adminToken.secretArn, props.platformKey.secretArn] }),
+    );
     fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'StartBuilds', actions: ['codebuild:StartBuild'], resources: [props.buildProject.projectArn] }));
     // The log group ARN ends in ":*", which covers its streams (GetLogEvents acts on a stream).
     props.buildLogGroup.grant(fn, 'logs:DescribeLogStreams', 'logs:GetLogEvents');
 
     this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
+      apiName: `${Stack.of(this).stackName}-control`,
       description: 'Kinto control API',
       createDefaultStage: false,
       // One catch-all route: the handler routes, answers 404/405 and checks the admin token.

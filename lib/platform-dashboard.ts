@@ -7,6 +7,12 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
+/** The operations Kinto's stores use (each is one metric per table: the free tier counts metrics). */
+const OPERATIONS = [dynamodb.Operation.GET_ITEM, dynamodb.Operation.PUT_ITEM, dynamodb.Operation.QUERY, dynamodb.Operation.DELETE_ITEM, dynamodb.Operation.BATCH_WRITE_ITEM];
+
+/** CloudWatch's free tier covers 3 dashboards of up to 50 metrics each per account. */
+export const FREE_TIER_DASHBOARD_METRICS = 50;
+
 export interface PlatformDashboardProps {
   readonly controlApi: apigwv2.IHttpApi;
   /** The platform's functions, by the name shown on the dashboard. */
@@ -24,7 +30,8 @@ export interface PlatformDashboardProps {
 /**
  * One CloudWatch dashboard for the platform itself: control API traffic, errors and latency;
  * each function's invocations, errors, throttles and duration; table throttling; builds; and
- * dead letters. Metrics only (no alarms: each alarm bills monthly, idle or not).
+ * dead letters. Metrics only (no alarms: each alarm bills monthly, idle or not), and at most 50 of
+ * them, so that the dashboard stays in CloudWatch's free tier (3 such dashboards per account).
  */
 export class PlatformDashboard extends Construct {
   public readonly dashboard: cloudwatch.Dashboard;
@@ -70,16 +77,18 @@ export class PlatformDashboard extends Construct {
       new cloudwatch.GraphWidget({
         title: 'DynamoDB consumed capacity',
         left: tables.flatMap(([name, t]) => [t.metricConsumedReadCapacityUnits({ period, label: `${name} read` }), t.metricConsumedWriteCapacityUnits({ period, label: `${name} write` })]),
-        width: 6,
+        width: 8,
       }),
-      // One widget each: the per-operation math expressions of the two share metric ids.
-      new cloudwatch.GraphWidget({ title: 'DynamoDB throttled requests', left: tables.map(([name, t]) => t.metricThrottledRequestsForOperations({ period, label: name })), width: 6 }),
-      new cloudwatch.GraphWidget({ title: 'DynamoDB system errors', left: tables.map(([name, t]) => t.metricSystemErrorsForOperations({ period, label: name })), width: 6 }),
+      new cloudwatch.GraphWidget({
+        title: 'DynamoDB throttled requests',
+        left: tables.map(([name, t]) => t.metricThrottledRequestsForOperations({ period, label: name, operations: OPERATIONS })),
+        width: 8,
+      }),
       new cloudwatch.GraphWidget({
         title: 'Builds',
         left: [props.buildProject.metricBuilds({ period, label: 'builds' }), props.buildProject.metricFailedBuilds({ period, label: 'failed' })],
         right: [props.buildProject.metricDuration({ period, statistic: 'Maximum', label: 'longest (s)' })],
-        width: 6,
+        width: 8,
       }),
     );
     if (dlqs.length > 0) {

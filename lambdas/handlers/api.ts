@@ -7,6 +7,7 @@ import { AwsRuntime } from '../adapters/aws/aws-runtime';
 import { CodeBuildBuilder } from '../adapters/aws/codebuild-builder';
 import { DynamoDbStore } from '../adapters/aws/dynamodb-store';
 import { secretValue } from '../adapters/aws/secret-value';
+import { secretsManagerKeys } from '../adapters/aws/secrets-manager-keys';
 import { randomIds, systemClock } from '../adapters/system';
 import { createApiHandler, type ApiHandler } from './api/create-api-handler';
 import type { HttpResult } from './http/response';
@@ -16,6 +17,8 @@ import { requiredEnv } from './required-env';
 export interface AwsApiConfig {
   readonly stateTableName: string;
   readonly adminTokenSecretArn: string;
+  /** The platform key (client secrets and tokens); see `secrets-manager-keys.ts`. */
+  readonly platformKeySecretArn: string;
   readonly buildProjectName: string;
   readonly buildLogGroupName: string;
 }
@@ -30,14 +33,16 @@ export interface AwsApiClients {
 export const readAwsApiConfig = (env: NodeJS.ProcessEnv = process.env): AwsApiConfig => ({
   stateTableName: requiredEnv('STATE_TABLE_NAME', env),
   adminTokenSecretArn: requiredEnv('ADMIN_TOKEN_SECRET_ARN', env),
+  platformKeySecretArn: requiredEnv('PLATFORM_KEY_SECRET_ARN', env),
   buildProjectName: requiredEnv('BUILD_PROJECT_NAME', env),
   buildLogGroupName: requiredEnv('BUILD_LOG_GROUP_NAME', env),
 });
 
 /**
  * The control API on AWS: the same handler as the local platform, with the AWS adapters: the
- * state table, the admin token from Secrets Manager (cached for a few minutes), CodeBuild for
- * builds, and a runtime that refuses deploys until the deployer exists.
+ * state table, the admin token from Secrets Manager (cached for a few minutes), the platform key
+ * from Secrets Manager (client credentials), CodeBuild for builds, and a runtime that refuses
+ * deploys until the deployer exists.
  */
 export function createAwsApiHandler(config: AwsApiConfig, clients: AwsApiClients): ApiHandler {
   return createApiHandler({
@@ -52,6 +57,7 @@ export function createAwsApiHandler(config: AwsApiConfig, clients: AwsApiClients
         projectName: config.buildProjectName,
         logGroupName: config.buildLogGroupName,
       }),
+      keys: secretsManagerKeys(clients.secrets, config.platformKeySecretArn),
     }),
     adminToken: secretValue(clients.secrets, config.adminTokenSecretArn),
   });

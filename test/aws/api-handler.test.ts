@@ -13,6 +13,7 @@ const secrets = mockClient(SecretsManagerClient);
 const codebuild = mockClient(CodeBuildClient);
 const logs = mockClient(CloudWatchLogsClient);
 const ADMIN = 'admin-token-from-secrets-manager-0123456789';
+const PLATFORM_KEY = 'platform-key-from-secrets-manager-0123456789abcdefghijklmnopqrstuvwxyz';
 const IMAGE = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/kinto-blocks@sha256:${'cd'.repeat(32)}`;
 
 function request(method: string, path: string, body?: unknown, token = ADMIN): APIGatewayProxyEventV2 {
@@ -49,14 +50,19 @@ describe('Handler: api (AWS entry point)', () => {
 
   beforeAll(async () => {
     store = await startTestStore();
-    config = { stateTableName: store.tableName, adminTokenSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kinto/admin-token-AbCdEf', buildProjectName: 'kinto-builds', buildLogGroupName: '/kinto/builds' };
+    config = {
+      stateTableName: store.tableName,
+      adminTokenSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kinto/admin-token-AbCdEf',
+      platformKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kinto/platform-key-GhIjKl',
+      buildProjectName: 'kinto-builds', buildLogGroupName: '/kinto/builds' };
   });
   afterAll(() => store.close());
   beforeEach(() => {
     secrets.reset();
     codebuild.reset();
     logs.reset();
-    secrets.on(GetSecretValueCommand).resolves({ SecretString: ADMIN });
+    secrets.on(GetSecretValueCommand, { SecretId: config.adminTokenSecretArn }).resolves({ SecretString: ADMIN });
+    secrets.on(GetSecretValueCommand, { SecretId: config.platformKeySecretArn }).resolves({ SecretString: PLATFORM_KEY });
     api = createAwsApiHandler(config, {
       dynamodb: store.dynamo.client,
       secrets: new SecretsManagerClient({ region: 'eu-west-1' }),
@@ -70,6 +76,14 @@ describe('Handler: api (AWS entry point)', () => {
     expect((await call('GET', '/v1/projects')).status).toBe(200);
     expect(secrets).toHaveReceivedCommandTimes(GetSecretValueCommand, 1);
     expect(secrets).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: config.adminTokenSecretArn });
+  });
+
+  it('issues client credentials with the platform key from Secrets Manager (first client on environment create)', async () => {
+    await call('POST', '/v1/projects', { name: 'keys' });
+    const env = await call('POST', '/v1/projects/keys/environments', { name: 'dev' });
+    expect(env.status).toBe(201);
+    expect(secrets).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: config.platformKeySecretArn });
+    expect(JSON.stringify(env.body)).not.toContain(PLATFORM_KEY);
   });
 
   it('builds with CodeBuild, follows the log from CloudWatch Logs, and records the result from the state change event', async () => {
@@ -135,8 +149,8 @@ describe('Handler: api (AWS entry point)', () => {
 
   describe('Function: readAwsApiConfig', () => {
     it('reads the names the stack sets, and names a missing one', () => {
-      const env = { STATE_TABLE_NAME: 't', ADMIN_TOKEN_SECRET_ARN: 's', BUILD_PROJECT_NAME: 'p', BUILD_LOG_GROUP_NAME: 'g' };
-      expect(readAwsApiConfig(env)).toEqual({ stateTableName: 't', adminTokenSecretArn: 's', buildProjectName: 'p', buildLogGroupName: 'g' });
+      const env = { STATE_TABLE_NAME: 't', ADMIN_TOKEN_SECRET_ARN: 's', PLATFORM_KEY_SECRET_ARN: 'k', BUILD_PROJECT_NAME: 'p', BUILD_LOG_GROUP_NAME: 'g' };
+      expect(readAwsApiConfig(env)).toEqual({ stateTableName: 't', adminTokenSecretArn: 's', platformKeySecretArn: 'k', buildProjectName: 'p', buildLogGroupName: 'g' });
       expect(() => readAwsApiConfig({ ...env, BUILD_PROJECT_NAME: '' })).toThrow(/BUILD_PROJECT_NAME is not set/);
     });
   });
