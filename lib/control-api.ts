@@ -3,10 +3,12 @@ import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { LOGS_TABLE } from '../lambdas/adapters/aws/logs-table';
 import { handlerEntry, KintoFunction } from './kinto-function';
 import type { StateTable } from './state-table';
 
@@ -40,6 +42,11 @@ export interface ControlApiProps {
   readonly corsOrigins?: string[];
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * The logs table, for the logs and metrics routes (read only: the log-indexer writes it).
+   * @default - no logs table: those routes answer 503
+   */
+  readonly logsTable?: dynamodb.ITable;
 }
 
 /**
@@ -92,6 +99,17 @@ export class ControlApi extends Construct {
       new iam.PolicyStatement({ sid: 'PlatformSecrets', actions: ['secretsmanager:GetSecretValue'], resources: [props.adminToken.secretArn, props.platformKey.secretArn] }),
     );
     fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'StartBuilds', actions: ['codebuild:StartBuild'], resources: [props.buildProject.projectArn] }));
+    if (props.logsTable) {
+      fn.addEnvironment('LOGS_TABLE_NAME', props.logsTable.tableName);
+      const tableArn = props.logsTable.tableArn;
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'LogsTableRead',
+          actions: ['dynamodb:Query'],
+          resources: [tableArn, `${tableArn}/index/${LOGS_TABLE.byEnvIndex.name}`, `${tableArn}/index/${LOGS_TABLE.byBlockIndex.name}`],
+        }),
+      );
+    }
     // The log group ARN ends in ":*", which covers its streams (GetLogEvents acts on a stream).
     props.buildLogGroup.grant(fn, 'logs:DescribeLogStreams', 'logs:GetLogEvents');
 

@@ -14,8 +14,8 @@ export interface PlatformSecretsProps {
    */
   readonly platformKeyLength?: number;
   /**
-   * What happens to the secrets when the stack is deleted. Secrets Manager keeps a deleted secret
-   * for 7-30 days before it is gone.
+   * What happens to the secrets when the stack is deleted (a new deploy generates new ones, and
+   * clients then need new secrets).
    * @default RemovalPolicy.DESTROY
    */
   readonly removalPolicy?: RemovalPolicy;

@@ -5,6 +5,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { AwsRuntime } from '../adapters/aws/aws-runtime';
 import { CodeBuildBuilder } from '../adapters/aws/codebuild-builder';
+import { DynamoDbLogStore } from '../adapters/aws/dynamodb-log-store';
 import { DynamoDbStore } from '../adapters/aws/dynamodb-store';
 import { secretValue } from '../adapters/aws/secret-value';
 import { secretsManagerKeys } from '../adapters/aws/secrets-manager-keys';
@@ -21,6 +22,8 @@ export interface AwsApiConfig {
   readonly platformKeySecretArn: string;
   readonly buildProjectName: string;
   readonly buildLogGroupName: string;
+  /** The logs table (logs and metrics routes); without it those routes answer 503. */
+  readonly logsTableName?: string;
 }
 
 export interface AwsApiClients {
@@ -36,15 +39,17 @@ export const readAwsApiConfig = (env: NodeJS.ProcessEnv = process.env): AwsApiCo
   platformKeySecretArn: requiredEnv('PLATFORM_KEY_SECRET_ARN', env),
   buildProjectName: requiredEnv('BUILD_PROJECT_NAME', env),
   buildLogGroupName: requiredEnv('BUILD_LOG_GROUP_NAME', env),
+  ...(env.LOGS_TABLE_NAME ? { logsTableName: env.LOGS_TABLE_NAME } : {}),
 });
 
 /**
  * The control API on AWS: the same handler as the local platform, with the AWS adapters: the
  * state table, the admin token from Secrets Manager (cached for a few minutes), the platform key
- * from Secrets Manager (client credentials), CodeBuild for builds, and a runtime that refuses
- * deploys until the deployer exists.
+ * from Secrets Manager (client credentials), CodeBuild for builds, the logs table (when the stack
+ * names one), and a runtime that refuses deploys until the deployer exists.
  */
 export function createAwsApiHandler(config: AwsApiConfig, clients: AwsApiClients): ApiHandler {
+  const logs = config.logsTableName ? new DynamoDbLogStore({ client: clients.dynamodb, tableName: config.logsTableName }) : undefined;
   return createApiHandler({
     context: async () => ({
       store: new DynamoDbStore({ client: clients.dynamodb, tableName: config.stateTableName }),
@@ -60,6 +65,7 @@ export function createAwsApiHandler(config: AwsApiConfig, clients: AwsApiClients
       keys: secretsManagerKeys(clients.secrets, config.platformKeySecretArn),
     }),
     adminToken: secretValue(clients.secrets, config.adminTokenSecretArn),
+    logs: () => logs,
   });
 }
 

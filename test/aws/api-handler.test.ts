@@ -152,6 +152,7 @@ describe('Handler: api (AWS entry point)', () => {
       const env = { STATE_TABLE_NAME: 't', ADMIN_TOKEN_SECRET_ARN: 's', PLATFORM_KEY_SECRET_ARN: 'k', BUILD_PROJECT_NAME: 'p', BUILD_LOG_GROUP_NAME: 'g' };
       expect(readAwsApiConfig(env)).toEqual({ stateTableName: 't', adminTokenSecretArn: 's', platformKeySecretArn: 'k', buildProjectName: 'p', buildLogGroupName: 'g' });
       expect(() => readAwsApiConfig({ ...env, BUILD_PROJECT_NAME: '' })).toThrow(/BUILD_PROJECT_NAME is not set/);
+      expect(readAwsApiConfig({ ...env, LOGS_TABLE_NAME: 'logs' }).logsTableName).toBe('logs');
     });
   });
 });
