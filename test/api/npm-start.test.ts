@@ -61,7 +61,7 @@ describe('npm start (the local platform as a process)', () => {
     try {
       expect(second.token).toBe(first.token);
       const list = await fetch(`${second.url}/v1/projects`, { headers: { authorization: `Bearer ${second.token}` } });
-      expect((await list.json()).data.map((p: { name: string }) => p.name)).toEqual(['kept']);
+      expect(((await list.json() as any) as any).data.map((p: { name: string }) => p.name)).toEqual(['kept']);
     } finally {
       second.child.kill('SIGINT');
     }

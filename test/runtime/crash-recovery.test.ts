@@ -24,7 +24,7 @@ async function startProcess(home: string): Promise<Running> {
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const url = await waitFor(() => /Kinto is running at (\S+)/.exec(out)?.[1], 30_000);
+  const url = (await waitFor(() => /Kinto is running at (\S+)/.exec(out)?.[1], 30_000)) as string;
   return {
     child,
     url,
@@ -85,7 +85,7 @@ describe('Killing the platform (SIGKILL) mid-build and mid-deploy', () => {
     await waitFor(() => existsSync(marker), 10_000);
     expect(readFileSync(marker, 'utf8')).toBe('1.0.0');
     const gw = (await p.api('GET', '/v1/projects/crash/environments/dev')).body.data.gatewayUrl as string;
-    expect((await (await fetch(`${gw}/api/`)).json()).release).toBe('1.0.0');
+    expect((await (await fetch(`${gw}/api/`)).json() as any).release).toBe('1.0.0');
 
     // A pre-deploy job that takes 20 s holds the next deployment open; a build is running too.
     await p.api('POST', '/v1/projects/crash/blocks', { name: 'migrate', type: 'job', kind: 'pre-deploy', source: { repo }, build: { startCommand: 'node slow-job.js' } });
@@ -115,6 +115,6 @@ describe('Killing the platform (SIGKILL) mid-build and mid-deploy', () => {
     expect(env.gatewayUrl).toBe(`${again.url}/gw/${env.id}`);
     const res = await fetch(`${env.gatewayUrl}/api/after-restart`);
     expect(res.status).toBe(200);
-    expect((await res.json()).release).toBe('1.0.0');
+    expect((await res.json() as any).release).toBe('1.0.0');
   }, 120_000);
 });

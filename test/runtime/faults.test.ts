@@ -38,7 +38,7 @@ describe('Local runtime: faults', () => {
   const serving = async () => {
     const res = await fetch(`${gw}/api/ping`);
     expect(res.status).toBe(200);
-    expect((await res.json()).release).toBe('1.0.0');
+    expect((await res.json() as any).release).toBe('1.0.0');
   };
 
   describe('Builds that fail', () => {
@@ -87,8 +87,8 @@ describe('Local runtime: faults', () => {
         const res = await kinto.api('GET', `/v1/projects/faults/blocks/slow/builds/${id}/log`);
         return res.body.includes('step one') && res.headers.get('kinto-build-status') === 'running' ? res : undefined;
       }, 10_000);
-      expect(partial.body).not.toContain('step two');
-      const offset = Number(partial.headers.get('kinto-log-next-offset'));
+      expect(partial!.body).not.toContain('step two');
+      const offset = Number(partial!.headers.get('kinto-log-next-offset'));
       const done = await kinto.waitForBuild('faults', 'slow', id);
       expect(done).toMatchObject({ status: 'succeeded', commit: expect.stringMatching(/^[0-9a-f]{40}$/) });
       expect(done.durationMs).toBeGreaterThan(1000);
@@ -115,7 +115,7 @@ describe('Local runtime: faults', () => {
     it('a block that crashes: 502 with the request id, and the next request starts it again', async () => {
       const crashed = await fetch(`${gw}/api/crash`);
       expect(crashed.status).toBe(502);
-      const body = await crashed.json();
+      const body = await crashed.json() as any;
       expect(body.error.code).toBe('BLOCK_UNAVAILABLE');
       expect(body.error.requestId).toBe(crashed.headers.get('kinto-request-id'));
       await serving();
@@ -131,7 +131,7 @@ describe('Local runtime: faults', () => {
       const res = await fetch(`${gw}/hang/`);
       expect(res.status).toBe(504);
       expect(Date.now() - started).toBeLessThan(5000);
-      const body = await res.json();
+      const body = await res.json() as any;
       expect(body.error.code).toBe('BLOCK_START_TIMEOUT');
       expect(body.error.message).toMatch(/did not open port \d+/);
       expect(body.error.message).toContain('never listening');
@@ -146,26 +146,26 @@ describe('Local runtime: faults', () => {
       await kinto.api('POST', '/v1/projects/faults/environments/dev/deployments', { release: '1.2.0' });
       const res = await fetch(`${gw}/quits/`);
       expect(res.status).toBe(502);
-      expect((await res.json()).error.message).toMatch(/exited with code 7/);
+      expect((await res.json() as any).error.message).toMatch(/exited with code 7/);
     });
   });
 
   describe('Routing', () => {
     it('404 for a block not in the release and for an unknown environment', async () => {
       const block = await fetch(`${gw}/nothing/`);
-      expect([block.status, (await block.json()).error.code]).toEqual([404, 'BLOCK_NOT_FOUND']);
+      expect([block.status, (await block.json() as any).error.code]).toEqual([404, 'BLOCK_NOT_FOUND']);
       const env = await fetch(`${kinto.url}/gw/0123456789abcdef/api/`);
-      expect([env.status, (await env.json()).error.code]).toEqual([404, 'ENVIRONMENT_NOT_FOUND']);
+      expect([env.status, (await env.json() as any).error.code]).toEqual([404, 'ENVIRONMENT_NOT_FOUND']);
     });
 
     it('503 for an environment never deployed, and for one shut down until the next deploy', async () => {
       await kinto.api('POST', '/v1/projects/faults/environments', { name: 'empty' });
       const empty = await fetch(`${await kinto.gatewayUrl('faults', 'empty')}/api/`);
-      expect([empty.status, (await empty.json()).error.code]).toEqual([503, 'NOT_DEPLOYED']);
+      expect([empty.status, (await empty.json() as any).error.code]).toEqual([503, 'NOT_DEPLOYED']);
 
       expect((await kinto.api('POST', '/v1/projects/faults/environments/dev/shutdown')).body.data.status).toBe('shut-down');
       const down = await fetch(`${gw}/api/ping`);
-      expect([down.status, (await down.json()).error.code]).toEqual([503, 'ENVIRONMENT_SHUT_DOWN']);
+      expect([down.status, (await down.json() as any).error.code]).toEqual([503, 'ENVIRONMENT_SHUT_DOWN']);
       await kinto.api('POST', '/v1/projects/faults/environments/dev/deployments', { release: '1.0.0' });
       await serving();
     });

@@ -44,7 +44,7 @@ describe('Local runtime: build, tag, deploy, call', () => {
     const gw = await kinto.gatewayUrl('shop', 'dev');
     const res = await fetch(`${gw}/api/hello?x=1`);
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = await res.json() as any;
     expect(body).toMatchObject({ greeting: 'hi from dev', path: '/hello?x=1', release: '1.0.0', block: 'api', environment: 'dev' });
     expect(res.headers.get('kinto-request-id')).toBe(body.requestId);
     expect(body.requestId).toMatch(/^[0-9a-f-]{36}$/);
@@ -55,7 +55,7 @@ describe('Local runtime: build, tag, deploy, call', () => {
     const ids = new Set<string>();
     for (let i = 0; i < 5; i++) {
       const res = await fetch(`${gw}/api/x`, { headers: { 'kinto-request-id': 'spoofed', 'Kinto-Client-Id': 'forged' } });
-      const body = await res.json();
+      const body = await res.json() as any;
       expect(body.requestId).not.toBe('spoofed');
       expect(body.clientId).not.toBe('forged');
       ids.add(body.requestId);
@@ -79,7 +79,7 @@ describe('Local runtime: build, tag, deploy, call', () => {
     expect([redirect.status, redirect.headers.get('location')]).toEqual([301, expect.stringMatching(/\/www\/$/)]);
     const missing = await fetch(`${gw}/www/nope.html`);
     expect(missing.status).toBe(404);
-    expect((await missing.json()).error.requestId).toBe(missing.headers.get('kinto-request-id'));
+    expect((await missing.json() as any).error.requestId).toBe(missing.headers.get('kinto-request-id'));
     for (const path of ['/www/../secret.txt', '/www/%2e%2e/secret.txt', '/www/..%2fsecret.txt', '/www/%2e%2e%2f%2e%2e%2fetc/passwd']) {
       const res = await fetch(`${gw}${path}`);
       expect(await res.text()).not.toContain('not served');
@@ -95,12 +95,12 @@ describe('Local runtime: build, tag, deploy, call', () => {
 
   it('stops an idle block and wakes it on the next request', async () => {
     const gw = await kinto.gatewayUrl('shop', 'dev');
-    const first = await (await fetch(`${gw}/api/one`)).json();
+    const first = await (await fetch(`${gw}/api/one`)).json() as any;
     expect(alive(first.pid)).toBe(true);
     await waitFor(() => !alive(first.pid), 5000);
     const woken = await fetch(`${gw}/api/two`);
     expect(woken.status).toBe(200);
-    const second = await woken.json();
+    const second = await woken.json() as any;
     expect(second.pid).not.toBe(first.pid);
     expect(second.greeting).toBe('hi from dev');
   });
@@ -111,10 +111,10 @@ describe('Local runtime: build, tag, deploy, call', () => {
     expect((await kinto.api('POST', '/v1/projects/shop/releases', { version: '1.1.0', notes: 'v2' })).status).toBe(201);
     const gw = await kinto.gatewayUrl('shop', 'dev');
     await kinto.api('POST', '/v1/projects/shop/environments/dev/deployments', { release: '1.1.0' });
-    expect((await (await fetch(`${gw}/api/`)).json()).greeting).toBe('v2 hi from dev');
+    expect((await (await fetch(`${gw}/api/`)).json() as any).greeting).toBe('v2 hi from dev');
     const rollback = await kinto.api('POST', '/v1/projects/shop/environments/dev/deployments', { release: '1.0.0' });
     expect(rollback.body.data).toMatchObject({ action: 'rollback', status: 'succeeded' });
-    expect((await (await fetch(`${gw}/api/`)).json()).greeting).toBe('hi from dev');
+    expect((await (await fetch(`${gw}/api/`)).json() as any).greeting).toBe('hi from dev');
     const history = (await kinto.api('GET', '/v1/projects/shop/environments/dev/deployments')).body.data;
     expect(history.map((d: { release: string }) => d.release).slice(0, 3)).toEqual(['1.0.0', '1.1.0', '1.0.0']);
   });
@@ -126,7 +126,7 @@ describe('Local runtime: build, tag, deploy, call', () => {
     expect(promoted.status).toBe(201);
     expect(promoted.body.data).toMatchObject({ action: 'promote', promotedFrom: 'dev', release: '1.0.0' });
     const prod = await kinto.gatewayUrl('shop', 'prod');
-    expect(await (await fetch(`${prod}/api/`)).json()).toMatchObject({ greeting: 'hello prod', environment: 'prod', release: '1.0.0' });
+    expect(await (await fetch(`${prod}/api/`)).json() as any).toMatchObject({ greeting: 'hello prod', environment: 'prod', release: '1.0.0' });
   });
 
   it('switches all blocks at once: in-flight requests finish on the old release, new ones reach the new', async () => {
@@ -138,13 +138,13 @@ describe('Local runtime: build, tag, deploy, call', () => {
     await kinto.api('POST', '/v1/projects/shop/environments/dev/deployments', { release: '1.2.0' });
     await kinto.api('POST', '/v1/projects/shop/releases', { version: '1.3.0' });
     const gw = await kinto.gatewayUrl('shop', 'dev');
-    const slow = fetch(`${gw}/api/slow`).then((r) => r.json());
+    const slow = fetch(`${gw}/api/slow`).then((r) => r.json() as any);
     await new Promise((r) => setTimeout(r, 150));
     const started = Date.now();
     const deployed = await kinto.api('POST', '/v1/projects/shop/environments/dev/deployments', { release: '1.3.0' });
     expect(deployed.status).toBe(201);
     expect(Date.now() - started).toBeLessThan(1000);
-    expect((await (await fetch(`${gw}/api/now`)).json()).release).toBe('1.3.0');
+    expect((await (await fetch(`${gw}/api/now`)).json() as any).release).toBe('1.3.0');
     expect((await slow).release).toBe('1.2.0');
   });
 });

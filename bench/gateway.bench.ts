@@ -1,0 +1,285 @@
+/**
+ * Gateway benchmark (issue 4, and issue 5's "auth on" row): the same block reached
+ *   - directly (the limit), through a bare Node reverse proxy (the floor any Node gateway pays),
+ *   - through nginx (the best proxy; installed from Debian if missing),
+ *   - through the Kinto gateway (public block), and with a client token on every request.
+ * Every server is its own process; the load comes from this process (autocannon for throughput,
+ * a timed sequential keep-alive loop for one-connection latency, since autocannon's histogram is
+ * in whole milliseconds). Targets are interleaved across runs so drift hits all of them alike.
+ * Also: wake of a sleeping block vs a bare spawn-then-connect loop, and deploy time.
+ *
+ * `npm run bench -- gateway` (env: RUNS=3 DURATION=5)
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { freePort } from '../lambdas/adapters/local/block-process';
+import { median, saveResults } from './results';
+
+const RUNS = Number(process.env.RUNS ?? 3);
+const DURATION = Number(process.env.DURATION ?? 5);
+const ROOT = join(__dirname, '..');
+const FIXTURES = join(__dirname, 'fixtures');
+const work = mkdtempSync(join(tmpdir(), 'kinto-bench-'));
+const children: ChildProcess[] = [];
+
+interface Target {
+  name: string;
+  url: string;
+  headers?: Record<string, string>;
+}
+
+function start(cmd: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  children.push(child);
+  return child;
+}
+
+async function waitForPort(port: number, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await canConnect(port))) {
+    if (Date.now() > deadline) throw new Error(`port ${port} never opened`);
+    await sleep(5);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port });
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => (s.destroy(), resolve(false)));
+  });
+}
+
+function ensureNginx(): string | undefined {
+  const which = spawnSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx 2>/dev/null'], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
+  if (which) return which;
+  console.log('installing nginx from Debian (services kept from starting)...');
+  writeFileSync('/usr/sbin/policy-rc.d', '#!/bin/sh\nexit 101\n', { mode: 0o755 });
+  try {
+    const r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'nginx-light'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    if (r.status !== 0) spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'nginx'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  } finally {
+    rmSync('/usr/sbin/policy-rc.d', { force: true });
+  }
+  return ['/usr/sbin/nginx'].find((p) => spawnSync(p, ['-v']).status === 0);
+}
+
+async function startNginx(bin: string, port: number, upstream: number): Promise<void> {
+  const dir = join(work, 'nginx');
+  rmSync(dir, { recursive: true, force: true });
+  execFileSync('mkdir', ['-p', join(dir, 'logs'), join(dir, 'tmp')]);
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/logs/error.log crit;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/tmp; proxy_temp_path ${dir}/tmp; fastcgi_temp_path ${dir}/tmp; uwsgi_temp_path ${dir}/tmp; scgi_temp_path ${dir}/tmp;
+  upstream block { server 127.0.0.1:${upstream}; keepalive 128; }
+  server {
+    listen 127.0.0.1:${port};
+    location / { proxy_pass http://block; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+`,
+  );
+  start(bin, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;']);
+  await waitForPort(port);
+}
+
+/** Starts the real platform as its own process and deploys the hello block to two environments. */
+async function startKinto(): Promise<{ publicUrl: string; secureUrl: string; token: string; api: (m: string, p: string, b?: unknown) => Promise<any>; pidOf: () => Promise<number> }> {
+  const home = join(work, 'kinto');
+  const repo = join(work, 'repo');
+  execFileSync('git', ['init', '-q', '-b', 'main', repo]);
+  copyFileSync(join(FIXTURES, 'hello-block.js'), join(repo, 'server.js'));
+  writeFileSync(join(repo, 'pid.js'), "require('http').createServer((q,s)=>s.end(String(process.pid))).listen(Number(process.env.PORT),'127.0.0.1');");
+  execFileSync('git', ['-C', repo, 'add', '-A']);
+  execFileSync('git', ['-C', repo, '-c', 'user.email=b@k', '-c', 'user.name=b', 'commit', '-qm', 'bench']);
+  const port = await freePort();
+  const token = 'bench-admin-token-0123456789';
+  const child = start(process.execPath, ['--import', 'tsx', join(ROOT, 'bin/kinto.ts'), 'dev'], {
+    KINTO_HOME: home,
+    KINTO_PORT: String(port),
+    KINTO_ADMIN_TOKEN: token,
+    KINTO_IDLE_TIMEOUT_MS: '1000',
+  });
+  child.stderr!.on('data', (d) => process.stderr.write(d));
+  await waitForPort(port, 60_000);
+  const base = `http://127.0.0.1:${port}`;
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+    const json: any = res.status === 204 ? {} : await res.json();
+    if (res.status >= 400) throw new Error(`${method} ${path}: ${JSON.stringify(json)}`);
+    return json;
+  };
+  await api('POST', '/v1/projects', { name: 'bench' });
+  await api('POST', '/v1/projects/bench/blocks', { name: 'hello', type: 'microservice', source: { repo }, build: { startCommand: 'node server.js' } });
+  await api('POST', '/v1/projects/bench/blocks', { name: 'pid', type: 'microservice', source: { repo }, build: { startCommand: 'node pid.js' } });
+  for (const block of ['hello', 'pid']) {
+    const build = (await api('POST', `/v1/projects/bench/blocks/${block}/builds`)).data;
+    for (;;) {
+      const b = (await api('GET', `/v1/projects/bench/blocks/${block}/builds/${build.id}`)).data;
+      if (b.status === 'succeeded') break;
+      if (b.status === 'failed') throw new Error(`build failed: ${b.error}`);
+      await sleep(50);
+    }
+  }
+  await api('POST', '/v1/projects/bench/environments', { name: 'open' });
+  const secure = (await api('POST', '/v1/projects/bench/environments', { name: 'secure' })).data;
+  for (const block of ['hello', 'pid']) await api('PUT', `/v1/projects/bench/environments/open/blocks/${block}/config`, { visibility: 'public' });
+  await api('POST', '/v1/projects/bench/releases', { version: '1.0.0' });
+  await api('POST', '/v1/projects/bench/releases', { version: '1.0.1' });
+  await api('POST', '/v1/projects/bench/environments/open/deployments', { release: '1.0.0' });
+  await api('POST', '/v1/projects/bench/environments/secure/deployments', { release: '1.0.0' });
+  const publicUrl = `${base}/gw/${(await api('GET', '/v1/projects/bench/environments/open')).data.id}`;
+  const secureUrl = `${base}/gw/${secure.id}`;
+  const auth = await fetch(`${secureUrl}/authorize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ clientId: secure.client.clientId, secret: secure.client.secret }) });
+  const clientToken = ((await auth.json()) as any).data.token as string;
+  return { publicUrl, secureUrl, token: clientToken, api, pidOf: async () => Number(await (await fetch(`${publicUrl}/pid/`)).text()) };
+}
+
+async function throughput(t: Target): Promise<number> {
+  const result = await autocannon({ url: t.url, connections: 50, duration: DURATION, headers: t.headers });
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${t.name}: ${result.non2xx} non-2xx and ${result.errors} errors`);
+  return result.requests.average;
+}
+
+/** p50 and p99 of sequential requests over one keep-alive connection, in ms (hrtime). */
+async function latency(t: Target, n = 3000): Promise<{ p50: number; p99: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const url = new URL(t.url);
+  const once = () =>
+    new Promise<number>((resolve, reject) => {
+      const start = process.hrtime.bigint();
+      const req = request({ host: url.hostname, port: url.port, path: url.pathname, agent, headers: t.headers }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(Number(process.hrtime.bigint() - start) / 1e6));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  for (let i = 0; i < 300; i++) await once();
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) samples.push(await once());
+  agent.destroy();
+  samples.sort((a, b) => a - b);
+  return { p50: samples[Math.floor(n * 0.5)]!, p99: samples[Math.floor(n * 0.99)]! };
+}
+
+/** Bare floor for a wake: spawn the block, poll its port every 5 ms, send one request. */
+async function bareWake(): Promise<number> {
+  const port = await freePort();
+  const started = performance.now();
+  const child = spawn(process.execPath, [join(FIXTURES, 'hello-block.js')], { env: { ...process.env, PORT: String(port) }, stdio: 'ignore' });
+  await waitForPort(port);
+  const res = await fetch(`http://127.0.0.1:${port}/`);
+  await res.text();
+  const ms = performance.now() - started;
+  child.kill();
+  return ms;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function main(): Promise<void> {
+  const directPort = await freePort();
+  start(process.execPath, [join(FIXTURES, 'hello-block.js')], { PORT: String(directPort) });
+  await waitForPort(directPort);
+  const proxyPort = await freePort();
+  start(process.execPath, [join(FIXTURES, 'bare-proxy.js')], { PORT: String(proxyPort), TARGET_PORT: String(directPort) });
+  await waitForPort(proxyPort);
+  const nginx = ensureNginx();
+  const nginxPort = await freePort();
+  if (nginx) await startNginx(nginx, nginxPort, directPort);
+  const kinto = await startKinto();
+
+  const targets: Target[] = [
+    { name: 'direct', url: `http://127.0.0.1:${directPort}/` },
+    { name: 'bare node proxy', url: `http://127.0.0.1:${proxyPort}/` },
+    ...(nginx ? [{ name: 'nginx', url: `http://127.0.0.1:${nginxPort}/` }] : []),
+    { name: 'kinto gateway', url: `${kinto.publicUrl}/hello/` },
+    { name: 'kinto gateway + auth', url: `${kinto.secureUrl}/hello/`, headers: { 'kinto-authorization': kinto.token } },
+  ];
+  for (const t of targets) await autocannon({ url: t.url, connections: 50, duration: 1, headers: t.headers });
+
+  const rps: Record<string, number[]> = {};
+  const p50: Record<string, number[]> = {};
+  const p99: Record<string, number[]> = {};
+  for (let run = 0; run < RUNS; run++) {
+    const order = run % 2 === 0 ? targets : [...targets].reverse();
+    for (const t of order) (rps[t.name] ??= []).push(await throughput(t));
+    for (const t of order) {
+      const l = await latency(t);
+      (p50[t.name] ??= []).push(l.p50);
+      (p99[t.name] ??= []).push(l.p99);
+    }
+    console.log(`run ${run + 1}/${RUNS}: ${targets.map((t) => `${t.name} ${Math.round(rps[t.name]!.at(-1)!)}/s p50 ${p50[t.name]!.at(-1)!.toFixed(3)} ms`).join(' | ')}`);
+  }
+
+  const wakeBare: number[] = [];
+  const wakeKinto: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    wakeBare.push(await bareWake());
+    const pid = await kinto.pidOf();
+    while (alive(pid)) await sleep(20);
+    const started = performance.now();
+    const res = await fetch(`${kinto.publicUrl}/pid/`);
+    await res.text();
+    wakeKinto.push(performance.now() - started);
+  }
+
+  const deploys: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const started = performance.now();
+    await kinto.api('POST', '/v1/projects/bench/environments/open/deployments', { release: i % 2 ? '1.0.0' : '1.0.1' });
+    deploys.push(performance.now() - started);
+  }
+
+  const m = (xs: number[]) => median(xs);
+  const direct = m(p50.direct!);
+  const bareAdded = m(p50['bare node proxy']!) - direct;
+  console.log(`\n| target | req/s @50 conns (median of ${RUNS}) | vs bare node proxy | p50 @1 conn | added p50 vs direct | added / bare proxy's added | p99 @1 conn |`);
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  for (const t of targets) {
+    const added = m(p50[t.name]!) - direct;
+    console.log(
+      `| ${t.name} | ${Math.round(m(rps[t.name]!))} | ${(m(rps[t.name]!) / m(rps['bare node proxy']!) * 100).toFixed(0)}% | ${m(p50[t.name]!).toFixed(3)} ms | ${t.name === 'direct' ? '-' : `${added.toFixed(3)} ms`} | ${t.name === 'direct' ? '-' : `${(added / bareAdded).toFixed(2)}x`} | ${m(p99[t.name]!).toFixed(3)} ms |`,
+    );
+  }
+  console.log(`\nwake (first request to a sleeping block): kinto ${m(wakeKinto).toFixed(1)} ms vs bare spawn-then-connect ${m(wakeBare).toFixed(1)} ms: +${(m(wakeKinto) - m(wakeBare)).toFixed(1)} ms (median of 8)`);
+  console.log(`deploy of an already-built release: ${m(deploys).toFixed(1)} ms (median of 10, max ${Math.max(...deploys).toFixed(1)} ms)`);
+  saveResults('gateway', { runs: RUNS, duration: DURATION, rps, p50, p99, wakeBare, wakeKinto, deploys });
+}
+
+main()
+  .catch((e) => {
+    console.error(e);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    for (const c of children) {
+      try {
+        if (c.pid) process.kill(-c.pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
+    }
+    setTimeout(() => rmSync(work, { recursive: true, force: true }), 500);
+  });
