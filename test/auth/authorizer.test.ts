@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { createAwsTokenVerifier, type AuthorizerConfig } from '../../lambdas/adapters/aws/authorizer-verifier';
 import { tokenKeyBytes } from '../../lambdas/core/auth/platform-keys';
 import { createAuthorizer, handler, readAuthorizerConfig, type AuthorizerResult } from '../../lambdas/handlers/authorizer';
-import { claimsOf, forgeToken, unsignedToken } from './forge';
+import { claimsOf, forgeToken, sameTokenBytes, unsignedToken } from './forge';
 
 /**
  * The AWS Lambda authorizer, fed API-Gateway-shaped v2 REQUEST authorizer events. Only the AWS
@@ -168,7 +168,7 @@ describe('Handler: authorizer (API Gateway HTTP API, REQUEST, payload 2.0, simpl
         fc.string({ unit: 'binary', maxLength: 300 }),
         fc.string({ minLength: 4097, maxLength: 20_000 }),
         fc.uint8Array({ maxLength: 400 }).map((b) => Buffer.from(b).toString('latin1')),
-        fc.tuple(fc.nat(t.length - 1), fc.constantFrom('A', 'x', '_', '-', '.', '=', '\u0000')).map(([i, c]) => t.slice(0, i) + c + t.slice(i + 1)).filter((v) => v !== t),
+        fc.tuple(fc.nat(t.length - 1), fc.constantFrom('A', 'x', '_', '-', '.', '=', '\u0000')).map(([i, c]) => t.slice(0, i) + c + t.slice(i + 1)).filter((v) => !sameTokenBytes(v, t)),
         fc.string({ maxLength: 50 }).map((junk) => `${t}${junk}`).filter((v) => v.trim() !== t),
       );
       await fc.assert(fc.asyncProperty(value, async (v) => (await authorize(event(v))).isAuthorized === false), { numRuns: 300 });
@@ -223,6 +223,7 @@ describe('Handler: authorizer (API Gateway HTTP API, REQUEST, payload 2.0, simpl
     });
 
     it('reads its configuration from the environment the construct sets, loading the SDK only for real checks', async () => {
+      const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
       process.env.STATE_TABLE_NAME = 'kinto-state';
       process.env.PLATFORM_KEY_SECRET_ARN = CONFIG.platformKeySecretArn;
       expect((await handler(event('not-a-token'))).isAuthorized).toBe(false);
@@ -230,6 +231,10 @@ describe('Handler: authorizer (API Gateway HTTP API, REQUEST, payload 2.0, simpl
       const t = await token();
       expect(await handler(event(t))).toMatchObject({ isAuthorized: true, context: { clientId: CLIENT, environmentId: ENV_A } });
       expect(dynamo.commandCalls(GetItemCommand)[0]!.args[0].input).toEqual(getItemFor(ENV_A, CLIENT));
+      // One JSON line for the refusal, through the function's log (console -> CloudWatch).
+      expect(log).toHaveBeenCalledTimes(1);
+      expect(JSON.parse(log.mock.calls[0]![0] as string)).toMatchObject({ reason: 'TOKEN_MALFORMED' });
+      log.mockRestore();
     });
 
     it.each([
