@@ -1,0 +1,226 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BUILD_VARIABLES, EXPORTED_VARIABLES } from '../../lambdas/adapters/aws/codebuild-variables';
+
+const BUILDSPEC = readFileSync(join(__dirname, '..', '..', 'buildspec.yml'), 'utf8');
+const REPOSITORY = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/kinto-blocks';
+const COMMIT = 'c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00';
+const DIGEST = `sha256:${'ab'.repeat(32)}`;
+
+/**
+ * The commands of each phase, in order (the file's own layout: `- |` blocks and one-line items).
+ * A small reader for this file, not a YAML parser.
+ */
+function phases(): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  const lines = BUILDSPEC.split('\n');
+  let phase: string | undefined;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const phaseMatch = /^ {2}(\w+):\s*$/.exec(line);
+    if (phaseMatch && lines.slice(0, i).some((l) => l === 'phases:')) {
+      phase = phaseMatch[1]!;
+      out[phase] = [];
+      continue;
+    }
+    if (!phase) continue;
+    if (/^ {6}- \|\s*$/.test(line)) {
+      const block: string[] = [];
+      while (i + 1 < lines.length && (/^ {8}/.test(lines[i + 1]!) || lines[i + 1] === '')) block.push(lines[++i]!.slice(8));
+      out[phase]!.push(block.join('\n').trim());
+    } else if (/^ {6}- /.test(line)) {
+      out[phase]!.push(line.slice(8));
+    }
+  }
+  return out;
+}
+
+/** Stubs for the tools CodeBuild provides: they record what they were asked, and answer like the real ones. */
+function stubs(dir: string, fixture: string): string {
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  const script = (name: string, body: string) => {
+    writeFileSync(join(bin, name), `#!/usr/bin/env bash\n${body}\n`);
+    chmodSync(join(bin, name), 0o755);
+  };
+  // docker: one NUL-separated record per call; `build` keeps a copy of the Dockerfile it was given.
+  script(
+    'docker',
+    `printf '%s\\0' "$@" >> "${dir}/docker.calls"; printf '\\n' >> "${dir}/docker.calls"
+if [ "$1" = login ]; then
+  cat > /dev/null  # reads the password from stdin, as docker login --password-stdin does
+elif [ "$1" = build ]; then
+  while [ $# -gt 0 ]; do if [ "$1" = --file ]; then cp "$2" "${dir}/Dockerfile.$(ls "${dir}" | grep -c '^Dockerfile')"; fi; shift; done
+elif [ "$1" = inspect ]; then
+  echo "other.example/repo@sha256:${'00'.repeat(32)}"; echo "${REPOSITORY}@${DIGEST}"
+fi`,
+  );
+  script('aws', 'echo password');
+  // git: clone copies the fixture; rev-parse answers the fixed commit.
+  script(
+    'git',
+    `if [ "$1" = clone ]; then dest="\${@: -1}"; cp -R "${fixture}" "$dest"; exit 0; fi
+for a in "$@"; do if [ "$a" = rev-parse ]; then echo "${COMMIT}"; exit 0; fi; done
+exit 0`,
+  );
+  return bin;
+}
+
+interface Run {
+  readonly status: number;
+  readonly output: string;
+  readonly exported: Record<string, string>;
+  /** Each docker call's arguments. */
+  readonly docker: string[][];
+  /** Dockerfiles passed to `docker build`, in order. */
+  readonly dockerfiles: string[];
+}
+
+/** Runs the phases as CodeBuild does: one bash session, a phase stops at its first failing command. */
+function runBuildspec(variables: Record<string, string>, fixture: (root: string) => void): Run {
+  const dir = mkdtempSync(join(tmpdir(), 'kinto-buildspec-'));
+  try {
+    const repo = join(dir, 'repo');
+    mkdirSync(repo);
+    fixture(repo);
+    const bin = stubs(dir, repo);
+    const steps = Object.entries(phases()).flatMap(([phase, commands]) =>
+      commands.map((c) => `${c}\nif [ $? -ne 0 ]; then echo "PHASE ${phase} FAILED"; exit 1; fi`),
+    );
+    const script = [...steps, `echo "EXPORTED ${Object.values(EXPORTED_VARIABLES).map((v) => `${v}=$${v}`).join(' ')}"`].join('\n');
+    const env = {
+      PATH: `${bin}:${process.env.PATH}`,
+      HOME: dir,
+      KINTO_WORK: join(dir, 'work'),
+      KINTO_IMAGE_REPOSITORY: REPOSITORY,
+      KINTO_BASE_IMAGE: 'public.ecr.aws/docker/library/node:22-bookworm-slim',
+      KINTO_LAMBDA_ADAPTER_IMAGE: 'public.ecr.aws/awsguru/aws-lambda-adapter:0.9.1',
+      KINTO_BUILD_ID: 'build0001',
+      KINTO_BLOCK_ID: 'block0001',
+      KINTO_REPO: 'https://git.example/acme/shop.git',
+      KINTO_BRANCH: '',
+      KINTO_COMMIT_REF: '',
+      KINTO_SUBFOLDER: '',
+      KINTO_DOCKERFILE: '',
+      KINTO_BUILD_COMMAND: '',
+      KINTO_START_COMMAND: '',
+      KINTO_OUTPUT_DIR: '',
+      KINTO_APP_PORT: '',
+      KINTO_BUILD_ARGS: '{}',
+      ...variables,
+    };
+    const result = spawnSync('bash', ['-c', script], { env, encoding: 'utf8', timeout: 20_000 });
+    const output = `${result.stdout}${result.stderr}`;
+    const exportedLine = /EXPORTED (.*)/.exec(result.stdout)?.[1] ?? '';
+    const exported = Object.fromEntries(exportedLine.split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    const calls = existsSync(join(dir, 'docker.calls')) ? readFileSync(join(dir, 'docker.calls'), 'utf8') : '';
+    const docker = calls.split('\0\n').filter(Boolean).map((c) => c.split('\0'));
+    const dockerfiles = readdirSync(dir).filter((f) => /^Dockerfile\.\d+$/.test(f)).sort().map((f) => readFileSync(join(dir, f), 'utf8'));
+    return { status: result.status ?? -1, output, exported, docker, dockerfiles };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('buildspec.yml', () => {
+  it('reads every variable the CodeBuild builder sets, and exports what build-events reads', () => {
+    for (const name of Object.values(BUILD_VARIABLES)) expect({ name, used: BUILDSPEC.includes(`$${name}`) || BUILDSPEC.includes(`\${${name}`) }).toEqual({ name, used: true });
+    const exported = /exported-variables:\n((?: {4}- .*\n)+)/.exec(BUILDSPEC)![1]!.split('\n').filter(Boolean).map((l) => l.replace(/^ {4}- /, ''));
+    expect(exported.sort()).toEqual(Object.values(EXPORTED_VARIABLES).sort());
+    expect(Object.keys(phases())).toEqual(['pre_build', 'build', 'post_build']);
+  });
+
+  it('generates a Dockerfile from the commands, passes build arguments verbatim, pushes both tags and exports commit and digest', () => {
+    const tricky = 'a "quoted" value with $HOME, `backticks`, spaces and\na newline';
+    const run = runBuildspec(
+      {
+        KINTO_SUBFOLDER: 'services/api',
+        KINTO_BUILD_COMMAND: 'npm ci && npm run build',
+        KINTO_START_COMMAND: 'node dist/server.js --port $PORT',
+        KINTO_APP_PORT: '3000',
+        KINTO_BUILD_ARGS: JSON.stringify({ NODE_ENV: 'production', TRICKY: tricky, 'BAD NAME': 'ignored' }),
+      },
+      (root) => mkdirSync(join(root, 'services', 'api'), { recursive: true }),
+    );
+
+    expect(run.output).not.toMatch(/FAILED/);
+    expect(run.status).toBe(0);
+    expect(run.exported).toEqual({ KINTO_COMMIT: COMMIT, KINTO_IMAGE: `${REPOSITORY}@${DIGEST}` });
+
+    const build = run.docker.find((c) => c[0] === 'build')!;
+    const buildArgs = build.flatMap((a, i) => (build[i - 1] === '--build-arg' ? [a] : []));
+    expect(buildArgs).toEqual([
+      'NODE_ENV=production',
+      `TRICKY=${tricky}`,
+      'KINTO_BUILD_COMMAND=npm ci && npm run build',
+      'KINTO_START_COMMAND=node dist/server.js --port $PORT',
+      'KINTO_OUTPUT_DIR=',
+      'KINTO_APP_PORT=3000',
+    ]);
+    expect(build).toContain(`${REPOSITORY}:block0001-${COMMIT}`);
+    expect(build[build.length - 1]).toMatch(/\/services\/api$/);
+
+    const [dockerfile] = run.dockerfiles;
+    expect(dockerfile).toContain('FROM public.ecr.aws/docker/library/node:22-bookworm-slim');
+    expect(dockerfile).toContain('COPY --from=public.ecr.aws/awsguru/aws-lambda-adapter:0.9.1 /lambda-adapter /opt/extensions/lambda-adapter');
+    expect(dockerfile).toContain('ARG NODE_ENV\nARG TRICKY\n');
+    expect(dockerfile).not.toContain('BAD NAME');
+    expect(dockerfile).toContain('ENV PORT=${KINTO_APP_PORT} AWS_LWA_PORT=${KINTO_APP_PORT}');
+    expect(dockerfile).toContain('CMD ["/bin/sh", "-c", "exec /bin/sh -c \\"$KINTO_START_COMMAND\\""]');
+
+    const pushes = run.docker.filter((c) => c[0] === 'push').map((c) => c[c.length - 1]);
+    expect(pushes).toEqual([`${REPOSITORY}:build-build0001`, `${REPOSITORY}:block0001-${COMMIT}`]);
+  });
+
+  it("adds the Lambda Web Adapter on top of a block's own Dockerfile", () => {
+    const run = runBuildspec({ KINTO_DOCKERFILE: 'docker/Dockerfile' }, (root) => {
+      mkdirSync(join(root, 'docker'));
+      writeFileSync(join(root, 'docker', 'Dockerfile'), 'FROM postgres:17\n');
+    });
+
+    expect(run.status).toBe(0);
+    const builds = run.docker.filter((c) => c[0] === 'build');
+    expect(builds).toHaveLength(2);
+    expect(builds[0]).toContain('kinto-block');
+    expect(run.dockerfiles[0]).toBe('FROM postgres:17\n');
+    expect(run.dockerfiles[1]).toBe(
+      'FROM kinto-block\nCOPY --from=public.ecr.aws/awsguru/aws-lambda-adapter:0.9.1 /lambda-adapter /opt/extensions/lambda-adapter\nARG KINTO_APP_PORT\nENV PORT=${KINTO_APP_PORT} AWS_LWA_PORT=${KINTO_APP_PORT}\n',
+    );
+    expect(builds[1]).toContain('KINTO_APP_PORT=8080');
+    expect(run.exported.KINTO_IMAGE).toBe(`${REPOSITORY}@${DIGEST}`);
+  });
+
+  it('serves a static website from its output folder when it has no start command', () => {
+    const run = runBuildspec({ KINTO_BUILD_COMMAND: 'npm run build', KINTO_OUTPUT_DIR: 'dist' }, () => undefined);
+    expect(run.status).toBe(0);
+    expect(run.dockerfiles[0]).toContain('RUN npm install --global serve@14.2.4');
+    expect(run.dockerfiles[0]).toContain('KINTO_START_COMMAND="serve --no-clipboard --single --listen tcp://0.0.0.0:\\$PORT \\$KINTO_OUTPUT_DIR"');
+  });
+
+  it('fails before building when the sub-folder leads outside the repository (symlink)', () => {
+    const run = runBuildspec({ KINTO_SUBFOLDER: 'escape', KINTO_START_COMMAND: 'node server.js' }, (root) => symlinkSync('/etc', join(root, 'escape')));
+    expect(run.status).toBe(1);
+    expect(run.output).toMatch(/the sub-folder "escape" does not exist at this commit or leads outside the repository/);
+    expect(run.output).toMatch(/PHASE pre_build FAILED/);
+    expect(run.docker.filter((c) => c[0] === 'build')).toEqual([]);
+    expect(run.exported).toEqual({}); // the build stopped: nothing exported
+  });
+
+  it('fails with a clear reason when the block has nothing to run', () => {
+    const run = runBuildspec({}, () => undefined);
+    expect(run.status).toBe(1);
+    expect(run.output).toMatch(/nothing to run: give the block a start command, an output folder \(websites\) or a Dockerfile/);
+    expect(run.output).toMatch(/PHASE build FAILED/);
+  });
+
+  it('fails when a Dockerfile path leads outside the block folder', () => {
+    const run = runBuildspec({ KINTO_SUBFOLDER: 'app', KINTO_DOCKERFILE: '../Dockerfile' }, (root) => {
+      mkdirSync(join(root, 'app'));
+      writeFileSync(join(root, 'Dockerfile'), 'FROM scratch\n');
+    });
+    expect(run.status).toBe(1);
+    expect(run.output).toMatch(/the Dockerfile "..\/Dockerfile" does not exist in the block folder/);
+  });
+});
