@@ -91,6 +91,8 @@ export class KintoFunction extends Construct {
         target: 'node24',
         minify: true,
         sourceMap: true,
+        // Stack traces need file and line only: without the sources the map is a fraction of the size to load.
+        sourcesContent: false,
         // ESM builds of middy/jose tree-shake better.
         mainFields: ['module', 'main'],
         bundleAwsSDK: true,

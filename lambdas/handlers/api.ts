@@ -72,7 +72,7 @@ export function createAwsApiHandler(config: AwsApiConfig, clients: AwsApiClients
 let api: ApiHandler | undefined;
 
 /** Lambda entry point (API Gateway HTTP API, payload 2.0). Clients and config are set up on the first request. */
-export const handler = (event: APIGatewayProxyEventV2, context: Context): Promise<HttpResult> => {
+export const handler = async (event: APIGatewayProxyEventV2, context: Context): Promise<HttpResult> => {
   api ??= createAwsApiHandler(readAwsApiConfig(), {
     dynamodb: new DynamoDBClient({}),
     secrets: new SecretsManagerClient({}),
