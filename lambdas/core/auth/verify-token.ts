@@ -184,7 +184,8 @@ export class TokenVerifier {
     if (typeof sub !== 'string' || !CLIENT_ID.test(sub) || typeof jti !== 'string' || !Number.isSafeInteger(gen) || (gen as number) < 1) return INVALID;
     if (exp! - iat! > maxLifetime) return INVALID;
     if (aud !== envId) return typeof aud === 'string' ? WRONG_ENV : INVALID;
-    const client = await this.clientRecord(envId, sub);
+    const known = this.clientRecord(envId, sub);
+    const client = 'then' in known ? await known : known;
     if (client.generation === undefined || client.generation !== gen) return REVOKED;
     const result = { ok: true as const, envId, clientId: sub, tokenId: jti, expiresAt: exp! * 1000 };
     if (epoch === this.epoch && client.valid) {
