@@ -50,7 +50,7 @@ describe('Logs and metrics on the local platform (end to end)', () => {
       calls.push({ id: res.headers.get('kinto-request-id')!, status: res.status, path });
       await res.arrayBuffer();
     }
-    await kinto.logFeed.flush();
+    await kinto.logFeed!.flush();
   });
   afterAll(() => kinto.stop());
 
@@ -107,7 +107,7 @@ describe('Logs and metrics on the local platform (end to end)', () => {
 
   it('keeps console lines naming an unknown request, for when it arrives', async () => {
     await (await fetch(`${gw}/api/orphan`)).arrayBuffer();
-    await kinto.logFeed.flush();
+    await kinto.logFeed!.flush();
     const { status, body } = await kinto.api('GET', `${ENV}/requests/orphan-123`);
     expect(status).toBe(200);
     expect(body.data).toMatchObject({ access: null, consoleLines: [{ log: { kinto_request_id: 'orphan-123', message: 'no such request' } }] });

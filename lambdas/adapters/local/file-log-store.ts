@@ -85,12 +85,15 @@ export class FileLogStore implements LogStore {
     for (const r of batch.instance) entries.push({ k: 'i', r });
     for (const r of batch.metrics) entries.push({ k: 'm', r });
     if (entries.length === 0) return;
-    let text = '';
+    // One JSON array per record, one string per batch: the cheapest encoding that stays NDJSON.
+    const parts: string[] = new Array(entries.length);
     let maxExpiry = 0;
-    for (const e of entries) {
-      text += `${JSON.stringify(e)}\n`;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      parts[i] = JSON.stringify(encode(e));
       if (e.r.expiresAt > maxExpiry) maxExpiry = e.r.expiresAt;
     }
+    const text = `${parts.join('\n')}\n`;
     const file = `logs-${new Date(this.now()).toISOString().slice(0, 13)}.ndjson`;
     // Appends run one after another so that a segment never interleaves two batches.
     const done = this.writing.then(() => appendFile(join(this.options.dir, file), text));
@@ -230,14 +233,25 @@ export class FileLogStore implements LogStore {
     return list;
   }
 
+  private lastMinute = '';
+  private lastMinuteCount = 0;
+
   private counted(time: string): void {
     this.count++;
+    // Records arrive grouped by minute: count into the current one, store it when it changes.
+    if (time.startsWith(this.lastMinute) && this.lastMinute) {
+      this.perMinute.set(this.lastMinute, ++this.lastMinuteCount);
+      return;
+    }
     const m = time.slice(0, 16);
-    this.perMinute.set(m, (this.perMinute.get(m) ?? 0) + 1);
+    this.lastMinute = m;
+    this.lastMinuteCount = (this.perMinute.get(m) ?? 0) + 1;
+    this.perMinute.set(m, this.lastMinuteCount);
   }
 
   private uncount(time: string): void {
     this.count--;
+    this.lastMinute = '';
     const m = time.slice(0, 16);
     const n = (this.perMinute.get(m) ?? 1) - 1;
     if (n <= 0) this.perMinute.delete(m);
@@ -306,13 +320,13 @@ export class FileLogStore implements LogStore {
       let maxExpiry = 0;
       const lines = createInterface({ input: createReadStream(join(this.options.dir, file), 'utf8'), crlfDelay: Infinity });
       for await (const line of lines) {
-        let e: Entry;
+        let e: Entry | undefined;
         try {
-          e = JSON.parse(line) as Entry;
+          e = decode(JSON.parse(line));
         } catch {
-          continue; // a line cut short by a crash mid-append
+          e = undefined; // a line cut short by a crash mid-append
         }
-        if (!e || typeof e !== 'object' || !e.r || typeof e.r.expiresAt !== 'number') continue;
+        if (!e || typeof e.r.expiresAt !== 'number') continue;
         if (e.r.expiresAt > maxExpiry) maxExpiry = e.r.expiresAt;
         if (e.r.expiresAt > nowS) this.apply(e);
       }
@@ -323,41 +337,48 @@ export class FileLogStore implements LogStore {
   }
 }
 
-/** Records kept in ascending key order; appends (the common case) are O(1). */
+/** Records kept in ascending key order, each key computed once; appends (the common case) are O(1). */
 class Sorted<T> {
   items: T[] = [];
+  private keys: string[] = [];
 
   constructor(private readonly keyOf: (r: T) => string) {}
 
   /** Inserts, or replaces the record with the same key; true when it was new. */
   insert(r: T): boolean {
     const key = this.keyOf(r);
-    const n = this.items.length;
-    if (n === 0 || this.keyOf(this.items[n - 1]!) < key) {
+    const n = this.keys.length;
+    if (n === 0 || this.keys[n - 1]! < key) {
       this.items.push(r);
+      this.keys.push(key);
       return true;
     }
     const i = this.lowerBound(key);
-    if (i < n && this.keyOf(this.items[i]!) === key) {
+    if (i < n && this.keys[i] === key) {
       this.items[i] = r;
       return false;
     }
     this.items.splice(i, 0, r);
+    this.keys.splice(i, 0, key);
     return true;
   }
 
   remove(key: string): void {
     const i = this.lowerBound(key);
-    if (i < this.items.length && this.keyOf(this.items[i]!) === key) this.items.splice(i, 1);
+    if (i < this.keys.length && this.keys[i] === key) {
+      this.items.splice(i, 1);
+      this.keys.splice(i, 1);
+    }
   }
 
   /** First index whose key is >= `key`. */
   lowerBound(key: string): number {
+    const keys = this.keys;
     let lo = 0;
-    let hi = this.items.length;
+    let hi = keys.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.keyOf(this.items[mid]!) < key) lo = mid + 1;
+      if (keys[mid]! < key) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -365,11 +386,12 @@ class Sorted<T> {
 
   /** First index whose key is > `key`. */
   upperBound(key: string): number {
+    const keys = this.keys;
     let lo = 0;
-    let hi = this.items.length;
+    let hi = keys.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.keyOf(this.items[mid]!) <= key) lo = mid + 1;
+      if (keys[mid]! <= key) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -378,9 +400,77 @@ class Sorted<T> {
   /** Removes and returns the records `drop` selects. */
   removeWhere(drop: (r: T) => boolean): T[] {
     const removed: T[] = [];
-    const kept: T[] = [];
-    for (const r of this.items) (drop(r) ? removed : kept).push(r);
-    if (removed.length) this.items = kept;
+    const items: T[] = [];
+    const keys: string[] = [];
+    for (let i = 0; i < this.items.length; i++) {
+      const r = this.items[i]!;
+      if (drop(r)) removed.push(r);
+      else {
+        items.push(r);
+        keys.push(this.keys[i]!);
+      }
+    }
+    if (removed.length) {
+      this.items = items;
+      this.keys = keys;
+    }
     return removed;
+  }
+}
+
+/**
+ * Segment lines are JSON arrays in a fixed field order (no key names): `["a", …]` access,
+ * `["l", …]` console line, `["i", …]` instance line, `["m", {partial}]` metrics.
+ */
+type Encoded = readonly unknown[];
+
+function encode(e: Entry): Encoded {
+  switch (e.k) {
+    case 'a': {
+      const r = e.r as AccessRecord;
+      return ['a', r.envId, r.requestId, r.time, r.method, r.path, r.block ?? null, r.release ?? null, r.commit ?? null, r.status, r.durationMs, r.clientId ?? null, r.lambdaRequestId ?? null, r.expiresAt];
+    }
+    case 'l': {
+      const r = e.r as ConsoleLineRecord;
+      return ['l', r.envId, r.requestId, r.time, r.seq, r.block, r.release ?? null, r.commit ?? null, r.stream, r.text, r.truncated ? 1 : 0, r.expiresAt];
+    }
+    case 'i': {
+      const r = e.r as InstanceLineRecord;
+      return ['i', r.envId, r.block, r.time, r.seq, r.stream, r.text, r.release ?? null, r.commit ?? null, r.truncated ? 1 : 0, r.report ?? null, r.expiresAt];
+    }
+    case 'm':
+      return ['m', e.r];
+  }
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+function decode(v: unknown): Entry | undefined {
+  if (!Array.isArray(v)) return undefined;
+  switch (v[0]) {
+    case 'a': {
+      const r: Record<string, unknown> = { envId: v[1], requestId: v[2], time: v[3], method: v[4], path: v[5], status: v[9], durationMs: v[10], expiresAt: v[13] };
+      for (const [k, i] of [['block', 6], ['release', 7], ['commit', 8], ['clientId', 11], ['lambdaRequestId', 12]] as const) if (str(v[i]) !== undefined) r[k] = v[i];
+      return { k: 'a', r: r as unknown as AccessRecord };
+    }
+    case 'l': {
+      const r: Record<string, unknown> = { envId: v[1], requestId: v[2], time: v[3], seq: v[4], block: v[5], stream: v[8], text: v[9], expiresAt: v[11] };
+      if (str(v[6]) !== undefined) r.release = v[6];
+      if (str(v[7]) !== undefined) r.commit = v[7];
+      if (v[10] === 1) r.truncated = true;
+      return { k: 'l', r: r as unknown as ConsoleLineRecord };
+    }
+    case 'i': {
+      const r: Record<string, unknown> = { envId: v[1], block: v[2], time: v[3], seq: v[4], stream: v[5], text: v[6], expiresAt: v[11] };
+      if (str(v[7]) !== undefined) r.release = v[7];
+      if (str(v[8]) !== undefined) r.commit = v[8];
+      if (v[9] === 1) r.truncated = true;
+      if (v[10] && typeof v[10] === 'object') r.report = v[10];
+      return { k: 'i', r: r as unknown as InstanceLineRecord };
+    }
+    case 'm':
+      return v[1] && typeof v[1] === 'object' ? { k: 'm', r: v[1] as MetricPartial } : undefined;
+    default:
+      return undefined;
   }
 }

@@ -219,6 +219,8 @@ export interface LocalLogSettings {
   readonly retentionMs: number;
   /** `KINTO_LOG_MAX_ENTRIES`, default 500000: entries held in memory (searchable) at most. */
   readonly maxRecords: number;
+  /** `KINTO_LOG_STORE`: `files` (default), `dynamodb` (the logs table on dynalite) or `off`. */
+  readonly store: 'files' | 'dynamodb' | 'off';
 }
 
 export function readLocalLogSettings(env: NodeJS.ProcessEnv = process.env): LocalLogSettings {
@@ -229,7 +231,10 @@ export function readLocalLogSettings(env: NodeJS.ProcessEnv = process.env): Loca
     if (!Number.isFinite(n) || n < min || n > max) throw new Error(`${name} must be a number from ${min} to ${max} (got ${JSON.stringify(raw)}).`);
     return n;
   };
+  const store = env.KINTO_LOG_STORE || 'files';
+  if (store !== 'files' && store !== 'dynamodb' && store !== 'off') throw new Error(`KINTO_LOG_STORE must be files, dynamodb or off (got ${JSON.stringify(store)}).`);
   return {
+    store,
     retentionMs: number('KINTO_LOG_RETENTION_HOURS', 48, 0.01, 24 * 366) * 3600_000,
     maxRecords: Math.round(number('KINTO_LOG_MAX_ENTRIES', 500_000, 1000, 100_000_000)),
   };

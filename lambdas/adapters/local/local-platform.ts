@@ -15,9 +15,9 @@ import { consolePage } from './console-page';
 import { startDynalite } from './dynalite-server';
 import { createGateway } from './gateway';
 import { createLocalGatewayAuth, readTokenSettings } from './gateway-auth';
-import { FileLogStore } from './file-log-store';
 import { LocalBuilder } from './local-builder';
 import { LocalLogFeed, readLocalLogSettings } from './local-log-feed';
+import { openLocalLogStore } from './local-log-store';
 import { createLogFollowHandler } from './log-follow';
 import { loadOrCreatePlatformKey } from './local-keys';
 import { LocalRuntime } from './local-runtime';
@@ -34,8 +34,8 @@ export interface LocalPlatform {
   readonly home: string;
   readonly ctx: CoreContext;
   readonly runtime: LocalRuntime;
-  /** The log index's local feed (gateway access entries, block output); `flush()` indexes what is queued. */
-  readonly logFeed: LocalLogFeed;
+  /** The log index's local feed (gateway access entries, block output); `flush()` indexes what is queued. Absent with KINTO_LOG_STORE=off. */
+  readonly logFeed?: LocalLogFeed;
   close(): Promise<void>;
 }
 
@@ -51,14 +51,11 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
   const auth = createLocalGatewayAuth({ ctx: () => ctx, keys: await derivedKeys(platformKeys), tokens: readTokenSettings() });
   const dynamo = await startDynalite({ path: join(settings.home, 'dynamodb') });
   await ensureStateTable(dynamo.client, STATE_TABLE_NAME);
-  // Logs go to files + an in-memory index, not dynalite: see file-log-store.ts and bench/README.md.
+  // Logs go to files + an in-memory index by default, not dynalite: see local-log-store.ts.
   const logSettings = readLocalLogSettings();
-  const logStore = await FileLogStore.open({
-    dir: join(settings.home, 'logs'),
-    maxRecords: logSettings.maxRecords,
-    onEvict: (count, minute) => console.warn(JSON.stringify({ level: 'warn', message: 'log entries evicted from memory: over KINTO_LOG_MAX_ENTRIES', count, upToMinute: minute })),
-  });
-  const logFeed = new LocalLogFeed({ store: logStore, retentionMs: logSettings.retentionMs });
+  const logs = await openLocalLogStore(logSettings, settings.home, dynamo);
+  const logStore = logs.store;
+  const logFeed = logStore && new LocalLogFeed({ store: logStore, retentionMs: logSettings.retentionMs });
 
   let baseUrl = '';
   // The builder and runtime report back into the core, which holds them: tie the knot lazily.
@@ -70,8 +67,8 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
     idleTimeoutMs: settings.idleTimeoutMs,
     startTimeoutMs: settings.startTimeoutMs,
     internalUrl: auth.internalUrl,
-    onBlockLine: logFeed.line,
-    onBlockEvent: logFeed.event,
+    onBlockLine: logFeed?.line,
+    onBlockEvent: logFeed?.event,
   });
   ctx = { store: new DynamoDbStore({ client: dynamo.client, tableName: STATE_TABLE_NAME }), clock: systemClock, ids: randomIds, runtime, builder, keys: platformKeys, onClientChange: auth.onClientChange };
 
@@ -80,12 +77,12 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
   await recoverInterruptedDeployments(ctx, projects);
 
   const api = createApiHandler({ context: ctx, adminToken: () => admin.token, logs: () => logStore });
-  const gateway = createGateway({ runtime, guard: auth.guard, routes: auth.routes, internalKey: auth.internalKey, onAccess: logFeed.access });
+  const gateway = createGateway({ runtime, guard: auth.guard, routes: auth.routes, internalKey: auth.internalKey, onAccess: logFeed?.access });
   const server = createPlatformServer({
     api,
     gateway: gateway.handle,
     console: consolePage,
-    streams: createLogFollowHandler({ ctx: () => ctx, logs: logStore, feed: logFeed, adminToken: () => admin.token }),
+    streams: logStore && logFeed && createLogFollowHandler({ ctx: () => ctx, logs: logStore, feed: logFeed, adminToken: () => admin.token }),
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -113,8 +110,8 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
         gateway.close();
         await builder.close();
         await runtime.close();
-        await logFeed.close();
-        await logStore.close();
+        await logFeed?.close();
+        await logs.close();
         await dynamo.close();
       })()),
   };

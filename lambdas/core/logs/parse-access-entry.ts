@@ -1,4 +1,5 @@
 import { ACCESS_LOG_FORMAT_VERSION } from './access-log-format';
+import { isoTime } from './iso-time';
 import type { AccessRecord } from './log-records';
 import { isRequestId } from './request-id';
 
@@ -32,23 +33,28 @@ export function accessEntry(input: {
   const status = toNumber(input.status);
   if (time === undefined || status === undefined || !Number.isInteger(status) || status < 100 || status > 999) return undefined;
   const duration = toNumber(input.durationMs);
-  const method = typeof input.method === 'string' && HTTP_METHOD.test(input.method) ? input.method : 'OTHER';
   const path = typeof input.path === 'string' && input.path !== '-' ? input.path.slice(0, MAX_PATH) : '/';
-  const block = text(input.block) ?? blockOfPath(path);
-  return {
+  // Built property by property, not with spreads: this runs once per request.
+  const entry: { -readonly [K in keyof AccessEntryInput]: AccessEntryInput[K] } = {
     envId: input.envId,
     requestId: input.requestId,
     time,
-    method,
+    method: typeof input.method === 'string' && HTTP_METHOD.test(input.method) ? input.method : 'OTHER',
     path,
-    ...(block && BLOCK_NAME.test(block) ? { block } : {}),
-    ...opt('release', text(input.release)),
-    ...opt('commit', text(input.commit)),
     status,
     durationMs: duration !== undefined && duration >= 0 ? Math.round(duration * 100) / 100 : 0,
-    ...opt('clientId', text(input.clientId)),
-    ...opt('lambdaRequestId', text(input.lambdaRequestId)),
   };
+  const block = text(input.block) ?? blockOfPath(path);
+  if (block && BLOCK_NAME.test(block)) entry.block = block;
+  const release = text(input.release);
+  if (release !== undefined) entry.release = release;
+  const commit = text(input.commit);
+  if (commit !== undefined) entry.commit = commit;
+  const clientId = text(input.clientId);
+  if (clientId !== undefined) entry.clientId = clientId;
+  const lambdaRequestId = text(input.lambdaRequestId);
+  if (lambdaRequestId !== undefined) entry.lambdaRequestId = lambdaRequestId;
+  return entry;
 }
 
 /** Gateway routes that are not blocks. */
@@ -108,10 +114,9 @@ function toNumber(v: unknown): number | undefined {
 
 /** ISO string or epoch milliseconds -> ISO string; undefined when it is not a time. */
 function toIsoTime(v: unknown): string | undefined {
-  const ms = typeof v === 'string' && !/^\d+$/.test(v) ? Date.parse(v) : toNumber(v);
+  const ms = typeof v === 'number' ? v : typeof v === 'string' && !/^\d+$/.test(v) ? Date.parse(v) : toNumber(v);
   // Years 2000..9999 only: ISO strings of one length sort as text (the stores' keys rely on it).
   if (ms === undefined || !Number.isFinite(ms) || ms < 946_684_800_000 || ms >= 253_402_300_800_000) return undefined;
-  return new Date(ms).toISOString();
+  return isoTime(ms);
 }
 
-const opt = <K extends string>(key: K, value: string | undefined): { [P in K]?: string } => (value === undefined ? {} : ({ [key]: value } as { [P in K]: string }));

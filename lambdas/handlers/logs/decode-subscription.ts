@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { gunzipSync } from 'node:zlib';
 
 /** A CloudWatch Logs subscription batch, as the Lambda receives it inside `awslogs.data`. */
@@ -12,8 +13,6 @@ export type Decoded =
   | { readonly ok: true; readonly batch: SubscriptionBatch; readonly lossy: boolean; readonly bytes: number }
   | { readonly ok: false; readonly reason: string };
 
-const strict = new TextDecoder('utf-8', { fatal: true });
-const lenient = new TextDecoder('utf-8');
 
 /**
  * `awslogs.data` -> the batch: base64, then gzip, then UTF-8 JSON. Returns why it failed instead
@@ -28,15 +27,10 @@ export function decodeSubscription(event: unknown): Decoded {
   } catch (e) {
     return { ok: false, reason: `awslogs.data is not valid base64 gzip (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})` };
   }
-  let text: string;
-  let lossy = false;
-  try {
-    text = strict.decode(raw);
-  } catch {
-    // Keep what can be read: bad bytes become U+FFFD, and lines holding one are counted.
-    text = lenient.decode(raw);
-    lossy = true;
-  }
+  // Invalid UTF-8 is kept as far as it can be read: bad bytes become U+FFFD, and the lines
+  // holding one are counted (lossy).
+  const lossy = !isUtf8(raw);
+  const text = raw.toString('utf8');
   let batch: SubscriptionBatch;
   try {
     batch = JSON.parse(text) as SubscriptionBatch;

@@ -1,0 +1,17 @@
+let cachedSecond = NaN;
+let cachedPrefix = '';
+
+/**
+ * `new Date(ms).toISOString()` without a Date per call: lines of one batch mostly share their
+ * second, so the `YYYY-MM-DDTHH:MM:SS.` prefix is cached. For years 2000..9999 (see isUsableTime).
+ */
+export function isoTime(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+  }
+  const frac = ms - second * 1000;
+  const millis = Math.floor(frac);
+  return `${cachedPrefix}${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
+}
