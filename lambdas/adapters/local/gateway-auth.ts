@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { authorize, DEFAULT_TOKEN_LIFETIME_SECONDS, MAX_TOKEN_LIFETIME_SECONDS, parseCredentials, type TokenSettings } from '../../core/auth/authorize';
+import { authorize, MAX_TOKEN_LIFETIME_SECONDS, parseCredentials, tokenSettingsFrom, type TokenSettings } from '../../core/auth/authorize';
 import { BasicAuthChecker } from '../../core/auth/basic-auth';
 import { FailureLimiter, type FailureLimiterOptions } from '../../core/auth/failure-limiter';
 import { internalEntryKeyMatches, internalEntryKeyOf } from '../../core/auth/internal-entry';
@@ -21,15 +21,8 @@ export interface LocalGatewayAuthOptions {
 /** Largest `/authorize` body read. */
 const MAX_AUTHORIZE_BODY = 16 * 1024;
 
-/** Token settings from `KINTO_TOKEN_LIFETIME_SECONDS` (default 3600) and `KINTO_TOKEN_ISSUER` (default "kinto"). */
-export function readTokenSettings(env: NodeJS.ProcessEnv = process.env): TokenSettings {
-  const raw = env.KINTO_TOKEN_LIFETIME_SECONDS;
-  const lifetimeSeconds = raw === undefined || raw === '' ? DEFAULT_TOKEN_LIFETIME_SECONDS : Number(raw);
-  if (!Number.isInteger(lifetimeSeconds) || lifetimeSeconds < 60 || lifetimeSeconds > MAX_TOKEN_LIFETIME_SECONDS) {
-    throw new Error(`KINTO_TOKEN_LIFETIME_SECONDS must be a whole number from 60 to ${MAX_TOKEN_LIFETIME_SECONDS} (got ${JSON.stringify(raw)}).`);
-  }
-  return { issuer: env.KINTO_TOKEN_ISSUER || 'kinto', lifetimeSeconds };
-}
+/** Token settings from the process environment (see `tokenSettingsFrom`). */
+export const readTokenSettings = (env: NodeJS.ProcessEnv = process.env): TokenSettings => tokenSettingsFrom(env);
 
 const ALLOW: GuardDecision = { allow: true };
 

@@ -19,7 +19,22 @@ export interface TokenSettings {
 
 /** Default token lifetime: one hour. */
 export const DEFAULT_TOKEN_LIFETIME_SECONDS = 3600;
-export { MAX_TOKEN_LIFETIME_SECONDS } from './verify-token';
+import { MAX_TOKEN_LIFETIME_SECONDS } from './verify-token';
+
+export { MAX_TOKEN_LIFETIME_SECONDS };
+
+/**
+ * Token settings from `KINTO_TOKEN_LIFETIME_SECONDS` (default 3600, 60 to 86400) and
+ * `KINTO_TOKEN_ISSUER` (default "kinto"), the same names locally and on AWS.
+ */
+export function tokenSettingsFrom(env: Readonly<Record<string, string | undefined>>): TokenSettings {
+  const raw = env.KINTO_TOKEN_LIFETIME_SECONDS;
+  const lifetimeSeconds = raw === undefined || raw === '' ? DEFAULT_TOKEN_LIFETIME_SECONDS : Number(raw);
+  if (!Number.isInteger(lifetimeSeconds) || lifetimeSeconds < 60 || lifetimeSeconds > MAX_TOKEN_LIFETIME_SECONDS) {
+    throw new Error(`KINTO_TOKEN_LIFETIME_SECONDS must be a whole number from 60 to ${MAX_TOKEN_LIFETIME_SECONDS} (got ${JSON.stringify(raw)}).`);
+  }
+  return { issuer: env.KINTO_TOKEN_ISSUER || 'kinto', lifetimeSeconds };
+}
 
 export interface IssuedToken {
   readonly token: string;
