@@ -1,0 +1,69 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { LOGS_TABLE } from '../lambdas/adapters/aws/logs-table';
+
+export interface LogsTableProps {
+  /**
+   * Refuse `DeleteTable` (console, CLI, or a CloudFormation replacement) until it is turned off.
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
+  /**
+   * What happens to the table when the stack is deleted. Entries expire on their own (TTL), so
+   * `DESTROY` is reasonable for a test installation.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Point-in-time recovery (continuous backups, 35 days). Billed per GB stored; logs are short-lived.
+   * @default true
+   */
+  readonly pointInTimeRecovery?: boolean;
+}
+
+/**
+ * The logs table: gateway access entries, console lines by `kinto_request_id`, blocks' instance
+ * logs and per-minute metrics, written by the `log-indexer` Lambda and read by the control API.
+ * Keys and access patterns are in `lambdas/adapters/aws/logs-table.ts` (the local platform and
+ * the tests create the same table from it). On-demand capacity (nothing billed while idle),
+ * encrypted with the AWS managed key, TTL on `expiresAt` (reads also filter expired entries:
+ * DynamoDB deletes them up to days late).
+ */
+export class LogsTable extends Construct {
+  public readonly table: dynamodb.Table;
+
+  constructor(scope: Construct, id: string, props: LogsTableProps = {}) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    if (removalPolicy === RemovalPolicy.SNAPSHOT) {
+      throw new Error(`LogsTable ${id}: DynamoDB tables cannot be snapshotted on delete; use RemovalPolicy.RETAIN or DESTROY.`);
+    }
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: LOGS_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: LOGS_TABLE.sortKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: props.pointInTimeRecovery ?? true },
+      timeToLiveAttribute: LOGS_TABLE.timeToLiveAttribute,
+      deletionProtection: props.deletionProtection ?? true,
+      removalPolicy,
+    });
+    for (const index of [LOGS_TABLE.byEnvIndex, LOGS_TABLE.byBlockIndex]) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
+  }
+
+  /**
+   * Lets the control API read logs and metrics: Query on the table and its indexes, nothing else.
+   */
+  grantReadLogs(grantee: iam.IGrantable): iam.Grant {
+    return this.table.grant(grantee, 'dynamodb:Query');
+  }
+}
