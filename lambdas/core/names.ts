@@ -8,6 +8,9 @@ const NAME_PATTERN = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 /** Block names that would shadow a gateway route of the platform. */
 const RESERVED_BLOCK_NAMES = new Set(['authorize', 'health', 'kinto']);
 
+/** Whether a gateway path segment belongs to the platform (e.g. `authorize`) rather than to a block. */
+export const isReservedBlockName = (name: string): boolean => RESERVED_BLOCK_NAMES.has(name);
+
 export type NameKind = 'project' | 'block' | 'environment';
 
 /**

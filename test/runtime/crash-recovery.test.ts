@@ -16,7 +16,7 @@ interface Running {
 
 /** The platform as its own process, so that it can be killed with SIGKILL. */
 async function startProcess(home: string): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/kinto.ts', 'dev'], {
+  const child = spawn(process.execPath, ['-r', 'esbuild-register', 'bin/kinto.ts', 'dev'], {
     cwd: ROOT,
     env: { ...process.env, KINTO_HOME: home, KINTO_PORT: '0', KINTO_ADMIN_TOKEN: TOKEN },
     stdio: ['ignore', 'pipe', 'pipe'],

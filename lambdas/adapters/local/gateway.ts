@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { Agent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { Agent, request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import send from 'send';
 import { isKintoError } from '../../core/errors';
+import { isReservedBlockName } from '../../core/names';
 import type { ActiveEnvironment, LocalRuntime, RoutedBlock } from './local-runtime';
 
 /** One request through a gateway, as the access log records it. */
@@ -62,36 +63,34 @@ export function createGateway(options: GatewayOptions) {
   const agent = new Agent({ keepAlive: true, maxSockets: 1024, maxFreeSockets: 256, scheduling: 'lifo' });
 
   function handle(req: IncomingMessage, res: ServerResponse, envId: string, rest: string): void {
-    const started = performance.now();
-    const requestId = randomUUID();
-    res.setHeader('kinto-request-id', requestId);
+    const ex = new Exchange(req, res, envId, randomUUID());
     let internal = false;
     if (rest.startsWith(INTERNAL_PREFIX)) {
       // The key is cut from the path here, before anything logs or forwards the path.
       const end = rest.indexOf('/', INTERNAL_PREFIX.length);
       const key = rest.slice(INTERNAL_PREFIX.length, end < 0 ? rest.length : end);
-      if (!options.internalKey?.(envId, key)) return error(res, 404, 'NOT_FOUND', 'There is nothing at this address.', requestId);
+      if (!options.internalKey?.(envId, key)) return error(res, 404, 'NOT_FOUND', 'There is nothing at this address.', ex.requestId);
       internal = true;
       rest = end < 0 ? '/' : rest.slice(end);
     }
+    ex.path = rest;
+    ex.internal = internal;
+    res.on('close', onResponseClose);
     const slash = rest.indexOf('/', 1);
     const blockName = slash < 0 ? rest.slice(1) : rest.slice(1, slash);
     const blockPath = slash < 0 ? '/' : rest.slice(slash);
-    const access = { requestId, envId, method: req.method ?? 'GET', path: rest, started, internal } as Pending;
-    res.once('finish', () => record(access, res.statusCode));
-    res.once('close', () => !res.writableFinished && record(access, 499));
-
-    if (options.routes?.(envId, rest, req, res, requestId)) return;
-    const found = options.runtime.lookup(envId);
-    if ('then' in found) {
-      found.then((l) => route(l, req, res, access, blockName, blockPath), (e) => fail(res, requestId, e));
-    } else {
-      route(found, req, res, access, blockName, blockPath);
+    if (isReservedBlockName(blockName)) {
+      // A platform route such as POST /authorize: never a block (those names are reserved).
+      res.setHeader('kinto-request-id', ex.requestId);
+      if (options.routes?.(envId, rest, req, res, ex.requestId)) return;
     }
+    const found = options.runtime.lookup(envId);
+    if ('then' in found) found.then((l) => route(l, ex, blockName, blockPath), (e) => fail(res, ex.requestId, e));
+    else route(found, ex, blockName, blockPath);
   }
 
-  function route(lookup: Awaited<ReturnType<LocalRuntime['lookup']>>, req: IncomingMessage, res: ServerResponse, access: Pending, blockName: string, blockPath: string): void {
-    const { requestId } = access;
+  function route(lookup: Awaited<ReturnType<LocalRuntime['lookup']>>, ex: Exchange, blockName: string, blockPath: string): void {
+    const { res, requestId } = ex;
     if (lookup.kind !== 'running') {
       if (lookup.kind === 'unknown') return error(res, 404, 'ENVIRONMENT_NOT_FOUND', 'There is no environment with this gateway URL; GET .../environments/{env} shows the right one.', requestId);
       if (lookup.kind === 'shut-down') return error(res, 503, 'ENVIRONMENT_SHUT_DOWN', 'This environment is shut down; it answers again after the next deploy.', requestId);
@@ -101,55 +100,50 @@ export function createGateway(options: GatewayOptions) {
     if (!block) {
       return error(res, 404, 'BLOCK_NOT_FOUND', `Release ${lookup.env.plan.release.version} of this environment has no block "${blockName.slice(0, 64)}" that the gateway serves.`, requestId);
     }
-    access.block = block.name;
-    access.release = block.meta.release;
-    access.commit = block.meta.commit;
-    if (!options.guard) return forward(req, res, block, blockPath, access, {});
-    const decision = options.guard({ env: lookup.env, block, headers: req.headers, internal: access.internal });
-    if ('then' in decision) decision.then((d) => decide(d, req, res, block, blockPath, access), (e) => fail(res, requestId, e));
-    else decide(decision, req, res, block, blockPath, access);
+    ex.block = block;
+    ex.blockPath = blockPath;
+    if (!options.guard) return forward(ex);
+    const decision = options.guard({ env: lookup.env, block, headers: ex.req.headers, internal: ex.internal });
+    if ('then' in decision) decision.then((d) => decide(d, ex), (e) => fail(res, requestId, e));
+    else decide(decision, ex);
   }
 
-  function decide(d: GuardDecision, req: IncomingMessage, res: ServerResponse, block: RoutedBlock, blockPath: string, access: Pending): void {
-    if (!d.allow) return error(res, d.status, d.code, d.message, access.requestId, d.headers);
-    access.clientId = d.clientId;
-    forward(req, res, block, blockPath, access, d.clientId ? { 'kinto-client-id': d.clientId } : {}, d.stripAuthorization);
+  function decide(d: GuardDecision, ex: Exchange): void {
+    if (!d.allow) return error(ex.res, d.status, d.code, d.message, ex.requestId, d.headers);
+    ex.clientId = d.clientId;
+    ex.stripAuthorization = d.stripAuthorization === true;
+    forward(ex);
   }
 
-  function forward(req: IncomingMessage, res: ServerResponse, block: RoutedBlock, blockPath: string, access: Pending, extra: Record<string, string>, stripAuthorization = false): void {
-    if (block.staticRoot !== undefined) return serveStatic(req, res, block.staticRoot, blockPath, access.requestId);
-    const proc = block.process!;
-    const acquired = proc.acquire();
-    if (typeof acquired === 'number') return proxy(req, res, acquired, block, blockPath, access, extra, stripAuthorization);
-    acquired.then((port) => proxy(req, res, port, block, blockPath, access, extra, stripAuthorization), (e) => fail(res, access.requestId, e));
+  function forward(ex: Exchange): void {
+    const block = ex.block!;
+    if (block.staticRoot !== undefined) return serveStatic(ex, block.staticRoot);
+    const acquired = block.process!.acquire();
+    if (typeof acquired === 'number') return proxy(ex, acquired);
+    acquired.then((port) => proxy(ex, port), (e) => fail(ex.res, ex.requestId, e));
   }
 
-  function proxy(req: IncomingMessage, res: ServerResponse, port: number, block: RoutedBlock, blockPath: string, access: Pending, extra: Record<string, string>, stripAuthorization: boolean): void {
-    let released = false;
-    const release = () => {
-      if (!released) {
-        released = true;
-        block.process!.release();
-      }
-    };
-    res.once('close', release);
-    const query = req.url!.indexOf('?');
-    const headers = forwardHeaders(req, access.requestId, extra, stripAuthorization);
-    const upstream = httpRequest({ host: '127.0.0.1', port, method: req.method, path: query < 0 ? blockPath : blockPath + req.url!.slice(query), headers, agent });
-    upstream.once('response', (up) => {
-      res.writeHead(up.statusCode ?? 502, responseHeaders(up.headers, access.requestId));
-      up.pipe(res);
-      up.once('error', () => res.destroy());
-    });
-    upstream.once('error', (e) => {
-      release();
-      if (res.headersSent) return void res.destroy();
-      error(res, 502, 'BLOCK_UNAVAILABLE', `Block "${block.name}" closed the connection without answering (${(e as NodeJS.ErrnoException).code ?? e.message}); the next request starts it again.`, access.requestId);
-    });
+  function proxy(ex: Exchange, port: number): void {
+    if (ex.done) {
+      // The caller left while the block was waking: give the slot back at once.
+      ex.block!.process!.release();
+      return;
+    }
+    ex.acquired = true;
+    const { req } = ex;
+    const url = req.url!;
+    const query = url.indexOf('?');
+    const upstream = httpRequest({ host: '127.0.0.1', port, method: req.method, path: query < 0 ? ex.blockPath : ex.blockPath + url.slice(query), headers: forwardHeaders(ex), agent });
+    (upstream as Exchanged).exchange = ex;
+    upstream.on('response', onUpstreamResponse);
+    upstream.on('error', onUpstreamError);
     req.pipe(upstream);
   }
 
-  function serveStatic(req: IncomingMessage, res: ServerResponse, root: string, path: string, requestId: string): void {
+  function serveStatic(ex: Exchange, root: string): void {
+    const { req, res, requestId } = ex;
+    const path = ex.blockPath;
+    res.setHeader('kinto-request-id', requestId);
     if (req.method !== 'GET' && req.method !== 'HEAD') return error(res, 405, 'METHOD_NOT_ALLOWED', 'A static website answers GET and HEAD only.', requestId, { allow: 'GET, HEAD' });
     if (path === '/' && !/\/(\?|$)/.test(req.url ?? '')) {
       res.writeHead(301, { location: req.url!.replace(/(\?|$)/, '/$1') });
@@ -165,66 +159,95 @@ export function createGateway(options: GatewayOptions) {
       .pipe(res);
   }
 
-  function record(access: Pending, status: number): void {
-    if (access.done) return;
-    access.done = true;
-    options.onAccess?.({
-      requestId: access.requestId,
-      time: new Date(performance.timeOrigin + access.started).toISOString(),
-      envId: access.envId,
-      method: access.method,
-      path: access.path,
-      block: access.block,
-      release: access.release,
-      commit: access.commit,
-      status,
-      durationMs: Math.round((performance.now() - access.started) * 100) / 100,
-      clientId: access.clientId,
-    });
+  /** Shared listeners (no closures per request): the exchange rides on the emitter. */
+  function onResponseClose(this: ServerResponse): void {
+    const ex = (this as Exchanged).exchange;
+    if (!ex || ex.done) return;
+    ex.done = true;
+    if (ex.acquired) ex.block!.process!.release();
+    if (options.onAccess) {
+      options.onAccess({
+        requestId: ex.requestId,
+        time: new Date(ex.startedAt).toISOString(),
+        envId: ex.envId,
+        method: ex.req.method ?? 'GET',
+        path: ex.path,
+        block: ex.block?.name,
+        release: ex.block?.meta.release,
+        commit: ex.block?.meta.commit,
+        status: this.writableFinished ? this.statusCode : 499,
+        durationMs: Math.round((performance.now() - ex.started) * 100) / 100,
+        clientId: ex.clientId,
+      });
+    }
+  }
+
+  function onUpstreamResponse(this: ClientRequest, up: IncomingMessage): void {
+    const ex = (this as Exchanged).exchange!;
+    const headers = up.headers;
+    for (const name in headers) if (name.startsWith('kinto-')) delete headers[name];
+    if (headers.connection !== undefined) delete headers.connection;
+    if (headers['keep-alive'] !== undefined) delete headers['keep-alive'];
+    if (headers['transfer-encoding'] !== undefined) delete headers['transfer-encoding'];
+    (headers as OutgoingHttpHeaders)['kinto-request-id'] = ex.requestId;
+    ex.res.writeHead(up.statusCode ?? 502, headers as OutgoingHttpHeaders);
+    up.pipe(ex.res);
+    (up as Exchanged).exchange = ex;
+    up.on('error', onUpstreamBodyError);
+  }
+
+  function onUpstreamBodyError(this: IncomingMessage): void {
+    (this as Exchanged).exchange?.res.destroy();
+  }
+
+  function onUpstreamError(this: ClientRequest, e: NodeJS.ErrnoException): void {
+    const ex = (this as Exchanged).exchange!;
+    if (ex.res.headersSent) return void ex.res.destroy();
+    error(ex.res, 502, 'BLOCK_UNAVAILABLE', `Block "${ex.block!.name}" closed the connection without answering (${e.code ?? e.message}); the next request starts it again.`, ex.requestId);
   }
 
   return { handle, close: () => agent.destroy() };
 }
 
-interface Pending {
-  requestId: string;
-  envId: string;
-  method: string;
-  path: string;
-  started: number;
-  block?: string;
-  release?: string;
-  commit?: string;
-  clientId?: string;
-  internal: boolean;
-  done?: boolean;
+/** One request through the gateway, from arrival to the access entry. */
+class Exchange {
+  public readonly started = performance.now();
+  public readonly startedAt = Date.now();
+  public path = '/';
+  public blockPath = '/';
+  public internal = false;
+  public block: RoutedBlock | undefined = undefined;
+  public clientId: string | undefined = undefined;
+  public stripAuthorization = false;
+  public acquired = false;
+  public done = false;
+
+  constructor(
+    public readonly req: IncomingMessage,
+    public readonly res: ServerResponse,
+    public readonly envId: string,
+    public readonly requestId: string,
+  ) {
+    (res as Exchanged).exchange = this;
+  }
 }
 
-function forwardHeaders(req: IncomingMessage, requestId: string, extra: Record<string, string>, stripAuthorization: boolean): OutgoingHttpHeaders {
+type Exchanged = { exchange?: Exchange };
+
+/** Headers for the block: the caller's, minus hop-by-hop and every `kinto-*`, plus the platform's. */
+function forwardHeaders(ex: Exchange): OutgoingHttpHeaders {
+  const inbound = ex.req.headers;
   const out: OutgoingHttpHeaders = {};
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
+  for (const name in inbound) {
     if (HOP_BY_HOP.has(name) || name.startsWith('kinto-') || name.startsWith('x-forwarded-')) continue;
-    if (stripAuthorization && name === 'authorization') continue;
-    const prev = out[name];
-    out[name] = prev === undefined ? raw[i + 1]! : `${String(prev)}, ${raw[i + 1]!}`;
+    if (ex.stripAuthorization && name === 'authorization') continue;
+    out[name] = inbound[name];
   }
-  out['kinto-request-id'] = requestId;
-  out['x-forwarded-for'] = req.socket.remoteAddress ?? '';
+  out['kinto-request-id'] = ex.requestId;
+  if (ex.clientId) out['kinto-client-id'] = ex.clientId;
+  out['x-forwarded-for'] = ex.req.socket.remoteAddress ?? '';
   out['x-forwarded-proto'] = 'http';
-  if (req.headers.host) out['x-forwarded-host'] = req.headers.host;
-  for (const k in extra) out[k] = extra[k];
-  return out;
-}
-
-function responseHeaders(headers: IncomingHttpHeaders, requestId: string): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
-  for (const name in headers) {
-    if (name === 'connection' || name === 'keep-alive' || name === 'transfer-encoding' || name.startsWith('kinto-')) continue;
-    out[name] = headers[name];
-  }
-  out['kinto-request-id'] = requestId;
+  if (inbound.host) out['x-forwarded-host'] = inbound.host;
   return out;
 }
 
@@ -242,6 +265,6 @@ function fail(res: ServerResponse, requestId: string, e: unknown): void {
 function error(res: ServerResponse, status: number, code: string, message: string, requestId: string, headers: Record<string, string> = {}): void {
   if (res.headersSent) return void res.destroy();
   const body = JSON.stringify({ error: { code, message, requestId } });
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', ...headers });
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', 'kinto-request-id': requestId, ...headers });
   res.end(body);
 }
