@@ -176,13 +176,27 @@ export class LogIndexer extends Construct {
     });
   }
 
-  /** Lets the deployer subscribe the log groups it creates (`/kinto/env/*`) to this indexer. */
+  /**
+   * Lets the deployer subscribe the log groups it creates (`/kinto/env/*`) to this indexer. The
+   * wildcard is the point (groups exist only at run time); its cdk-nag finding is acknowledged on
+   * the grantee, with that reason.
+   */
   grantSubscribe(grantee: iam.IGrantable): iam.Grant {
     const stack = Stack.of(this);
-    return iam.Grant.addToPrincipal({
+    const grant = iam.Grant.addToPrincipal({
       grantee,
       actions: ['logs:PutSubscriptionFilter', 'logs:DeleteSubscriptionFilter'],
       resourceArns: [stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: `${LOG_GROUP_PREFIX}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
     });
+    const principal = grantee.grantPrincipal;
+    if (Construct.isConstruct(principal)) {
+      const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+      const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
+      Validations.of(principal).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:${region}:${account}:log-group:${LOG_GROUP_PREFIX}*]`,
+        reason: `Environments' log groups are created at run time by the deployer, all under ${LOG_GROUP_PREFIX}; the grant is limited to that prefix and to subscription filters.`,
+      });
+    }
+    return grant;
   }
 }

@@ -1,5 +1,6 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { Grant } from 'aws-cdk-lib/aws-iam';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { LOGS_TABLE } from '../lambdas/adapters/aws/logs-table';
@@ -61,9 +62,14 @@ export class LogsTable extends Construct {
   }
 
   /**
-   * Lets the control API read logs and metrics: Query on the table and its indexes, nothing else.
+   * Lets the control API read logs and metrics: Query on the table and its two indexes, nothing
+   * else (named indexes, not `index/*`).
    */
   grantReadLogs(grantee: iam.IGrantable): iam.Grant {
-    return this.table.grant(grantee, 'dynamodb:Query');
+    return Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:Query'],
+      resourceArns: [this.table.tableArn, ...[LOGS_TABLE.byEnvIndex.name, LOGS_TABLE.byBlockIndex.name].map((name) => `${this.table.tableArn}/index/${name}`)],
+    });
   }
 }
