@@ -219,6 +219,36 @@ describe('Feature: gateway authentication (local gateway, real blocks)', () => {
     });
   });
 
+  describe('Function: random input (property)', () => {
+    const contract = (status: number, body: any) =>
+      status < 500 && (status < 400 || (typeof body?.error?.code === 'string' && typeof body?.error?.message === 'string' && !/\n\s+at |node_modules/.test(JSON.stringify(body))));
+
+    it('client routes answer 4xx with the error contract, never 5xx, whatever the body or client id', async () => {
+      const segment = fc.oneof(fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 32, maxLength: 32 }), fc.string({ maxLength: 80 }).map(encodeURIComponent).filter((x) => x.length > 0 && x !== '.' && x !== '..'));
+      await fc.assert(
+        fc.asyncProperty(fc.anything(), segment, fc.constantFrom('GET', 'POST', 'DELETE'), async (body, id, method) => {
+          const created = await kinto.api('POST', '/v1/projects/sec/environments/prod/clients', body === undefined ? undefined : JSON.stringify(body));
+          const path = `/v1/projects/sec/environments/prod/clients/${id}${method === 'POST' ? '/rotate' : ''}`;
+          const other = await kinto.api(method, path);
+          // Random ids are never a client of this environment (the created ones are 32 hex of our own).
+          return contract(created.status, created.body) && contract(other.status, other.body) && (other.status === 404 || other.status === 405 || other.status === 400);
+        }),
+        { numRuns: 80 },
+      );
+    });
+
+    it('/authorize answers 400/401/413 with the error contract, never 5xx, whatever the body', async () => {
+      const body = fc.oneof(fc.anything().map((v) => JSON.stringify(v) ?? ''), fc.string({ maxLength: 300 }), fc.record({ clientId: fc.oneof(fc.string(), fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 32, maxLength: 32 }), fc.anything()), secret: fc.anything() }).map((v) => JSON.stringify(v)));
+      await fc.assert(
+        fc.asyncProperty(body, async (b) => {
+          const res = await authorize('prod', b);
+          return contract(res.status, res.body) && [400, 401, 413, 429].includes(res.status);
+        }),
+        { numRuns: 150 },
+      );
+    });
+  });
+
   describe('Function: protected blocks', () => {
     it('are never reached without a token: 401 JSON with WWW-Authenticate', async () => {
       const before = hits('dev', 'api').length;
