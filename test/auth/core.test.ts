@@ -213,6 +213,19 @@ describe('Class: BasicAuthChecker', () => {
     expect(new BasicAuthChecker().check(value, config, 's')).toBe(false);
   });
 
+  it('runs at most maxPending distinct scrypt checks at a time; remembered ones still pass', async () => {
+    const checker = new BasicAuthChecker({ maxPending: 2 });
+    await checker.check(header('ann', 'correct horse'), config, 's');
+    const a = checker.check(header('ann', 'guess-1'), config, 's');
+    const b = checker.check(header('ann', 'guess-2'), config, 's');
+    expect(checker.check(header('ann', 'guess-3'), config, 's')).toBe(false);
+    expect(checker.check(header('ann', 'correct horse'), config, 's')).toBe(true);
+    expect([await a, await b]).toEqual([false, false]);
+    const later = checker.check(header('ann', 'guess-3'), config, 's');
+    expect(later).toBeInstanceOf(Promise);
+    expect(await later).toBe(false);
+  });
+
   it('parses passwords with colons', () => {
     expect(parseBasic(header('ann', 'a:b:c'))).toEqual({ username: 'ann', password: 'a:b:c' });
   });

@@ -217,6 +217,11 @@ describe('Feature: gateway authentication (local gateway, real blocks)', () => {
       expect(blocked.body.error.code).toBe('TOO_MANY_ATTEMPTS');
       expect((await authorize('prod', { clientId: env.prod.clientId, secret: env.prod.secret })).status).toBe(200);
     });
+
+    it('does not count failures for client ids that do not exist (nothing to guess, nothing to flood)', async () => {
+      const ghost = 'e'.repeat(32);
+      for (let i = 0; i < 8; i++) expect((await authorize('prod', { clientId: ghost, secret: `guess-${i}` })).status).toBe(401);
+    });
   });
 
   describe('Function: random input (property)', () => {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authorize, MAX_TOKEN_LIFETIME_SECONDS, parseCredentials, tokenSettingsFrom, type TokenSettings } from '../../core/auth/authorize';
 import { BasicAuthChecker } from '../../core/auth/basic-auth';
+import { CLIENT_ID_PATTERN } from '../../core/auth/clients';
 import { FailureLimiter, type FailureLimiterOptions } from '../../core/auth/failure-limiter';
 import { internalEntryKeyMatches, internalEntryKeyOf } from '../../core/auth/internal-entry';
 import type { DerivedKeys } from '../../core/auth/platform-keys';
@@ -118,7 +119,11 @@ export function createLocalGatewayAuth(options: LocalGatewayAuthOptions) {
         limiter.succeeded(limitKey);
         send(res, 200, { data: issued });
       } catch (e) {
-        if (isKintoError(e) && e.status === 401) limiter.failed(limitKey);
+        // Only failures against a real client count: invented ids guess nothing, and counting them
+        // would let anyone flood the limiter's table and push a real client's count out of it.
+        if (isKintoError(e) && e.status === 401 && CLIENT_ID_PATTERN.test(credentials.clientId)) {
+          if (await options.ctx().store.clients.get({ envId, clientId: credentials.clientId })) limiter.failed(limitKey);
+        }
         throw e;
       }
     } catch (e) {

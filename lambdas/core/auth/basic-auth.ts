@@ -7,6 +7,12 @@ export interface BasicAuthCheckerOptions {
   readonly ttlMs?: number;
   /** @default 1000 */
   readonly maxEntries?: number;
+  /**
+   * scrypt runs at most this many distinct checks at a time (each takes ~50 ms of CPU and 16 MB);
+   * past it, a new password is refused until some finish, so a flood of guesses cannot take the
+   * machine. @default 16
+   */
+  readonly maxPending?: number;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -28,11 +34,13 @@ export class BasicAuthChecker {
   private readonly pending = new Map<string, Promise<boolean>>();
   private readonly ttlMs: number;
   private readonly maxEntries: number;
+  private readonly maxPending: number;
   private readonly now: () => number;
 
   constructor(options: BasicAuthCheckerOptions = {}) {
     this.ttlMs = options.ttlMs ?? 600_000;
     this.maxEntries = options.maxEntries ?? 1000;
+    this.maxPending = options.maxPending ?? 16;
     this.now = options.now ?? Date.now;
   }
 
@@ -49,6 +57,7 @@ export class BasicAuthChecker {
     if (!credentials) return false;
     let running = this.pending.get(key);
     if (!running) {
+      if (this.pending.size >= this.maxPending) return false;
       running = this.verify(credentials, config).then((ok) => {
         this.pending.delete(key);
         if (ok) {
