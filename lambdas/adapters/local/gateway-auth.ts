@@ -7,6 +7,7 @@ import { internalEntryKeyMatches, internalEntryKeyOf } from '../../core/auth/int
 import type { DerivedKeys } from '../../core/auth/platform-keys';
 import { TokenVerifier, type TokenRejection, type Verification } from '../../core/auth/verify-token';
 import type { CoreContext } from '../../core/context';
+import type { BasicAuth } from '../../core/model';
 import { isKintoError, KintoError } from '../../core/errors';
 import type { GatewayRouteHandler, GuardDecision, GuardRequest } from './gateway';
 
@@ -77,7 +78,7 @@ export function createLocalGatewayAuth(options: LocalGatewayAuthOptions) {
     return afterToken(verified, block.name, env.envId, config.basicAuth, headers);
   }
 
-  function afterToken(v: Verification, blockName: string, envId: string, auth: GuardRequest['block']['planned']['config']['basicAuth'], headers: GuardRequest['headers']) {
+  function afterToken(v: Verification, blockName: string, envId: string, auth: BasicAuth | undefined, headers: GuardRequest['headers']) {
     if (!v.ok) return tokenDenial(v);
     return withBasicAuth(blockName, envId, auth, headers, v.clientId);
   }
@@ -85,7 +86,7 @@ export function createLocalGatewayAuth(options: LocalGatewayAuthOptions) {
   function withBasicAuth(
     blockName: string,
     envId: string,
-    auth: GuardRequest['block']['planned']['config']['basicAuth'],
+    auth: BasicAuth | undefined,
     headers: GuardRequest['headers'],
     clientId: string | undefined,
   ): GuardDecision | Promise<GuardDecision> {
