@@ -8,7 +8,14 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 /** The operations Kinto's stores use (each is one metric per table: the free tier counts metrics). */
-const OPERATIONS = [dynamodb.Operation.GET_ITEM, dynamodb.Operation.PUT_ITEM, dynamodb.Operation.QUERY, dynamodb.Operation.DELETE_ITEM, dynamodb.Operation.BATCH_WRITE_ITEM];
+const OPERATIONS = [
+  dynamodb.Operation.GET_ITEM,
+  dynamodb.Operation.PUT_ITEM,
+  dynamodb.Operation.UPDATE_ITEM,
+  dynamodb.Operation.QUERY,
+  dynamodb.Operation.DELETE_ITEM,
+  dynamodb.Operation.BATCH_WRITE_ITEM,
+];
 
 /** CloudWatch's free tier covers 3 dashboards of up to 50 metrics each per account. */
 export const FREE_TIER_DASHBOARD_METRICS = 50;
@@ -77,18 +84,18 @@ export class PlatformDashboard extends Construct {
       new cloudwatch.GraphWidget({
         title: 'DynamoDB consumed capacity',
         left: tables.flatMap(([name, t]) => [t.metricConsumedReadCapacityUnits({ period, label: `${name} read` }), t.metricConsumedWriteCapacityUnits({ period, label: `${name} write` })]),
-        width: 8,
+        width: 6,
       }),
-      new cloudwatch.GraphWidget({
-        title: 'DynamoDB throttled requests',
-        left: tables.map(([name, t]) => t.metricThrottledRequestsForOperations({ period, label: name, operations: OPERATIONS })),
-        width: 8,
-      }),
+      // One widget per table: the per-operation math expressions of two tables share metric ids.
+      ...tables.map(
+        ([name, t]) =>
+          new cloudwatch.GraphWidget({ title: `DynamoDB throttled requests (${name})`, left: [t.metricThrottledRequestsForOperations({ period, label: name, operations: OPERATIONS })], width: 6 }),
+      ),
       new cloudwatch.GraphWidget({
         title: 'Builds',
         left: [props.buildProject.metricBuilds({ period, label: 'builds' }), props.buildProject.metricFailedBuilds({ period, label: 'failed' })],
         right: [props.buildProject.metricDuration({ period, statistic: 'Maximum', label: 'longest (s)' })],
-        width: 8,
+        width: 6,
       }),
     );
     if (dlqs.length > 0) {

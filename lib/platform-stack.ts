@@ -7,6 +7,8 @@ import { BuildPipeline } from './build-pipeline';
 import { ConsoleSite } from './console-site';
 import { ControlApi, type ControlApiThrottle } from './control-api';
 import { GatewayAuthorizer } from './gateway-authorizer';
+import { LogIndexer } from './log-indexer';
+import { LogsTable } from './logs-table';
 import { PlatformDashboard } from './platform-dashboard';
 import { PlatformSecrets } from './platform-secrets';
 import { StateTable } from './state-table';
@@ -39,8 +41,8 @@ export interface KintoPlatformStackProps extends StackProps {
 }
 
 /**
- * Kinto's control plane in one stack: state table, secrets, control API, build pipeline, Fargate
- * cluster and VPC, console site and dashboard. Environment-agnostic (no account or region
+ * Kinto's control plane in one stack: state and logs tables, secrets, control API, build
+ * pipeline, gateway authorizer, log indexer, Fargate cluster and VPC, console site and dashboard. Environment-agnostic (no account or region
  * lookups), so it synthesizes offline; `cdk deploy` picks the account and region of the caller.
  * Nothing in it bills by the hour while idle except the two secrets (see the README's cost table).
  *
@@ -56,6 +58,10 @@ export class KintoPlatformStack extends Stack {
   public readonly dashboard: PlatformDashboard;
   /** The Lambda authorizer environments' gateways use (the deployer attaches it to each HTTP API). */
   public readonly gatewayAuthorizer: GatewayAuthorizer;
+  /** Request logs, console lines and metrics of environments (TTL), written by the log indexer. */
+  public readonly logsTable: LogsTable;
+  /** Indexes environments' log groups into the logs table (the deployer subscribes them). */
+  public readonly logIndexer: LogIndexer;
 
   constructor(scope: Construct, id: string, props: KintoPlatformStackProps = {}) {
     super(scope, id, { description: 'Kinto: git repos to serverless endpoints (control plane)', ...props });
@@ -63,6 +69,7 @@ export class KintoPlatformStack extends Stack {
     const dataRemovalPolicy = props.dataRemovalPolicy ?? RemovalPolicy.RETAIN;
 
     this.stateTable = new StateTable(this, 'StateTable', { deletionProtection: props.deletionProtection, removalPolicy: dataRemovalPolicy });
+    this.logsTable = new LogsTable(this, 'LogsTable', { deletionProtection: props.deletionProtection, removalPolicy: dataRemovalPolicy });
     this.secrets = new PlatformSecrets(this, 'Secrets');
     this.builds = new BuildPipeline(this, 'Builds', { stateTable: this.stateTable, repositoryRemovalPolicy: dataRemovalPolicy, logRetention });
     this.blocks = new BlockCluster(this, 'Blocks', { maxAzs: props.maxAzs, flowLogRetention: logRetention });
@@ -81,6 +88,7 @@ export class KintoPlatformStack extends Stack {
       buildLogGroup: this.builds.buildLogs,
       throttle: props.apiThrottle,
       corsOrigins: [this.console.url],
+      logsTable: this.logsTable.table,
       logRetention,
     });
     this.gatewayAuthorizer = new GatewayAuthorizer(this, 'GatewayAuthorizer', {
@@ -98,16 +106,21 @@ export class KintoPlatformStack extends Stack {
         'The authorizer runs on nodejs22.x, a supported LTS Lambda runtime, and leaves the AWS SDK to that runtime (smaller bundle, faster cold start). ' +
         'nodejs24.x is the newest; moving is a two-line change in lib/gateway-authorizer.ts (runtime and esbuild target).',
     });
+    // Environments' gateways and blocks log to /kinto/env/<envId>/...: the deployer subscribes those
+    // groups. The platform's own log groups are not subscribed: the indexer files lines by the
+    // environment their group names and discards any other group's batches (paid invocations for nothing).
+    this.logIndexer = new LogIndexer(this, 'LogIndexer', { logsTable: this.logsTable.table, logRetention });
     this.dashboard = new PlatformDashboard(this, 'Dashboard', {
       controlApi: this.controlApi.httpApi,
       functions: {
         api: this.controlApi.handler.function,
         'build-events': this.builds.eventsHandler.function,
         authorizer: this.gatewayAuthorizer.function,
+        'log-indexer': this.logIndexer.function,
       },
-      tables: { state: this.stateTable.table },
+      tables: { state: this.stateTable.table, logs: this.logsTable.table },
       buildProject: this.builds.project,
-      deadLetterQueues: { 'build-events': this.builds.deadLetterQueue },
+      deadLetterQueues: { 'build-events': this.builds.deadLetterQueue, 'log-indexer': this.logIndexer.deadLetterQueue },
     });
 
     new CfnOutput(this, 'ConsoleUrl', { description: 'The Kinto console', value: this.console.url });

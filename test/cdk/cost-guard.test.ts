@@ -12,6 +12,7 @@ const FREE_WHEN_IDLE: Record<string, string> = {
   'AWS::DynamoDB::Table': 'on-demand: per request, plus storage per GB',
   'AWS::Lambda::Function': 'per request and GB-second',
   'AWS::Lambda::Permission': 'no charge',
+  'AWS::Lambda::EventInvokeConfig': 'no charge (retry settings of asynchronous invocations)',
   'AWS::Lambda::LayerVersion': 'no charge (code storage is free up to 75 GB)',
   'AWS::IAM::Role': 'no charge',
   'AWS::IAM::Policy': 'no charge',

@@ -40,8 +40,8 @@ describe('Stack: KintoPlatformStack', () => {
 
   describe('Construct: StateTable', () => {
     it('is on-demand, with point-in-time recovery, AWS-managed encryption, deletion protection, retained on delete', () => {
-      template.resourceCountIs('AWS::DynamoDB::Table', 1);
-      template.hasResource('AWS::DynamoDB::Table', {
+      template.resourceCountIs('AWS::DynamoDB::Table', 2);
+      expect(resources[logicalId('AWS::DynamoDB::Table', 'StateTable')]).toMatchObject({
         DeletionPolicy: 'Retain',
         UpdateReplacePolicy: 'Retain',
         Properties: {
@@ -51,6 +51,7 @@ describe('Stack: KintoPlatformStack', () => {
           DeletionProtectionEnabled: true,
         },
       });
+      expect(resources[logicalId('AWS::DynamoDB::Table', 'StateTable')]!.Properties.TimeToLiveSpecification).toBeUndefined();
     });
 
     it('has exactly the keys and index the local platform creates (ensureStateTable)', async () => {
@@ -60,7 +61,7 @@ describe('Stack: KintoPlatformStack', () => {
       const local = dynamodb.commandCalls(CreateTableCommand)[0]!.args[0].input as CreateTableCommandInput;
       dynamodb.restore();
 
-      const [, table] = ofType('AWS::DynamoDB::Table')[0]!;
+      const table = resources[logicalId('AWS::DynamoDB::Table', 'StateTable')]!;
       const byName = (a: { AttributeName?: string }, b: { AttributeName?: string }) => String(a.AttributeName).localeCompare(String(b.AttributeName));
       expect([...table.Properties.AttributeDefinitions].sort(byName)).toEqual([...local.AttributeDefinitions!].sort(byName));
       expect(table.Properties.KeySchema).toEqual(local.KeySchema);
@@ -97,7 +98,7 @@ describe('Stack: KintoPlatformStack', () => {
         LoggingConfig: { LogGroup: { Ref: logicalId('AWS::Logs::LogGroup', 'ControlApiHandlerLogGroup') } },
       });
       expect(Object.keys(fn.Properties.Environment.Variables).sort()).toEqual(
-        ['ADMIN_TOKEN_SECRET_ARN', 'BUILD_LOG_GROUP_NAME', 'BUILD_PROJECT_NAME', 'NODE_OPTIONS', 'PLATFORM_KEY_SECRET_ARN', 'STATE_TABLE_NAME'].sort(),
+        ['ADMIN_TOKEN_SECRET_ARN', 'BUILD_LOG_GROUP_NAME', 'BUILD_PROJECT_NAME', 'LOGS_TABLE_NAME', 'NODE_OPTIONS', 'PLATFORM_KEY_SECRET_ARN', 'STATE_TABLE_NAME'].sort(),
       );
       template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
       expect(resources[logicalId('AWS::Logs::LogGroup', 'ControlApiHandlerLogGroup')]!.Properties.RetentionInDays).toBe(30);
@@ -115,12 +116,19 @@ describe('Stack: KintoPlatformStack', () => {
       const role = logicalId('AWS::IAM::Role', 'ControlApiHandlerRole');
       expect(resources[role]!.Properties.ManagedPolicyArns).toBeUndefined();
       const table = { 'Fn::GetAtt': [logicalId('AWS::DynamoDB::Table', 'StateTable'), 'Arn'] };
+      const logsTable = { 'Fn::GetAtt': [logicalId('AWS::DynamoDB::Table', 'LogsTable'), 'Arn'] };
       expect(policyOf(role)).toEqual([
         { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: logGroupResources(logicalId('AWS::Logs::LogGroup', 'ControlApiHandlerLogGroup')) },
         { Sid: 'StateTableItems', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem'], Resource: table },
         { Sid: 'StateTableById', Effect: 'Allow', Action: 'dynamodb:Query', Resource: { 'Fn::Join': ['', [table, '/index/byId']] } },
         { Sid: 'PlatformSecrets', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: [{ Ref: logicalId('AWS::SecretsManager::Secret', 'SecretsAdminToken') }, { Ref: logicalId('AWS::SecretsManager::Secret', 'SecretsPlatformKey') }] },
         { Sid: 'StartBuilds', Effect: 'Allow', Action: 'codebuild:StartBuild', Resource: { 'Fn::GetAtt': [logicalId('AWS::CodeBuild::Project', 'BuildsProject'), 'Arn'] } },
+        {
+          Sid: 'LogsTableRead',
+          Effect: 'Allow',
+          Action: 'dynamodb:Query',
+          Resource: [logsTable, { 'Fn::Join': ['', [logsTable, '/index/byEnv']] }, { 'Fn::Join': ['', [logsTable, '/index/byBlock']] }],
+        },
         { Effect: 'Allow', Action: ['logs:DescribeLogStreams', 'logs:GetLogEvents'], Resource: logGroupResources(logicalId('AWS::Logs::LogGroup', 'BuildsBuildLogs')) },
       ]);
     });
@@ -288,7 +296,8 @@ describe('Stack: KintoPlatformStack', () => {
     it('charts the control API, every platform function, the table, builds and dead letters', () => {
       template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
       const body = JSON.stringify(ofType('AWS::CloudWatch::Dashboard')[0]![1].Properties.DashboardBody);
-      for (const fn of ['ControlApiHandlerFunction', 'BuildsEventsHandlerFunction', 'GatewayAuthorizerFunction']) expect(body).toContain(logicalId('AWS::Lambda::Function', fn));
+      for (const fn of ['ControlApiHandlerFunction', 'BuildsEventsHandlerFunction', 'GatewayAuthorizerFunction', 'LogIndexerFunction']) expect(body).toContain(logicalId('AWS::Lambda::Function', fn));
+      for (const table of ['StateTable', 'LogsTable']) expect(body).toContain(logicalId('AWS::DynamoDB::Table', table));
       for (const part of ['AWS/ApiGateway', 'AWS/DynamoDB', 'AWS/CodeBuild', 'ApproximateNumberOfMessagesVisible']) expect(body).toContain(part);
     });
   });
@@ -300,6 +309,33 @@ describe('Stack: KintoPlatformStack', () => {
         PLATFORM_KEY_SECRET_ARN: { Ref: logicalId('AWS::SecretsManager::Secret', 'SecretsPlatformKey') },
         STATE_TABLE_NAME: { Ref: logicalId('AWS::DynamoDB::Table', 'StateTable') },
       });
+    });
+  });
+
+  describe('Constructs: LogsTable and LogIndexer (issue 6)', () => {
+    it('keep logs in an on-demand table with TTL, PITR and AWS-managed encryption, retained on delete', () => {
+      expect(resources[logicalId('AWS::DynamoDB::Table', 'LogsTable')]).toMatchObject({
+        DeletionPolicy: 'Retain',
+        Properties: {
+          BillingMode: 'PAY_PER_REQUEST',
+          TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          SSESpecification: { SSEEnabled: true },
+          DeletionProtectionEnabled: true,
+        },
+      });
+    });
+
+    it('index into the logs table, with retention and a dead-letter queue; no platform log group is subscribed', () => {
+      const fn = functionNamed('LogIndexerFunction');
+      expect(fn.Properties).toMatchObject({
+        Architectures: ['arm64'],
+        Environment: { Variables: { KINTO_LOGS_TABLE: { Ref: logicalId('AWS::DynamoDB::Table', 'LogsTable') }, KINTO_LOG_RETENTION_HOURS: '48' } },
+        DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'LogIndexerDeadLetterQueue'), 'Arn'] } },
+      });
+      expect(resources[logicalId('AWS::Logs::LogGroup', 'LogIndexerLogGroup')]!.Properties.RetentionInDays).toBe(30);
+      // The indexer discards batches of groups not named /kinto/env/<envId>/...: the deployer subscribes those.
+      template.resourceCountIs('AWS::Logs::SubscriptionFilter', 0);
     });
   });
 
