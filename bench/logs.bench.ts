@@ -148,6 +148,7 @@ async function main(): Promise<void> {
     'access log: indexer': { 'ms / payload': ms.realAccess.toFixed(2), 'events/s': rate(ms.realAccess), 'vs bare': `${((ms.bareAccess / ms.realAccess) * 100).toFixed(0)} %` },
   });
   const perMb = ms.realBlock / (block.bytes / 1e6);
+  console.log(`Indexer: ${perMb.toFixed(1)} ms per MB of block log (bare loop ${(ms.bareBlock / (block.bytes / 1e6)).toFixed(1)} ms per MB).`);
   const targets = {
     'indexer >= 50 % of bare (block)': ms.bareBlock / ms.realBlock >= 0.5,
     'indexer >= 200,000 events/s (block)': rate(ms.realBlock) >= 200_000,

@@ -41,13 +41,12 @@ interface MetricSlot {
  * bench/README.md); the shared contract suite keeps the two adapters equal.
  */
 export class FileLogStore implements LogStore {
-  /** envId -> access records ascending by `time#requestId`. */
-  private readonly requests = new Map<string, Sorted<AccessRecord>>();
-  private readonly accessById = new Map<string, AccessRecord>();
-  /** envId\0requestId -> console lines ascending by `time#seq`. */
-  private readonly lines = new Map<string, Sorted<ConsoleLineRecord>>();
-  /** envId\0block -> instance lines ascending by `time#seq`. */
-  private readonly instance = new Map<string, Sorted<InstanceLineRecord>>();
+  /** envId -> access records ascending by (time, requestId). */
+  private readonly requests = new Map<string, Ordered<AccessRecord>>();
+  /** envId\0requestId -> the request's access entry and console lines (ascending by (time, seq)). */
+  private readonly byRequest = new Map<string, RequestSlot>();
+  /** envId\0block -> instance lines ascending by (time, seq). */
+  private readonly instance = new Map<string, Ordered<InstanceLineRecord>>();
   private readonly metrics = new Map<string, Map<string, MetricSlot>>();
   /** Records per minute held in memory, to choose what to evict. */
   private readonly perMinute = new Map<string, number>();
@@ -79,35 +78,27 @@ export class FileLogStore implements LogStore {
   }
 
   async write(batch: IndexedBatch): Promise<void> {
-    const entries: Entry[] = [];
-    for (const r of batch.access) entries.push({ k: 'a', r });
-    for (const r of batch.lines) entries.push({ k: 'l', r });
-    for (const r of batch.instance) entries.push({ k: 'i', r });
-    for (const r of batch.metrics) entries.push({ k: 'm', r });
-    if (entries.length === 0) return;
-    // One JSON array per record, one string per batch: the cheapest encoding that stays NDJSON.
-    const parts: string[] = new Array(entries.length);
+    const { access, lines, instance, metrics } = batch;
+    if (access.length + lines.length + instance.length + metrics.length === 0) return;
     let maxExpiry = 0;
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
-      parts[i] = JSON.stringify(encode(e));
-      if (e.r.expiresAt > maxExpiry) maxExpiry = e.r.expiresAt;
-    }
-    const text = `${parts.join('\n')}\n`;
+    for (const list of [access, lines, instance, metrics]) for (const r of list) if (r.expiresAt > maxExpiry) maxExpiry = r.expiresAt;
+    // One JSON line per batch: V8 stringifies arrays of same-shaped records about twice as fast as
+    // one call per record. A line cut short by a crash loses that batch only.
+    const text = `${JSON.stringify({ v: 1, a: access, l: lines, i: instance, m: metrics })}\n`;
     const file = `logs-${new Date(this.now()).toISOString().slice(0, 13)}.ndjson`;
     // Appends run one after another so that a segment never interleaves two batches.
     const done = this.writing.then(() => appendFile(join(this.options.dir, file), text));
     this.writing = done.catch(() => undefined);
     await done;
     this.segments.set(file, Math.max(this.segments.get(file) ?? 0, maxExpiry));
-    for (const e of entries) this.apply(e);
+    this.applyBatch(access, lines, instance, metrics);
     if (this.count > (this.options.maxRecords ?? 500_000)) this.evict();
   }
 
   async listRequests(q: RequestQuery): Promise<LogPage<AccessRecord>> {
     const list = this.requests.get(q.envId);
     if (!list) return { items: [] };
-    const end = q.before ? list.lowerBound(`${q.before.time}#${q.before.key}`) : list.items.length;
+    const end = q.before ? list.lowerBound(q.before.time, q.before.key) : list.items.length;
     const items: AccessRecord[] = [];
     for (let i = end - 1; i >= 0; i--) {
       const r = list.items[i]!;
@@ -119,27 +110,29 @@ export class FileLogStore implements LogStore {
   }
 
   async getRequest(envId: string, requestId: string, now: number): Promise<{ access?: AccessRecord; lines: ConsoleLineRecord[] }> {
-    const access = this.accessById.get(`${envId}\u0000${requestId}`);
-    const lines = (this.lines.get(`${envId}\u0000${requestId}`)?.items ?? []).filter((l) => l.expiresAt > now);
+    const slot = this.byRequest.get(`${envId}\u0000${requestId}`);
+    const access = slot?.access;
+    const lines = (slot?.lines ?? []).filter((l) => l.expiresAt > now);
     return { ...(access && access.expiresAt > now ? { access } : {}), lines };
   }
 
   async listInstanceLines(q: InstanceLineQuery): Promise<LogPage<InstanceLineRecord>> {
     const list = this.instance.get(`${q.envId}\u0000${q.block}`);
     if (!list) return { items: [] };
-    // The same inclusive bounds as the logs table's key condition; cursor items are dropped.
-    let lo = q.from ?? '';
-    let hi = q.to ? `${q.to}#~` : '';
-    const beforeKey = q.before ? `${q.before.time}#${q.before.key}` : undefined;
-    const afterKey = q.after ? `${q.after.time}#${q.after.key}` : undefined;
-    if (afterKey && afterKey > lo) lo = afterKey;
-    if (beforeKey && (!hi || beforeKey < hi)) hi = beforeKey;
-    if (lo && hi && lo > hi) return { items: [] };
-    const start = lo ? list.lowerBound(lo) : 0;
-    const end = hi ? list.upperBound(hi) : list.items.length;
+    // The same inclusive bounds as the logs table's key condition (`time#seq` strings compare as
+    // (time, seq) pairs: times have one length); cursor items are dropped.
+    let lo: Pos = q.from ? [q.from, ''] : undefined;
+    let hi: Pos = q.to ? [q.to, '~'] : undefined;
+    const before: Pos = q.before ? [q.before.time, q.before.key] : undefined;
+    const after: Pos = q.after ? [q.after.time, q.after.key] : undefined;
+    if (after && (!lo || cmp(after, lo) > 0)) lo = after;
+    if (before && (!hi || cmp(before, hi) < 0)) hi = before;
+    if (lo && hi && cmp(lo, hi) > 0) return { items: [] };
+    const start = lo ? list.lowerBound(lo[0], lo[1]) : 0;
+    const end = hi ? list.upperBound(hi[0], hi[1]) : list.items.length;
+    const isCursor = (r: InstanceLineRecord): boolean => (before !== undefined && r.time === before[0] && r.seq === before[1]) || (after !== undefined && r.time === after[0] && r.seq === after[1]);
     const keep = (r: InstanceLineRecord): boolean => {
-      const key = `${r.time}#${r.seq}`;
-      if (r.expiresAt <= q.now || key === beforeKey || key === afterKey) return false;
+      if (r.expiresAt <= q.now || isCursor(r)) return false;
       return !q.search || r.text.toLowerCase().includes(q.search);
     };
     const items: InstanceLineRecord[] = [];
@@ -169,34 +162,54 @@ export class FileLogStore implements LogStore {
     await this.writing;
   }
 
+  private applyBatch(access: readonly AccessRecord[], lines: readonly ConsoleLineRecord[], instance: readonly InstanceLineRecord[], metrics: readonly MetricPartial[], liveAfter = 0): void {
+    for (const r of access) if (r.expiresAt > liveAfter) this.apply({ k: 'a', r });
+    for (const r of lines) if (r.expiresAt > liveAfter) this.apply({ k: 'l', r });
+    for (const r of instance) if (r.expiresAt > liveAfter) this.apply({ k: 'i', r });
+    for (const r of metrics) if (r.expiresAt > liveAfter) this.apply({ k: 'm', r });
+  }
+
   private apply(e: Entry): void {
     switch (e.k) {
       case 'a': {
         const r = e.r as AccessRecord;
-        const id = `${r.envId}\u0000${r.requestId}`;
-        const prev = this.accessById.get(id);
+        const slot = this.slot(r.envId, r.requestId);
+        const prev = slot.access;
         if (prev) {
-          this.requests.get(r.envId)?.remove(`${prev.time}#${prev.requestId}`);
+          this.requests.get(r.envId)?.remove(prev.time, prev.requestId);
           this.uncount(prev.time);
         }
-        this.accessById.set(id, r);
-        this.listOf(this.requests, r.envId, (x: AccessRecord) => `${x.time}#${x.requestId}`).insert(r);
+        slot.access = r;
+        let list = this.requests.get(r.envId);
+        if (!list) this.requests.set(r.envId, (list = new Ordered(requestIdOf)));
+        list.insert(r);
         this.counted(r.time);
         return;
       }
       case 'l': {
         const r = e.r as ConsoleLineRecord;
-        if (this.listOf(this.lines, `${r.envId}\u0000${r.requestId}`, (x: ConsoleLineRecord) => `${x.time}#${x.seq}`).insert(r)) this.counted(r.time);
+        const slot = this.slot(r.envId, r.requestId);
+        if (insertOrdered((slot.lines ??= []), r, seqOf)) this.counted(r.time);
         return;
       }
       case 'i': {
         const r = e.r as InstanceLineRecord;
-        if (this.listOf(this.instance, `${r.envId}\u0000${r.block}`, (x: InstanceLineRecord) => `${x.time}#${x.seq}`).insert(r)) this.counted(r.time);
+        const key = `${r.envId}\u0000${r.block}`;
+        let list = this.instance.get(key);
+        if (!list) this.instance.set(key, (list = new Ordered<InstanceLineRecord>(seqOf)));
+        if (list.insert(r)) this.counted(r.time);
         return;
       }
       case 'm':
         return this.addMetric(e.r as MetricPartial);
     }
+  }
+
+  private slot(envId: string, requestId: string): RequestSlot {
+    const key = `${envId}\u0000${requestId}`;
+    let slot = this.byRequest.get(key);
+    if (!slot) this.byRequest.set(key, (slot = {}));
+    return slot;
   }
 
   private addMetric(p: MetricPartial): void {
@@ -225,12 +238,6 @@ export class FileLogStore implements LogStore {
       coldStartSumMs: a.coldStartSumMs + p.coldStartSumMs,
       expiresAt: p.expiresAt,
     };
-  }
-
-  private listOf<T>(map: Map<string, Sorted<T>>, key: string, keyOf: (r: T) => string): Sorted<T> {
-    let list = map.get(key);
-    if (!list) map.set(key, (list = new Sorted(keyOf)));
-    return list;
   }
 
   private lastMinute = '';
@@ -300,16 +307,26 @@ export class FileLogStore implements LogStore {
   private removeWhere(drop: (time: string, expiresAt: number) => boolean): void {
     for (const [envId, list] of this.requests) {
       for (const r of list.removeWhere((r) => drop(r.time, r.expiresAt))) {
-        this.accessById.delete(`${r.envId}\u0000${r.requestId}`);
+        const slot = this.byRequest.get(`${r.envId}\u0000${r.requestId}`);
+        if (slot?.access === r) slot.access = undefined;
         this.uncount(r.time);
       }
       if (list.items.length === 0) this.requests.delete(envId);
     }
-    for (const map of [this.lines, this.instance] as unknown as Map<string, Sorted<{ time: string; expiresAt: number }>>[]) {
-      for (const [key, list] of map) {
-        for (const r of list.removeWhere((r) => drop(r.time, r.expiresAt))) this.uncount(r.time);
-        if (list.items.length === 0) map.delete(key);
+    for (const [key, slot] of this.byRequest) {
+      if (slot.lines) {
+        const kept: ConsoleLineRecord[] = [];
+        for (const l of slot.lines) {
+          if (drop(l.time, l.expiresAt)) this.uncount(l.time);
+          else kept.push(l);
+        }
+        slot.lines = kept.length ? kept : undefined;
       }
+      if (!slot.access && !slot.lines) this.byRequest.delete(key);
+    }
+    for (const [key, list] of this.instance) {
+      for (const r of list.removeWhere((r) => drop(r.time, r.expiresAt))) this.uncount(r.time);
+      if (list.items.length === 0) this.instance.delete(key);
     }
   }
 
@@ -320,15 +337,17 @@ export class FileLogStore implements LogStore {
       let maxExpiry = 0;
       const lines = createInterface({ input: createReadStream(join(this.options.dir, file), 'utf8'), crlfDelay: Infinity });
       for await (const line of lines) {
-        let e: Entry | undefined;
+        let b: { v?: unknown; a?: unknown; l?: unknown; i?: unknown; m?: unknown } | undefined;
         try {
-          e = decode(JSON.parse(line));
+          b = JSON.parse(line);
         } catch {
-          e = undefined; // a line cut short by a crash mid-append
+          continue; // a line cut short by a crash mid-append
         }
-        if (!e || typeof e.r.expiresAt !== 'number') continue;
-        if (e.r.expiresAt > maxExpiry) maxExpiry = e.r.expiresAt;
-        if (e.r.expiresAt > nowS) this.apply(e);
+        if (!b || b.v !== 1) continue;
+        const list = <T extends { expiresAt: number }>(v: unknown): T[] => (Array.isArray(v) ? v.filter((r): r is T => !!r && typeof r === 'object' && typeof r.expiresAt === 'number') : []);
+        const [access, consoleLines, instance, metrics] = [list<AccessRecord>(b.a), list<ConsoleLineRecord>(b.l), list<InstanceLineRecord>(b.i), list<MetricPartial>(b.m)];
+        for (const l of [access, consoleLines, instance, metrics]) for (const r of l) if (r.expiresAt > maxExpiry) maxExpiry = r.expiresAt;
+        this.applyBatch(access, consoleLines, instance, metrics, nowS);
       }
       if (maxExpiry <= nowS) await unlink(join(this.options.dir, file)).catch(() => undefined);
       else this.segments.set(file, maxExpiry);
@@ -337,61 +356,90 @@ export class FileLogStore implements LogStore {
   }
 }
 
-/** Records kept in ascending key order, each key computed once; appends (the common case) are O(1). */
-class Sorted<T> {
+interface RequestSlot {
+  access?: AccessRecord;
+  lines?: ConsoleLineRecord[];
+}
+
+/** A position in (time, key) order; `time#key` strings of the logs table compare the same way. */
+type Pos = [time: string, key: string] | undefined;
+const cmp = (a: [string, string], b: [string, string]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0);
+
+const requestIdOf = (r: AccessRecord): string => r.requestId;
+const seqOf = (r: { seq: string }): string => r.seq;
+
+/** Inserts into a short (time, key)-ordered array, replacing an equal position; true when new. */
+function insertOrdered<T extends { time: string }>(items: T[], r: T, keyOf: (r: T) => string): boolean {
+  let i = items.length;
+  const k = keyOf(r);
+  while (i > 0) {
+    const p = items[i - 1]!;
+    const pk = keyOf(p);
+    if (p.time < r.time || (p.time === r.time && pk < k)) break;
+    if (p.time === r.time && pk === k) {
+      items[i - 1] = r;
+      return false;
+    }
+    i--;
+  }
+  items.splice(i, 0, r);
+  return true;
+}
+
+/**
+ * Records in ascending (time, key) order, compared field by field (no key strings kept).
+ * Appends, the common case, are O(1).
+ */
+class Ordered<T extends { time: string }> {
   items: T[] = [];
-  private keys: string[] = [];
 
   constructor(private readonly keyOf: (r: T) => string) {}
 
-  /** Inserts, or replaces the record with the same key; true when it was new. */
+  /** Inserts, or replaces the record at the same position; true when it was new. */
   insert(r: T): boolean {
-    const key = this.keyOf(r);
-    const n = this.keys.length;
-    if (n === 0 || this.keys[n - 1]! < key) {
+    const n = this.items.length;
+    const last = this.items[n - 1];
+    if (!last || last.time < r.time || (last.time === r.time && this.keyOf(last) < this.keyOf(r))) {
       this.items.push(r);
-      this.keys.push(key);
       return true;
     }
-    const i = this.lowerBound(key);
-    if (i < n && this.keys[i] === key) {
+    const i = this.lowerBound(r.time, this.keyOf(r));
+    const at = this.items[i];
+    if (at && at.time === r.time && this.keyOf(at) === this.keyOf(r)) {
       this.items[i] = r;
       return false;
     }
     this.items.splice(i, 0, r);
-    this.keys.splice(i, 0, key);
     return true;
   }
 
-  remove(key: string): void {
-    const i = this.lowerBound(key);
-    if (i < this.keys.length && this.keys[i] === key) {
-      this.items.splice(i, 1);
-      this.keys.splice(i, 1);
-    }
+  remove(time: string, key: string): void {
+    const i = this.lowerBound(time, key);
+    const at = this.items[i];
+    if (at && at.time === time && this.keyOf(at) === key) this.items.splice(i, 1);
   }
 
-  /** First index whose key is >= `key`. */
-  lowerBound(key: string): number {
-    const keys = this.keys;
+  /** First index at or after (time, key). */
+  lowerBound(time: string, key: string): number {
     let lo = 0;
-    let hi = keys.length;
+    let hi = this.items.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (keys[mid]! < key) lo = mid + 1;
+      const m = this.items[mid]!;
+      if (m.time < time || (m.time === time && this.keyOf(m) < key)) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
-  /** First index whose key is > `key`. */
-  upperBound(key: string): number {
-    const keys = this.keys;
+  /** First index after (time, key). */
+  upperBound(time: string, key: string): number {
     let lo = 0;
-    let hi = keys.length;
+    let hi = this.items.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (keys[mid]! <= key) lo = mid + 1;
+      const m = this.items[mid]!;
+      if (m.time < time || (m.time === time && this.keyOf(m) <= key)) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -400,77 +448,9 @@ class Sorted<T> {
   /** Removes and returns the records `drop` selects. */
   removeWhere(drop: (r: T) => boolean): T[] {
     const removed: T[] = [];
-    const items: T[] = [];
-    const keys: string[] = [];
-    for (let i = 0; i < this.items.length; i++) {
-      const r = this.items[i]!;
-      if (drop(r)) removed.push(r);
-      else {
-        items.push(r);
-        keys.push(this.keys[i]!);
-      }
-    }
-    if (removed.length) {
-      this.items = items;
-      this.keys = keys;
-    }
+    const kept: T[] = [];
+    for (const r of this.items) (drop(r) ? removed : kept).push(r);
+    if (removed.length) this.items = kept;
     return removed;
-  }
-}
-
-/**
- * Segment lines are JSON arrays in a fixed field order (no key names): `["a", …]` access,
- * `["l", …]` console line, `["i", …]` instance line, `["m", {partial}]` metrics.
- */
-type Encoded = readonly unknown[];
-
-function encode(e: Entry): Encoded {
-  switch (e.k) {
-    case 'a': {
-      const r = e.r as AccessRecord;
-      return ['a', r.envId, r.requestId, r.time, r.method, r.path, r.block ?? null, r.release ?? null, r.commit ?? null, r.status, r.durationMs, r.clientId ?? null, r.lambdaRequestId ?? null, r.expiresAt];
-    }
-    case 'l': {
-      const r = e.r as ConsoleLineRecord;
-      return ['l', r.envId, r.requestId, r.time, r.seq, r.block, r.release ?? null, r.commit ?? null, r.stream, r.text, r.truncated ? 1 : 0, r.expiresAt];
-    }
-    case 'i': {
-      const r = e.r as InstanceLineRecord;
-      return ['i', r.envId, r.block, r.time, r.seq, r.stream, r.text, r.release ?? null, r.commit ?? null, r.truncated ? 1 : 0, r.report ?? null, r.expiresAt];
-    }
-    case 'm':
-      return ['m', e.r];
-  }
-}
-
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-
-function decode(v: unknown): Entry | undefined {
-  if (!Array.isArray(v)) return undefined;
-  switch (v[0]) {
-    case 'a': {
-      const r: Record<string, unknown> = { envId: v[1], requestId: v[2], time: v[3], method: v[4], path: v[5], status: v[9], durationMs: v[10], expiresAt: v[13] };
-      for (const [k, i] of [['block', 6], ['release', 7], ['commit', 8], ['clientId', 11], ['lambdaRequestId', 12]] as const) if (str(v[i]) !== undefined) r[k] = v[i];
-      return { k: 'a', r: r as unknown as AccessRecord };
-    }
-    case 'l': {
-      const r: Record<string, unknown> = { envId: v[1], requestId: v[2], time: v[3], seq: v[4], block: v[5], stream: v[8], text: v[9], expiresAt: v[11] };
-      if (str(v[6]) !== undefined) r.release = v[6];
-      if (str(v[7]) !== undefined) r.commit = v[7];
-      if (v[10] === 1) r.truncated = true;
-      return { k: 'l', r: r as unknown as ConsoleLineRecord };
-    }
-    case 'i': {
-      const r: Record<string, unknown> = { envId: v[1], block: v[2], time: v[3], seq: v[4], stream: v[5], text: v[6], expiresAt: v[11] };
-      if (str(v[7]) !== undefined) r.release = v[7];
-      if (str(v[8]) !== undefined) r.commit = v[8];
-      if (v[9] === 1) r.truncated = true;
-      if (v[10] && typeof v[10] === 'object') r.report = v[10];
-      return { k: 'i', r: r as unknown as InstanceLineRecord };
-    }
-    case 'm':
-      return v[1] && typeof v[1] === 'object' ? { k: 'm', r: v[1] as MetricPartial } : undefined;
-    default:
-      return undefined;
   }
 }

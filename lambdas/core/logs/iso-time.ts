@@ -1,11 +1,15 @@
 let cachedSecond = NaN;
 let cachedPrefix = '';
+let lastMs = NaN;
+let lastIso = '';
 
 /**
  * `new Date(ms).toISOString()` without a Date per call: lines of one batch mostly share their
  * second, so the `YYYY-MM-DDTHH:MM:SS.` prefix is cached. For years 2000..9999 (see isUsableTime).
  */
 export function isoTime(ms: number): string {
+  // Lines logged in the same millisecond share one string (fewer objects kept in the local index).
+  if (ms === lastMs) return lastIso;
   const second = Math.floor(ms / 1000);
   if (second !== cachedSecond) {
     cachedSecond = second;
@@ -13,5 +17,7 @@ export function isoTime(ms: number): string {
   }
   const frac = ms - second * 1000;
   const millis = Math.floor(frac);
-  return `${cachedPrefix}${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
+  lastMs = ms;
+  lastIso = `${cachedPrefix}${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
+  return lastIso;
 }
