@@ -53,6 +53,7 @@ describe('cdk-nag AwsSolutions on the Kinto app', () => {
     // Synthesis itself runs the pack too (createKintoApp registers it): it would throw on a finding.
     platform = synthPlatform({ withConsole: true });
   });
+  afterAll(() => platform.dispose());
 
   it('reports no unacknowledged finding', () => {
     const report = new AwsSolutionsChecks(platform.app).validateScope(platform.app);

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
@@ -16,21 +16,24 @@ import { StateTable } from '../../lib/state-table';
 describe('Constructs: props validation and options', () => {
   // aws-cdk-lib caches asset fingerprints under HOME/CDK_HOME: keep them out of the real home.
   const saved = { HOME: process.env.HOME, CDK_HOME: process.env.CDK_HOME };
+  let home: string;
   beforeAll(() => {
-    process.env.HOME = process.env.CDK_HOME = mkdtempSync(join(tmpdir(), 'kinto-cdk-home-'));
+    home = mkdtempSync(join(tmpdir(), 'kinto-cdk-home-'));
+    process.env.HOME = process.env.CDK_HOME = home;
   });
   afterAll(() => {
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
+    rmSync(home, { recursive: true, force: true });
   });
-  const stack = () => new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Test');
+  const stack = () => new Stack(new App({ outdir: mkdtempSync(join(home, 'out-')), context: { 'aws:cdk:bundling-stacks': [] } }), 'Test');
 
   describe('Construct: ConsoleSite', () => {
     it('creates the bucket and distribution but deploys nothing when the console has not been built', () => {
       const s = stack();
-      const site = new ConsoleSite(s, 'Console', { assetsPath: join(mkdtempSync(join(tmpdir(), 'kinto-empty-')), 'dist') });
+      const site = new ConsoleSite(s, 'Console', { assetsPath: join(home, 'console', 'dist') });
       const template = Template.fromStack(s);
       expect(site.deployed).toBe(false);
       template.resourceCountIs('AWS::S3::Bucket', 1);
@@ -93,7 +96,7 @@ describe('Constructs: props validation and options', () => {
 
   describe('Function: createKintoApp', () => {
     it('names the stack from context, and refuses a name CloudFormation would', () => {
-      expect(() => createKintoApp({ stackName: 'my stack' })).toThrow(/stack name "my stack" is not valid/);
+      expect(() => createKintoApp({ outdir: mkdtempSync(join(home, 'out-')), stackName: 'my stack' })).toThrow(/stack name "my stack" is not valid/);
     });
   });
 });

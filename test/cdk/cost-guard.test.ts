@@ -82,6 +82,7 @@ describe('Cost guard: nothing bills while idle but what the README lists', () =>
     platform = synthPlatform({ withConsole: true });
     resources = platform.template.toJSON().Resources;
   });
+  afterAll(() => platform.dispose());
 
   const typeOf = (type: string): string => (type.startsWith('Custom::CDKBucketDeployment') ? 'Custom::CDKBucketDeployment' : type);
 

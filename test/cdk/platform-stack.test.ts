@@ -37,6 +37,7 @@ describe('Stack: KintoPlatformStack', () => {
     template = platform.template;
     resources = template.toJSON().Resources;
   });
+  afterAll(() => platform.dispose());
 
   describe('Construct: StateTable', () => {
     it('is on-demand, with point-in-time recovery, AWS-managed encryption, deletion protection, retained on delete', () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { App } from 'aws-cdk-lib';
@@ -12,6 +12,8 @@ export interface SynthesizedPlatform {
   readonly template: Template;
   /** The cloud assembly folder (bundled Lambda code is under it when `bundle` is set). */
   readonly outdir: string;
+  /** Removes the temporary folders (call in afterAll). */
+  dispose(): void;
 }
 
 export interface SynthOptions {
@@ -38,7 +40,7 @@ export function synthPlatform(options: SynthOptions = {}): SynthesizedPlatform {
   process.env.CDK_HOME = home;
   try {
     const outdir = mkdtempSync(join(tmpdir(), 'kinto-cdk-out-'));
-    let consoleAssetsPath: string | undefined = join(home, 'no-console');
+    let consoleAssetsPath = join(home, 'no-console');
     if (options.withConsole ?? true) {
       consoleAssetsPath = mkdtempSync(join(tmpdir(), 'kinto-console-'));
       writeFileSync(join(consoleAssetsPath, 'index.html'), '<!doctype html><title>Kinto</title>');
@@ -49,7 +51,10 @@ export function synthPlatform(options: SynthOptions = {}): SynthesizedPlatform {
       stackProps: { consoleAssetsPath, ...options.stackProps },
     });
     const template = Template.fromStack(stack);
-    return { app, stack, template, outdir };
+    const dispose = () => {
+      for (const dir of [outdir, home, consoleAssetsPath]) rmSync(dir, { recursive: true, force: true });
+    };
+    return { app, stack, template, outdir, dispose };
   } finally {
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];
