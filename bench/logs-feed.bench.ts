@@ -8,7 +8,8 @@
  *   - the local gateway with the default file log store;
  *   - the local gateway with the logs table on dynalite (KINTO_LOG_STORE=dynamodb).
  * It prints requests/s (median of the runs) and, per mode, what the log feed indexed and shed.
- * The dynalite mode runs last and the process exits without draining its backlog.
+ * Bare, off and files take turns run after run (drift hits them alike); the dynalite mode runs
+ * last, alone, and the process exits without draining its backlog.
  */
 import { spawn } from 'node:child_process';
 import { createServer, request, Agent } from 'node:http';
@@ -29,7 +30,7 @@ async function load(url: string, seconds = SECONDS): Promise<number> {
   return result.requests.average;
 }
 
-async function bareProxy(): Promise<{ url: string; close(): void; rates: number[] }> {
+async function bareProxy(): Promise<{ url: string; close(): void }> {
   const port = await freePort();
   const block = spawn(process.execPath, ['-e', NODE_SERVICE], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
   block.stdout!.resume(); // read and drop, as a proxy without logging would
@@ -45,7 +46,7 @@ async function bareProxy(): Promise<{ url: string; close(): void; rates: number[
     req.pipe(up);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/hello`, rates: [], close: () => (server.close(), agent.destroy(), block.kill()) };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/hello`, close: () => (server.close(), agent.destroy(), block.kill()) };
 }
 
 async function platform(store: 'off' | 'files' | 'dynamodb'): Promise<{ kinto: TestPlatform; url: string }> {
@@ -64,34 +65,43 @@ async function platform(store: 'off' | 'files' | 'dynamodb'): Promise<{ kinto: T
 }
 
 async function main(): Promise<void> {
-  const results: Record<string, { rps: number; feed?: unknown }> = {};
+  // Bare proxy, gateway without logs and gateway with the file store run side by side and take
+  // turns, run after run, so that the machine's drift hits all three alike. The dynalite mode runs
+  // last, alone: its backlog keeps the CPU busy long after its runs.
   const bare = await bareProxy();
-  await load(bare.url, 2);
-  const bareRates: number[] = [];
-  for (let i = 0; i < RUNS; i++) bareRates.push(await load(bare.url));
+  const off = await platform('off');
+  const files = await platform('files');
+  const modes: { name: string; url: string; kinto?: TestPlatform; rates: number[] }[] = [
+    { name: 'bare proxy', url: bare.url, rates: [] },
+    { name: 'gateway, logs: off', url: off.url, kinto: off.kinto, rates: [] },
+    { name: 'gateway, logs: files', url: files.url, kinto: files.kinto, rates: [] },
+  ];
+  for (const m of modes) await load(m.url, 2);
+  for (let i = 0; i < RUNS; i++) for (const m of modes) m.rates.push(await load(m.url));
   bare.close();
-  results['bare proxy'] = { rps: median(bareRates) };
+  const results: Record<string, { rps: number; rates: number[]; feed?: unknown }> = {};
+  for (const m of modes) results[m.name] = { rps: median(m.rates), rates: m.rates, feed: m.kinto?.logFeed?.stats };
+  await off.kinto.stop();
+  await files.kinto.stop();
 
-  for (const store of ['off', 'files', 'dynamodb'] as const) {
-    const { kinto, url } = await platform(store);
-    await load(url, 2);
-    const rates: number[] = [];
-    for (let i = 0; i < RUNS; i++) rates.push(await load(url));
-    const feed = kinto.logFeed?.stats;
-    results[`gateway, logs: ${store}`] = { rps: median(rates), feed };
-    console.log(`gateway, logs ${store}: ${Math.round(median(rates))} req/s`, feed ?? '');
-    if (store !== 'dynamodb') await kinto.stop();
-  }
+  const dyn = await platform('dynamodb');
+  await load(dyn.url, 2);
+  const dynRates: number[] = [];
+  for (let i = 0; i < RUNS; i++) dynRates.push(await load(dyn.url));
+  results['gateway, logs: dynamodb'] = { rps: median(dynRates), rates: dynRates, feed: dyn.kinto.logFeed?.stats };
+
   const base = results['bare proxy']!.rps;
   console.log(`\nLocal feed, ${CONNECTIONS} connections, ${RUNS} x ${SECONDS} s, median requests/s:`);
   console.table(
     Object.fromEntries(
       Object.entries(results).map(([k, v]) => {
         const f = v.feed as { queued: number; indexed: number; shed: number; waiting: number } | undefined;
-        return [k, { 'req/s': Math.round(v.rps), 'vs bare': `${Math.round((v.rps / base) * 100)} %`, 'entries queued': f?.queued ?? '', indexed: f?.indexed ?? '', shed: f?.shed ?? '', 'still waiting': f?.waiting ?? '' }];
+        return [k, { 'req/s': Math.round(v.rps), 'vs bare': `${Math.round((v.rps / base) * 100)} %`, runs: v.rates.map(Math.round).join(' '), 'entries queued': f?.queued ?? '', indexed: f?.indexed ?? '', shed: f?.shed ?? '', 'still waiting': f?.waiting ?? '' }];
       }),
     ),
   );
+  const offRps = results['gateway, logs: off']!.rps;
+  console.log(`File-store logging costs ${Math.round((1 - results['gateway, logs: files']!.rps / offRps) * 100)} % of the gateway's throughput (files vs off, same runs).`);
   saveResults('logs-feed', { runs: RUNS, seconds: SECONDS, connections: CONNECTIONS, results });
   process.exit(0); // the dynalite platform still has a backlog to write: not waited for
 }
