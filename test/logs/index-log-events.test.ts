@@ -36,6 +36,12 @@ describe('Function: indexLogEvents', () => {
     expect(batch.metrics).toEqual([expect.objectContaining({ envId: 'env1', block: 'api', minute: '2025-06-15T10:00', coldStarts: 1, coldStartSumMs: 200, requests: 0 })]);
   });
 
+  it('skips empty lines (a bare newline) without storing anything', () => {
+    const batch = indexLogEvents(block, [{ id: '1', timestamp: T0, message: '\n' }, { id: '2', timestamp: T0, message: '' }], { batch: 'b' });
+    expect(batch.instance).toEqual([]);
+    expect(batch.summary.events).toBe(2);
+  });
+
   it('sets expiry from the event time and the retention', () => {
     const batch = indexLogEvents(block, [{ id: '1', timestamp: T0, message: 'x' }], { batch: 'b', retentionMs: 3600_000 });
     expect(batch.instance[0]!.expiresAt).toBe(T0 / 1000 + 3600);

@@ -114,6 +114,8 @@ export class LogBatchBuilder {
       }
       text = stripRuntimePrefix(text);
     }
+    // An empty line carries nothing to keep (and DynamoDB before 2020, like dynalite, refuses empty strings).
+    if (text.length === 0) return;
     const parsed = parseConsoleLine(text, this.lossy);
     const s = this.summary;
     if (parsed.truncated) s.truncated++;
