@@ -1,15 +1,5 @@
 import { badRequest } from './errors';
-import type { BlockSource, BlockType, BuildSettings, JobKind, VariableSpec, WebsiteKind } from './model';
-
-/** The parts of a block that must agree with each other, whichever way they were written. */
-export interface BlockDefinition {
-  readonly type: BlockType;
-  readonly kind?: WebsiteKind | JobKind;
-  readonly schedule?: string;
-  readonly source: BlockSource;
-  readonly build: BuildSettings;
-  readonly variables: Readonly<Record<string, VariableSpec>>;
-}
+import type { BlockDefinition } from './model';
 
 const WEBSITE_KINDS: readonly string[] = ['static', 'static-build', 'dynamic'];
 const JOB_KINDS: readonly string[] = ['pre-deploy', 'post-deploy', 'cron'];

@@ -1,9 +1,9 @@
-import { checkBlockDefinition, type BlockDefinition } from './block-rules';
+import { checkBlockDefinition } from './block-rules';
 import { nowIso, type CoreContext } from './context';
 import { conflict } from './errors';
 import type { CreateBlockInput, UpdateBlockInput } from './inputs';
 import { listAll, requireBlock, requireProject } from './lookups';
-import type { Block, BuildSettings } from './model';
+import type { Block, BlockDefinition, BuildSettings } from './model';
 import { assertName } from './names';
 import { WriteConflictError, type ListOptions, type Page } from '../ports/store';
 

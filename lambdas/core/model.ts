@@ -102,16 +102,13 @@ export interface BlockConfig extends Stored {
   readonly basicAuth?: BasicAuth;
 }
 
-/** A block frozen into a release: its definition and the build (or git ref) it runs. */
-export interface ReleaseBlock {
+/** What defines how a block is built and run: the part of a block a release freezes. */
+export type BlockDefinition = Pick<Block, 'type' | 'kind' | 'schedule' | 'source' | 'build' | 'variables'>;
+
+/** A block frozen into a release: its definition and the build it runs. */
+export interface ReleaseBlock extends BlockDefinition {
   readonly blockId: string;
   readonly name: string;
-  readonly type: BlockType;
-  readonly kind?: WebsiteKind | JobKind;
-  readonly schedule?: string;
-  readonly source: BlockSource;
-  readonly build: BuildSettings;
-  readonly variables: Readonly<Record<string, VariableSpec>>;
   /** The succeeded build this release runs (absent only for blocks without builds). */
   readonly buildId?: string;
   readonly commit?: string;
