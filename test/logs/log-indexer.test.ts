@@ -114,6 +114,28 @@ describe('Handler: log-indexer', () => {
     expect(emf()[0]).toMatchObject({ CorruptPayloads: 1 });
   });
 
+  it('keeps every good line of a payload mixing every kind of bad line, and counts the bad ones', async () => {
+    const result = await index(
+      subscriptionEvent(
+        dataMessage(blockLogGroupName(env, 'api'), [
+          '{"kinto_request_id":"mix-1","n":1}',
+          'not json at all',
+          '["an","array"]',
+          '"a JSON string"',
+          '{"message":"no id"}',
+          '{"kinto_request_id":"never-seen-request","n":2}',
+          '{"kinto_request_id":"mix-1","n":3}',
+        ]),
+      ),
+    );
+    expect(result.summary).toMatchObject({ events: 7, attachedLines: 3, plainLines: 4, notJson: 1, notObject: 2, noRequestId: 1 });
+    expect((await store.getRequest(env, 'mix-1', NOW)).lines.map((l) => JSON.parse(l.text).n)).toEqual([1, 3]);
+    expect((await store.getRequest(env, 'never-seen-request', NOW)).lines).toHaveLength(1);
+    const plain = await store.listInstanceLines({ envId: env, block: 'api', limit: 10, order: 'oldest', now: NOW });
+    expect(plain.items.map((l) => l.text)).toEqual(['not json at all', '["an","array"]', '"a JSON string"', '{"message":"no id"}']);
+    expect(logs()[0]).toMatchObject({ message: 'log batch indexed', unusable: 4 });
+  });
+
   it('handles an empty logEvents', async () => {
     expect((await index(subscriptionEvent(dataMessage(blockLogGroupName(env, 'api'), [])))).status).toBe('empty');
   });

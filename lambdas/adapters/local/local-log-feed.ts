@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_RETENTION_MS, LogBatchBuilder, type BlockSource } from '../../core/logs/index-log-events';
-import type { InstanceLineRecord } from '../../core/logs/log-records';
+import { emptySummary, type IndexSummary, type InstanceLineRecord } from '../../core/logs/log-records';
 import type { LogStore } from '../../ports/log-store';
 import type { AccessEntry } from './gateway';
 import type { BlockEvent, BlockMeta } from './local-runtime';
@@ -28,6 +28,8 @@ type Queued =
 export type InstanceListener = (lines: readonly InstanceLineRecord[]) => void;
 
 const WRITE_TRIES = 4;
+/** At most one summary line of unusable input per this long (plain lines are normal output, not counted here). */
+const SUMMARY_EVERY_MS = 60_000;
 
 /**
  * The local feed of the log index: the gateway's access entries and the blocks' output and
@@ -48,6 +50,10 @@ export class LocalLogFeed {
   private readonly listeners = new Map<string, Set<InstanceListener>>();
   private closed = false;
   private readonly counters = { queued: 0, indexed: 0, shed: 0, lost: 0, batches: 0 };
+  /** What the indexer counted since start, and since the last summary line. */
+  private readonly total: IndexSummary = emptySummary();
+  private sinceSummary = { truncated: 0, invalidUtf8: 0, invalidAccess: 0 };
+  private lastSummaryAt = 0;
   private readonly maxQueued: number;
   private readonly flushMs: number;
   private readonly warn: (line: string) => void;
@@ -86,8 +92,8 @@ export class LocalLogFeed {
     };
   }
 
-  get stats(): Readonly<{ queued: number; indexed: number; shed: number; lost: number; batches: number; waiting: number }> {
-    return { ...this.counters, waiting: this.queue.length };
+  get stats(): Readonly<{ queued: number; indexed: number; shed: number; lost: number; batches: number; waiting: number; summary: IndexSummary }> {
+    return { ...this.counters, waiting: this.queue.length, summary: { ...this.total } };
   }
 
   /** Indexes and writes everything queued so far; resolves when it is stored. */
@@ -171,7 +177,21 @@ export class LocalLogFeed {
     }
     this.counters.indexed += items.length;
     this.counters.batches++;
+    this.summarize(batch.summary);
     if (this.listeners.size > 0) this.publish(batch.instance);
+  }
+
+  /** Adds a batch's counts up; says so (rate-limited) when lines were cut, badly encoded or unreadable. */
+  private summarize(s: IndexSummary): void {
+    for (const k of Object.keys(s) as (keyof IndexSummary)[]) this.total[k] += s[k];
+    this.sinceSummary.truncated += s.truncated;
+    this.sinceSummary.invalidUtf8 += s.invalidUtf8;
+    this.sinceSummary.invalidAccess += s.invalidAccess;
+    const { truncated, invalidUtf8, invalidAccess } = this.sinceSummary;
+    if (truncated + invalidUtf8 + invalidAccess === 0 || Date.now() - this.lastSummaryAt < SUMMARY_EVERY_MS) return;
+    this.lastSummaryAt = Date.now();
+    this.sinceSummary = { truncated: 0, invalidUtf8: 0, invalidAccess: 0 };
+    this.warn(JSON.stringify({ level: 'warn', message: 'log lines indexed with problems (kept; see the blocks\' instance logs)', truncated, invalidUtf8, invalidAccess, totals: this.total }));
   }
 
   private publish(lines: readonly InstanceLineRecord[]): void {
