@@ -9,7 +9,7 @@ export interface FileLogStoreOptions {
   /** Folder of the append-only segment files (`<KINTO_HOME>/logs`). */
   readonly dir: string;
   /**
-   * Most records held (and so searchable) at once; past it the oldest minutes are dropped from
+   * Most records held (and so searchable) at once; past it the oldest seconds are dropped from
    * memory first, and counted (`evicted`). Files keep them until they expire.
    * @default 500000
    */
@@ -17,7 +17,7 @@ export interface FileLogStoreOptions {
   /** @default Date.now */
   readonly now?: () => number;
   /** Told how many records were evicted for space, so it is never silent. */
-  readonly onEvict?: (count: number, oldestKeptMinute: string) => void;
+  readonly onEvict?: (count: number, upToSecond: string) => void;
 }
 
 /** How long metric items remember which batches they added (locally a batch is only retried at once). */
@@ -48,8 +48,8 @@ export class FileLogStore implements LogStore {
   /** envId\0block -> instance lines ascending by (time, seq). */
   private readonly instance = new Map<string, Ordered<InstanceLineRecord>>();
   private readonly metrics = new Map<string, Map<string, MetricSlot>>();
-  /** Records per minute held in memory, to choose what to evict. */
-  private readonly perMinute = new Map<string, number>();
+  /** Records per second (`YYYY-MM-DDTHH:MM:SS`) held in memory, to choose what to evict. */
+  private readonly perSecond = new Map<string, number>();
   /** Segment file -> latest expiry in it, to delete files once everything in them expired. */
   private readonly segments = new Map<string, number>();
   private count = 0;
@@ -240,45 +240,49 @@ export class FileLogStore implements LogStore {
     };
   }
 
-  private lastMinute = '';
-  private lastMinuteCount = 0;
+  private lastSecond = '';
+  private lastSecondCount = 0;
 
   private counted(time: string): void {
     this.count++;
-    // Records arrive grouped by minute: count into the current one, store it when it changes.
-    if (time.startsWith(this.lastMinute) && this.lastMinute) {
-      this.perMinute.set(this.lastMinute, ++this.lastMinuteCount);
+    // Records arrive grouped in time: count into the current second without slicing each time.
+    if (this.lastSecond && time.startsWith(this.lastSecond)) {
+      this.perSecond.set(this.lastSecond, ++this.lastSecondCount);
       return;
     }
-    const m = time.slice(0, 16);
-    this.lastMinute = m;
-    this.lastMinuteCount = (this.perMinute.get(m) ?? 0) + 1;
-    this.perMinute.set(m, this.lastMinuteCount);
+    const sec = time.slice(0, 19);
+    this.lastSecond = sec;
+    this.lastSecondCount = (this.perSecond.get(sec) ?? 0) + 1;
+    this.perSecond.set(sec, this.lastSecondCount);
   }
 
   private uncount(time: string): void {
     this.count--;
-    this.lastMinute = '';
-    const m = time.slice(0, 16);
-    const n = (this.perMinute.get(m) ?? 1) - 1;
-    if (n <= 0) this.perMinute.delete(m);
-    else this.perMinute.set(m, n);
+    this.lastSecond = '';
+    const sec = time.slice(0, 19);
+    const n = (this.perSecond.get(sec) ?? 1) - 1;
+    if (n <= 0) this.perSecond.delete(sec);
+    else this.perSecond.set(sec, n);
   }
 
-  /** Drops the oldest minutes until 90 % of the cap is left. */
+  /**
+   * Drops the oldest seconds until 80 % of the cap is left (each pass walks every list, so it
+   * should not run for every few new records); never the newest second.
+   */
   private evict(): void {
-    const target = Math.floor((this.options.maxRecords ?? 500_000) * 0.9);
-    const minutes = [...this.perMinute.keys()].sort();
+    const target = Math.floor((this.options.maxRecords ?? 500_000) * 0.8);
+    const seconds = [...this.perSecond.keys()].sort();
+    seconds.pop();
     let remaining = this.count;
     let cutoff = '';
-    for (const m of minutes) {
+    for (const sec of seconds) {
       if (remaining <= target) break;
-      remaining -= this.perMinute.get(m)!;
-      cutoff = m;
+      remaining -= this.perSecond.get(sec)!;
+      cutoff = sec;
     }
     if (!cutoff) return;
     const before = this.count;
-    this.removeWhere((time) => time.slice(0, 16) <= cutoff);
+    this.removeWhere((time) => time.slice(0, 19) <= cutoff);
     const evicted = before - this.count;
     this.evictedTotal += evicted;
     this.options.onEvict?.(evicted, cutoff);

@@ -23,7 +23,7 @@ export async function openLocalLogStore(settings: LocalLogSettings, home: string
   const store = await FileLogStore.open({
     dir: join(home, 'logs'),
     maxRecords: settings.maxRecords,
-    onEvict: (count, minute) => console.warn(JSON.stringify({ level: 'warn', message: 'log entries evicted from memory: over KINTO_LOG_MAX_ENTRIES', count, upToMinute: minute })),
+    onEvict: (count, second) => console.warn(JSON.stringify({ level: 'warn', message: 'log entries evicted from memory: over KINTO_LOG_MAX_ENTRIES (still in .kinto/logs until they expire)', count, upTo: second })),
   });
   return { store, close: () => store.close() };
 }
