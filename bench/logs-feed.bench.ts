@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < RUNS; i++) for (const m of modes) m.rates.push(await load(m.url));
   bare.close();
   const results: Record<string, { rps: number; rates: number[]; feed?: unknown }> = {};
-  for (const m of modes) results[m.name] = { rps: median(m.rates), rates: m.rates, feed: m.kinto?.logFeed?.stats };
+  for (const m of modes) results[m.name] = { rps: median(m.rates), rates: m.rates, feed: await m.kinto?.logFeed?.stats() };
   await off.kinto.stop();
   await files.kinto.stop();
 
@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   await load(dyn.url, 2);
   const dynRates: number[] = [];
   for (let i = 0; i < RUNS; i++) dynRates.push(await load(dyn.url));
-  results['gateway, logs: dynamodb'] = { rps: median(dynRates), rates: dynRates, feed: dyn.kinto.logFeed?.stats };
+  results['gateway, logs: dynamodb'] = { rps: median(dynRates), rates: dynRates, feed: await dyn.kinto.logFeed?.stats() };
 
   const base = results['bare proxy']!.rps;
   console.log(`\nLocal feed, ${CONNECTIONS} connections, ${RUNS} x ${SECONDS} s, median requests/s:`);

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Agent, request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Writable } from 'node:stream';
+import { Pool, type Dispatcher } from 'undici';
 import send from 'send';
 import { isKintoError } from '../../core/errors';
 import { isReservedBlockName } from '../../core/names';
@@ -52,7 +54,7 @@ export interface GatewayOptions {
 export const INTERNAL_PREFIX = '/_internal/';
 
 /** Request headers that belong to one hop only, and so are never forwarded. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'expect']);
 
 /**
  * The local gateway: `/gw/<env id>/<block>/<path>` -> the block of the environment's running
@@ -60,7 +62,18 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'p
  * dropped, so it cannot be spoofed), passed to the block and returned to the caller.
  */
 export function createGateway(options: GatewayOptions) {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1024, maxFreeSockets: 256, scheduling: 'lifo' });
+  // undici (the client behind Node's fetch) for the block side: ~10 µs less CPU per request than
+  // http.request + http.Agent. One pool per block process (a restarted process has a new port and
+  // gets a new pool). No header/body timeouts: blocks may stream (SSE) or long-poll.
+  const pools = new WeakMap<object, { port: number; pool: Pool }>();
+  const poolFor = (owner: object, port: number): Pool => {
+    const known = pools.get(owner);
+    if (known?.port === port) return known.pool;
+    void known?.pool.close().catch(() => undefined);
+    const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 256, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
+    pools.set(owner, { port, pool });
+    return pool;
+  };
 
   function handle(req: IncomingMessage, res: ServerResponse, envId: string, rest: string): void {
     const ex = new Exchange(req, res, envId, randomUUID());
@@ -133,11 +146,19 @@ export function createGateway(options: GatewayOptions) {
     const { req } = ex;
     const url = req.url!;
     const query = url.indexOf('?');
-    const upstream = httpRequest({ host: '127.0.0.1', port, method: req.method, path: query < 0 ? ex.blockPath : ex.blockPath + url.slice(query), headers: forwardHeaders(ex), agent });
-    (upstream as Exchanged).exchange = ex;
-    upstream.on('response', onUpstreamResponse);
-    upstream.on('error', onUpstreamError);
-    req.pipe(upstream);
+    const inbound = req.headers;
+    const hasBody = inbound['content-length'] !== undefined || inbound['transfer-encoding'] !== undefined;
+    poolFor(ex.block!.process!, port).stream(
+      {
+        path: query < 0 ? ex.blockPath : ex.blockPath + url.slice(query),
+        method: req.method as Dispatcher.HttpMethod,
+        headers: forwardHeaders(ex) as Record<string, string>,
+        body: hasBody ? req : null,
+        opaque: ex,
+      },
+      writeUpstreamHead,
+      onUpstreamDone,
+    );
   }
 
   function serveStatic(ex: Exchange, root: string): void {
@@ -182,31 +203,25 @@ export function createGateway(options: GatewayOptions) {
     }
   }
 
-  function onUpstreamResponse(this: ClientRequest, up: IncomingMessage): void {
-    const ex = (this as Exchanged).exchange!;
-    const headers = up.headers;
-    for (const name in headers) if (name.startsWith('kinto-')) delete headers[name];
-    if (headers.connection !== undefined) delete headers.connection;
-    if (headers['keep-alive'] !== undefined) delete headers['keep-alive'];
-    if (headers['transfer-encoding'] !== undefined) delete headers['transfer-encoding'];
-    (headers as OutgoingHttpHeaders)['kinto-request-id'] = ex.requestId;
-    ex.res.writeHead(up.statusCode ?? 502, headers as OutgoingHttpHeaders);
-    up.pipe(ex.res);
-    (up as Exchanged).exchange = ex;
-    up.on('error', onUpstreamBodyError);
+  /** The block answered: its status and headers (minus hop-by-hop and `kinto-*`) go to the caller. */
+  function writeUpstreamHead({ statusCode, headers, opaque: ex }: Dispatcher.StreamFactoryData<Exchange>): Writable {
+    const out = headers as OutgoingHttpHeaders;
+    for (const name in out) {
+      if (name.startsWith('kinto-') || name === 'connection' || name === 'keep-alive' || name === 'transfer-encoding') delete out[name];
+    }
+    out['kinto-request-id'] = ex.requestId;
+    ex.res.writeHead(statusCode, out);
+    return ex.res;
   }
 
-  function onUpstreamBodyError(this: IncomingMessage): void {
-    (this as Exchanged).exchange?.res.destroy();
+  function onUpstreamDone(err: Error | null, { opaque: ex }: { opaque: Exchange }): void {
+    if (!err) return;
+    if (ex.res.headersSent || ex.done) return void ex.res.destroy();
+    const code = (err as NodeJS.ErrnoException).code ?? err.message;
+    error(ex.res, 502, 'BLOCK_UNAVAILABLE', `Block "${ex.block!.name}" closed the connection without answering (${code}); the next request starts it again.`, ex.requestId);
   }
 
-  function onUpstreamError(this: ClientRequest, e: NodeJS.ErrnoException): void {
-    const ex = (this as Exchanged).exchange!;
-    if (ex.res.headersSent) return void ex.res.destroy();
-    error(ex.res, 502, 'BLOCK_UNAVAILABLE', `Block "${ex.block!.name}" closed the connection without answering (${e.code ?? e.message}); the next request starts it again.`, ex.requestId);
-  }
-
-  return { handle, close: () => agent.destroy() };
+  return { handle, close: () => undefined };
 }
 
 /** One request through the gateway, from arrival to the access entry. */

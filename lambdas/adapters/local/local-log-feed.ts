@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DEFAULT_RETENTION_MS, LogBatchBuilder, type BlockSource } from '../../core/logs/index-log-events';
 import { emptySummary, type IndexSummary, type InstanceLineRecord } from '../../core/logs/log-records';
 import type { LogStore } from '../../ports/log-store';
+import type { InstanceListener, LogFeed, LogFeedStats } from './log-feed';
 import type { AccessEntry } from './gateway';
 import type { BlockEvent, BlockMeta } from './local-runtime';
 
@@ -20,12 +21,13 @@ export interface LocalLogFeedOptions {
   readonly warn?: (line: string) => void;
 }
 
-type Queued =
+/** One thing to index, as the hooks saw it (also what the log worker receives, cloned). */
+export type FeedItem =
   | { readonly k: 'a'; readonly e: AccessEntry }
   | { readonly k: 'l'; readonly m: BlockMeta; readonly t: string; readonly s: 'stdout' | 'stderr'; readonly at: number }
   | { readonly k: 'e'; readonly m: BlockMeta; readonly ev: BlockEvent; readonly at: number };
+type Queued = FeedItem;
 
-export type InstanceListener = (lines: readonly InstanceLineRecord[]) => void;
 
 const WRITE_TRIES = 4;
 /** At most one summary line of unusable input per this long (plain lines are normal output, not counted here). */
@@ -38,7 +40,7 @@ const SUMMARY_EVERY_MS = 60_000;
  * batch, one write at a time. The queue is bounded and nothing leaves it silently: shed entries
  * and failed writes are counted and reported.
  */
-export class LocalLogFeed {
+export class LocalLogFeed implements LogFeed {
   private queue: Queued[] = [];
   private timer?: NodeJS.Timeout;
   private writing?: Promise<void>;
@@ -80,6 +82,22 @@ export class LocalLogFeed {
     if (this.admit(meta.envId, meta.block)) this.queue.push({ k: 'e', m: meta, ev, at: Date.now() });
   };
 
+  /** Items seen elsewhere (the log worker's main-thread side), with their own times. */
+  ingest(items: readonly FeedItem[]): void {
+    for (const item of items) {
+      const block = item.k === 'a' ? item.e.block : item.m.block;
+      if (this.admit(item.k === 'a' ? item.e.envId : item.m.envId, block)) this.queue.push(item);
+    }
+  }
+
+  /** Entries shed before they reached this feed: counted and reported like its own. */
+  recordShed(envId: string, block: string | undefined, count: number): void {
+    this.counters.shed += count;
+    const key = `${envId}\u0000${block ?? ''}`;
+    this.shedSince.set(key, (this.shedSince.get(key) ?? 0) + count);
+    if (!this.timer && !this.writing) this.schedule();
+  }
+
   /** Instance lines of one block as they are stored (the local follow stream). Returns unsubscribe. */
   subscribe(envId: string, block: string, listener: InstanceListener): () => void {
     const key = `${envId}\u0000${block}`;
@@ -92,7 +110,7 @@ export class LocalLogFeed {
     };
   }
 
-  get stats(): Readonly<{ queued: number; indexed: number; shed: number; lost: number; batches: number; waiting: number; summary: IndexSummary }> {
+  async stats(): Promise<LogFeedStats> {
     return { ...this.counters, waiting: this.queue.length, summary: { ...this.total } };
   }
 

@@ -16,8 +16,9 @@ import { startDynalite } from './dynalite-server';
 import { createGateway } from './gateway';
 import { createLocalGatewayAuth, readTokenSettings } from './gateway-auth';
 import { LocalBuilder } from './local-builder';
-import { LocalLogFeed, readLocalLogSettings } from './local-log-feed';
-import { openLocalLogStore } from './local-log-store';
+import { readLocalLogSettings } from './local-log-feed';
+import type { LogFeed } from './log-feed';
+import { openLocalLogs } from './local-log-store';
 import { createLogFollowHandler } from './log-follow';
 import { loadOrCreatePlatformKey } from './local-keys';
 import { LocalRuntime } from './local-runtime';
@@ -35,7 +36,7 @@ export interface LocalPlatform {
   readonly ctx: CoreContext;
   readonly runtime: LocalRuntime;
   /** The log index's local feed (gateway access entries, block output); `flush()` indexes what is queued. Absent with KINTO_LOG_STORE=off. */
-  readonly logFeed?: LocalLogFeed;
+  readonly logFeed?: LogFeed;
   close(): Promise<void>;
 }
 
@@ -51,11 +52,9 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
   const auth = createLocalGatewayAuth({ ctx: () => ctx, keys: await derivedKeys(platformKeys), tokens: readTokenSettings() });
   const dynamo = await startDynalite({ path: join(settings.home, 'dynamodb') });
   await ensureStateTable(dynamo.client, STATE_TABLE_NAME);
-  // Logs go to files + an in-memory index by default, not dynalite: see local-log-store.ts.
-  const logSettings = readLocalLogSettings();
-  const logs = await openLocalLogStore(logSettings, settings.home, dynamo);
-  const logStore = logs.store;
-  const logFeed = logStore && new LocalLogFeed({ store: logStore, retentionMs: logSettings.retentionMs });
+  // Logs go to files + an in-memory index in a worker thread by default: see local-log-store.ts.
+  const logs = await openLocalLogs(readLocalLogSettings(), settings.home, dynamo);
+  const { store: logStore, feed: logFeed } = logs;
 
   let baseUrl = '';
   // The builder and runtime report back into the core, which holds them: tie the knot lazily.
@@ -110,7 +109,6 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
         gateway.close();
         await builder.close();
         await runtime.close();
-        await logFeed?.close();
         await logs.close();
         await dynamo.close();
       })()),

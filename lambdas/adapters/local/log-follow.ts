@@ -9,12 +9,12 @@ import { assertAdmin, type AdminTokenSource } from '../../handlers/http/admin-au
 import { toErrorResponse } from '../../handlers/http/http-errors';
 import { instanceLineView } from '../../handlers/api/log-views';
 import { writeApiGatewayResult } from './apigw-event';
-import type { LocalLogFeed } from './local-log-feed';
+import type { LogFeed } from './log-feed';
 
 export interface LogFollowOptions {
   readonly ctx: () => CoreContext;
   readonly logs: LogStore;
-  readonly feed: LocalLogFeed;
+  readonly feed: LogFeed;
   readonly adminToken: AdminTokenSource;
   /** Comment lines that keep proxies from closing a quiet stream. @default 15000 */
   readonly heartbeatMs?: number;

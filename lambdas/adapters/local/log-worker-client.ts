@@ -1,0 +1,195 @@
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { KintoError } from '../../core/errors';
+import type { LogStore } from '../../ports/log-store';
+import { encodeAccess } from './access-lines';
+import type { AccessEntry } from './gateway';
+import type { FeedItem } from './local-log-feed';
+import type { InstanceListener, LogFeed, LogFeedStats } from './log-feed';
+import type { FromWorker, LogWorkerData, SerializedError, ToWorker } from './log-worker';
+import type { BlockEvent, BlockMeta } from './local-runtime';
+
+export interface LogWorkerOptions extends LogWorkerData {
+  /** How long hook items wait before they are posted to the worker together. @default 50 */
+  readonly postEveryMs?: number;
+  /** Items posted but not yet taken by the worker, at most; past it new ones are shed (counted). @default 200000 */
+  readonly maxInFlight?: number;
+}
+
+/**
+ * Starts the log worker (log-worker.ts) and returns its two faces: a `LogFeed` for the hooks —
+ * which only append to an array; every `postEveryMs` the array goes to the worker in one message —
+ * and a `LogStore` whose queries the worker answers.
+ */
+export async function startLogWorker(options: LogWorkerOptions): Promise<{ feed: LogFeed; store: LogStore; close(): Promise<void> }> {
+  // The worker runs the TypeScript sources like the main thread does (npm start and jest alike).
+  const bootstrap = `require(${JSON.stringify(require.resolve('esbuild-register/dist/node'))}).register({ target: 'node20' });
+require(${JSON.stringify(join(__dirname, 'log-worker.ts'))});`;
+  const data: LogWorkerData = { dir: options.dir, maxRecords: options.maxRecords, retentionMs: options.retentionMs };
+  const worker = new Worker(bootstrap, { eval: true, workerData: data, env: process.env });
+  const client = new LogWorkerClient(worker, options.postEveryMs ?? 50, options.maxInFlight ?? 200_000);
+  await client.ready;
+  return { feed: client, store: client.store, close: () => client.close() };
+}
+
+class LogWorkerClient implements LogFeed {
+  readonly ready: Promise<void>;
+  readonly store: LogStore;
+  private buffer: FeedItem[] = [];
+  /** Access entries as tab-separated lines: one string crosses the thread far cheaper than objects. */
+  private accessText = '';
+  private accessCount = 0;
+  private timer?: NodeJS.Timeout;
+  private inFlight = 0;
+  private shed = new Map<string, [string, string | undefined, number]>();
+  private closed = false;
+  private dead?: Error;
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  private readonly listeners = new Map<string, Set<InstanceListener>>();
+
+  constructor(
+    private readonly worker: Worker,
+    private readonly postEveryMs: number,
+    private readonly maxInFlight: number,
+  ) {
+    this.ready = new Promise((resolve, reject) => {
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`the log worker exited during start (code ${code})`)));
+      worker.on('message', (m: FromWorker) => (m.t === 'ready' ? resolve() : this.receive(m)));
+    });
+    worker.on('error', (e) => this.fail(e));
+    worker.on('exit', (code) => this.fail(new Error(`the log worker stopped (code ${code})`)));
+    const call = (method: keyof LogStore) => (...args: unknown[]) => this.call(method, args);
+    this.store = {
+      write: call('write') as LogStore['write'],
+      listRequests: call('listRequests') as LogStore['listRequests'],
+      getRequest: call('getRequest') as LogStore['getRequest'],
+      listInstanceLines: call('listInstanceLines') as LogStore['listInstanceLines'],
+      listMetrics: call('listMetrics') as LogStore['listMetrics'],
+    };
+  }
+
+  readonly access = (entry: AccessEntry): void => {
+    if (this.closed || this.dead) return;
+    if (!this.admit(entry.envId, entry.block)) return;
+    this.accessText += encodeAccess(entry);
+    this.accessCount++;
+    this.timer ??= setTimeout(this.post, this.postEveryMs);
+  };
+
+  readonly line = (meta: BlockMeta, text: string, stream: 'stdout' | 'stderr'): void => this.push({ k: 'l', m: meta, t: text, s: stream, at: Date.now() }, meta.envId, meta.block);
+
+  readonly event = (meta: BlockMeta, ev: BlockEvent): void => {
+    if (ev.type !== 'start') this.push({ k: 'e', m: meta, ev, at: Date.now() }, meta.envId, meta.block);
+  };
+
+  subscribe(envId: string, block: string, listener: InstanceListener): () => void {
+    const key = `${envId}\u0000${block}`;
+    let set = this.listeners.get(key);
+    if (!set) {
+      this.listeners.set(key, (set = new Set()));
+      this.send({ t: 'subscribe', envId, block });
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.listeners.get(key) === set) {
+        this.listeners.delete(key);
+        this.send({ t: 'unsubscribe', envId, block });
+      }
+    };
+  }
+
+  /** The worker's counts; entries shed here, before posting, are in its `shed` once posted. */
+  async stats(): Promise<LogFeedStats> {
+    this.post();
+    const s: LogFeedStats = await this.call('stats', []);
+    return { ...s, waiting: s.waiting + this.inFlight };
+  }
+
+  async flush(): Promise<void> {
+    this.post();
+    await this.call('flush', []);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.post();
+    this.closed = true;
+    try {
+      if (!this.dead) await this.call('close', []);
+    } finally {
+      await this.worker.terminate();
+    }
+  }
+
+  private push(item: FeedItem, envId: string, block: string | undefined): void {
+    if (this.closed || this.dead) return;
+    if (this.admit(envId, block)) this.buffer.push(item);
+    this.timer ??= setTimeout(this.post, this.postEveryMs);
+  }
+
+  /** Room left (posted but untaken + waiting here)? If not, the entry is shed and counted. */
+  private admit(envId: string, block: string | undefined): boolean {
+    if (this.inFlight + this.buffer.length + this.accessCount < this.maxInFlight) return true;
+    const key = `${envId}\u0000${block ?? ''}`;
+    const entry = this.shed.get(key);
+    if (entry) entry[2]++;
+    else this.shed.set(key, [envId, block, 1]);
+    return false;
+  }
+
+  private readonly post = (): void => {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.dead || (this.buffer.length === 0 && this.accessCount === 0 && this.shed.size === 0)) return;
+    const items = this.buffer;
+    const access = this.accessText;
+    this.inFlight += items.length + this.accessCount;
+    this.buffer = [];
+    this.accessText = '';
+    this.accessCount = 0;
+    const shed = [...this.shed.values()];
+    this.shed = new Map();
+    this.send({ t: 'batch', access, items, shed });
+  };
+
+  private call(method: keyof LogStore | 'flush' | 'close' | 'stats', args: unknown[]): Promise<never> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = ++this.nextId;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.send({ t: 'call', id, method, args });
+    });
+  }
+
+  private send(m: ToWorker): void {
+    if (!this.dead) this.worker.postMessage(m);
+  }
+
+  private receive(m: FromWorker): void {
+    if (m.t === 'ack') this.inFlight -= m.n;
+    else if (m.t === 'reply') {
+      const p = this.pending.get(m.id);
+      this.pending.delete(m.id);
+      if (m.error) p?.reject(toError(m.error));
+      else p?.resolve(m.value);
+    } else if (m.t === 'lines') {
+      for (const listener of this.listeners.get(`${m.envId}\u0000${m.block}`) ?? []) listener(m.lines as never);
+    }
+  }
+
+  private fail(e: Error): void {
+    if (this.dead || this.closed) return;
+    this.dead = e;
+    console.error(JSON.stringify({ level: 'error', message: 'the log worker stopped: requests are no longer logged', error: e.message }));
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+}
+
+/** Caller errors (bad cursors, unknown request ids) keep their status and code across the thread. */
+function toError(e: SerializedError): Error {
+  return e.status && e.code ? new KintoError(e.status, e.code, e.message) : new Error(e.message);
+}
