@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +46,15 @@ const killHard = (p: Running): Promise<void> =>
     p.child.kill('SIGKILL');
   });
 
+/** Running (not gone, not a zombie waiting to be reaped). */
+const alive = (pid: number): boolean => {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+};
+
 async function built(p: Running, block: string): Promise<any> {
   const id = (await p.api('POST', `/v1/projects/crash/blocks/${block}/builds`)).body.data.id;
   return waitFor(async () => {
@@ -85,7 +94,8 @@ describe('Killing the platform (SIGKILL) mid-build and mid-deploy', () => {
     await waitFor(() => existsSync(marker), 10_000);
     expect(readFileSync(marker, 'utf8')).toBe('1.0.0');
     const gw = (await p.api('GET', '/v1/projects/crash/environments/dev')).body.data.gatewayUrl as string;
-    expect((await (await fetch(`${gw}/api/`)).json() as any).release).toBe('1.0.0');
+    const before = (await (await fetch(`${gw}/api/`)).json()) as any;
+    expect(before.release).toBe('1.0.0');
 
     // A pre-deploy job that takes 20 s holds the next deployment open; a build is running too.
     await p.api('POST', '/v1/projects/crash/blocks', { name: 'migrate', type: 'job', kind: 'pre-deploy', source: { repo }, build: { startCommand: 'node slow-job.js' } });
@@ -102,8 +112,13 @@ describe('Killing the platform (SIGKILL) mid-build and mid-deploy', () => {
     await killHard(p);
     await deploying;
 
+    expect(alive(before.pid)).toBe(true); // a killed platform cannot stop its blocks...
     platform = await startProcess(home);
     const again = platform;
+    // ...so the next start stops what it left: the block process, the build, the pre-deploy job.
+    // (A killed process lingers as a zombie until init reaps it: allow a moment.)
+    await waitFor(() => !alive(before.pid), 5000);
+    await waitFor(() => spawnSync('pgrep', ['-f', 'slow-job.js']).stdout.toString().trim() === '', 5000);
     const build = (await again.api('GET', `/v1/projects/crash/blocks/api/builds/${buildId}`)).body.data;
     expect(build).toMatchObject({ status: 'failed', error: expect.stringContaining('interrupted') });
     const env = (await again.api('GET', '/v1/projects/crash/environments/dev')).body.data;

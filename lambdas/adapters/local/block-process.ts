@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 import type { CommandStep } from '../../core/commands';
 import { KintoError } from '../../core/errors';
+import type { ProcessTracker } from './process-tracker';
 import { runSteps } from './run-steps';
 import { Writable } from 'node:stream';
 
@@ -16,6 +17,8 @@ export interface BlockProcessOptions {
   readonly fixedPort?: number;
   readonly startTimeoutMs: number;
   readonly idleTimeoutMs: number;
+  /** Records the process, so that a restart after a crash can stop it. */
+  readonly tracker?: ProcessTracker;
   /** Each line the process writes (stdout or stderr). */
   readonly onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
   /** Lifecycle events, for logs and metrics. */
@@ -103,7 +106,7 @@ export class BlockProcess {
     const last = steps[steps.length - 1]!;
     if (steps.length > 1) {
       const sink = new Writable({ write: (chunk, _enc, cb) => (this.collect(String(chunk), 'stdout'), cb()) });
-      const setup = await runSteps(steps.slice(0, -1), { cwd: this.options.cwd, env, log: sink, timeoutMs: this.options.startTimeoutMs, what: 'start command' });
+      const setup = await runSteps(steps.slice(0, -1), { cwd: this.options.cwd, env, log: sink, timeoutMs: this.options.startTimeoutMs, what: 'start command', tracker: this.options.tracker });
       if (!setup.ok) {
         this.state = 'stopped';
         throw new KintoError(502, 'BLOCK_START_FAILED', `${this.options.label} could not start: ${setup.reason}.`);
@@ -113,10 +116,12 @@ export class BlockProcess {
     const [program, ...args] = last.argv;
     const child = spawn(program!, args, { cwd: this.options.cwd, env: { ...env, ...last.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     this.child = child;
+    const untrack = this.options.tracker?.track(child.pid, this.options.label);
     this.pipeLines(child);
     let exited: string | undefined;
     child.on('error', (e) => (exited = `could not run ${program}: ${e.message}`));
     child.on('exit', (code, signal) => {
+      untrack?.();
       exited ??= signal ? `was killed by ${signal}` : `exited with code ${code}`;
       if (this.child === child) {
         this.state = 'stopped';

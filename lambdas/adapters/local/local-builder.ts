@@ -8,6 +8,7 @@ import type { Build } from '../../core/model';
 import type { Builder, BuildLogChunk, BuildRequest } from '../../ports/builder';
 import { baseChildEnv } from './child-env';
 import { fetchSource, SourceError } from './git-source';
+import type { ProcessTracker } from './process-tracker';
 import { runSteps } from './run-steps';
 
 export interface LocalBuilderOptions {
@@ -20,6 +21,8 @@ export interface LocalBuilderOptions {
   /** @default 15 minutes for the build command, 5 minutes for git */
   readonly buildTimeoutMs?: number;
   readonly gitTimeoutMs?: number;
+  /** Records build processes, so that a restart after a crash can stop them. */
+  readonly tracker?: ProcessTracker;
 }
 
 const MAX_LOG_CHUNK = 256 * 1024;
@@ -138,6 +141,7 @@ export class LocalBuilder implements Builder {
         timeoutMs: this.options.buildTimeoutMs ?? 15 * 60_000,
         signal: this.abort.signal,
         what: 'build command',
+        tracker: this.options.tracker,
       });
       if (!result.ok) return { status: 'failed', commit, error: result.reason };
     }

@@ -22,6 +22,7 @@ import { openLocalLogs } from './local-log-store';
 import { createLogFollowHandler } from './log-follow';
 import { loadOrCreatePlatformKey } from './local-keys';
 import { LocalRuntime } from './local-runtime';
+import { ProcessTracker } from './process-tracker';
 import { createPlatformServer } from './platform-server';
 import type { LocalSettings } from './settings';
 
@@ -50,6 +51,9 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
   const admin = loadOrCreateAdminToken(settings.home, settings.adminToken);
   const platformKeys = loadOrCreatePlatformKey(settings.home);
   const auth = createLocalGatewayAuth({ ctx: () => ctx, keys: await derivedKeys(platformKeys), tokens: readTokenSettings() });
+  // Processes a killed previous run left behind (blocks, builds, jobs) go first.
+  const tracker = new ProcessTracker(join(settings.home, 'run'));
+  tracker.killLeftovers();
   const dynamo = await startDynalite({ path: join(settings.home, 'dynamodb') });
   await ensureStateTable(dynamo.client, STATE_TABLE_NAME);
   // Logs go to files + an in-memory index in a worker thread by default: see local-log-store.ts.
@@ -59,12 +63,13 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
   let baseUrl = '';
   // The builder and runtime report back into the core, which holds them: tie the knot lazily.
   let ctx!: CoreContext;
-  const builder = new LocalBuilder({ home: settings.home, report: (build, event) => recordBuildEvent(ctx, build, event) });
+  const builder = new LocalBuilder({ home: settings.home, tracker, report: (build, event) => recordBuildEvent(ctx, build, event) });
   const runtime = new LocalRuntime({
     baseUrl: () => baseUrl,
     load: (envId) => loadEnvironmentState(ctx, envId),
     idleTimeoutMs: settings.idleTimeoutMs,
     startTimeoutMs: settings.startTimeoutMs,
+    tracker,
     internalUrl: auth.internalUrl,
     onBlockLine: logFeed?.line,
     onBlockEvent: logFeed?.event,

@@ -10,6 +10,7 @@ import type { DeploymentPlan, PlannedBlock, Runtime } from '../../ports/runtime'
 import { BlockProcess } from './block-process';
 import { blockUrlVariable } from '../../core/auth/internal-entry';
 import { baseChildEnv } from './child-env';
+import type { ProcessTracker } from './process-tracker';
 import { runSteps } from './run-steps';
 
 /** Who a block's output line or lifecycle event belongs to. */
@@ -35,6 +36,8 @@ export interface LocalRuntimeOptions {
   readonly startTimeoutMs?: number;
   /** @default 15 minutes */
   readonly jobTimeoutMs?: number;
+  /** Records block and job processes, so that a restart after a crash can stop them. */
+  readonly tracker?: ProcessTracker;
   readonly onBlockLine?: (meta: BlockMeta, line: string, stream: 'stdout' | 'stderr') => void;
   readonly onBlockEvent?: (meta: BlockMeta, event: BlockEvent) => void;
   /**
@@ -212,6 +215,7 @@ export class LocalRuntime implements Runtime {
       env: (port) => this.blockEnv(plan, planned, port),
       startTimeoutMs: this.options.startTimeoutMs ?? 15_000,
       idleTimeoutMs: this.options.idleTimeoutMs ?? 30_000,
+      tracker: this.options.tracker,
       onLine: this.options.onBlockLine && ((line, stream) => this.options.onBlockLine!(meta, line, stream)),
       onEvent: this.options.onBlockEvent && ((event) => this.options.onBlockEvent!(meta, event)),
     });
@@ -262,7 +266,7 @@ export class LocalRuntime implements Runtime {
     let result: { ok: boolean; reason?: string };
     try {
       const steps = parseCommand(planned.block.build.startCommand ?? '', env, `command of job "${planned.block.name}"`);
-      result = await runSteps(steps, { cwd: planned.build?.artifact ?? '.', env, log: sink, timeoutMs: this.options.jobTimeoutMs ?? 15 * 60_000, what: `${reason} job` });
+      result = await runSteps(steps, { cwd: planned.build?.artifact ?? '.', env, log: sink, timeoutMs: this.options.jobTimeoutMs ?? 15 * 60_000, what: `${reason} job`, tracker: this.options.tracker });
     } catch (e) {
       result = { ok: false, reason: (e as Error).message };
     }

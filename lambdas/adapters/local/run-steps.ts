@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import type { CommandStep } from '../../core/commands';
+import type { ProcessTracker } from './process-tracker';
 
 export interface RunResult {
   readonly ok: boolean;
@@ -13,7 +14,7 @@ export interface RunResult {
  */
 export async function runSteps(
   steps: readonly CommandStep[],
-  options: { cwd: string; env: Record<string, string>; log: Writable; timeoutMs: number; signal?: AbortSignal; what: string },
+  options: RunOptions,
 ): Promise<RunResult> {
   for (const step of steps) {
     options.log.write(`$ ${step.argv.map(quote).join(' ')}\n`);
@@ -23,10 +24,22 @@ export async function runSteps(
   return { ok: true };
 }
 
-function runOne(step: CommandStep, o: { cwd: string; env: Record<string, string>; log: Writable; timeoutMs: number; signal?: AbortSignal; what: string }): Promise<RunResult> {
+export interface RunOptions {
+  readonly cwd: string;
+  readonly env: Record<string, string>;
+  readonly log: Writable;
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+  readonly what: string;
+  /** Records the processes, so that a restart after a crash can stop them. */
+  readonly tracker?: ProcessTracker;
+}
+
+function runOne(step: CommandStep, o: RunOptions): Promise<RunResult> {
   return new Promise((resolve) => {
     const [program, ...args] = step.argv;
     const child = spawn(program!, args, { cwd: o.cwd, env: { ...o.env, ...step.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const untrack = o.tracker?.track(child.pid, o.what);
     const killGroup = () => {
       try {
         if (child.pid) process.kill(-child.pid, 'SIGKILL');
@@ -48,6 +61,7 @@ function runOne(step: CommandStep, o: { cwd: string; env: Record<string, string>
     let spawnError: Error | undefined;
     child.on('error', (e) => (spawnError = e));
     child.on('close', (code, signal) => {
+      untrack?.();
       clearTimeout(timer);
       o.signal?.removeEventListener('abort', onAbort);
       if (spawnError) {
