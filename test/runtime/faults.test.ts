@@ -121,6 +121,23 @@ describe('Local runtime: faults', () => {
       await serving();
     });
 
+    it('a block that stops listening but stays alive: the next request gets a fresh process', async () => {
+      const stopping = (await (await fetch(`${gw}/api/stop-listening`)).json()) as any;
+      await new Promise((r) => setTimeout(r, 100));
+      const res = await fetch(`${gw}/api/after`);
+      expect(res.status).toBe(200);
+      const fresh = (await res.json()) as any;
+      expect(fresh.pid).not.toBe(stopping.stopping);
+      await waitFor(() => {
+        try {
+          process.kill(stopping.stopping, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      }, 5000).catch(() => undefined);
+    });
+
     it('a block that never opens its port: 504 naming the port, after a bounded wait', async () => {
       await addBlock({ name: 'hang', type: 'microservice', source: { repo }, build: { startCommand: 'node hang.js' } });
       await kinto.api('PUT', '/v1/projects/faults/environments/dev/blocks/hang/config', { visibility: 'public' });

@@ -28,11 +28,15 @@ export function commitFiles(repo: string, files: Record<string, string>, message
 /** A Node HTTP block: answers JSON with a variable, the path, its request id and release. */
 export const NODE_SERVICE = `
 const http = require('http');
-http.createServer((req, res) => {
+const server = http.createServer((req, res) => {
   const id = req.headers['kinto-request-id'];
   console.log(JSON.stringify({ kinto_request_id: id, message: 'handled', path: req.url }));
   console.log('plain line for ' + req.url);
   if (req.url === '/crash') process.exit(3);
+  if (req.url === '/stop-listening') {
+    setInterval(() => {}, 1000); // stays alive, answers nothing more
+    return res.end(JSON.stringify({ stopping: process.pid }), () => server.close());
+  }
   res.setHeader('content-type', 'application/json');
   res.end(JSON.stringify({
     greeting: process.env.GREETING ?? null,
@@ -44,5 +48,6 @@ http.createServer((req, res) => {
     environment: process.env.KINTO_ENVIRONMENT,
     pid: process.pid,
   }));
-}).listen(Number(process.env.PORT), '127.0.0.1');
+});
+server.listen(Number(process.env.PORT), '127.0.0.1');
 `;

@@ -74,6 +74,20 @@ export class BlockProcess {
     return this.state === 'ready' || this.state === 'starting';
   }
 
+  /**
+   * The gateway found nothing listening on the port: the process died (its exit event may not have
+   * been handled yet) or closed its server. Forget it, kill what is left, and let the next
+   * `acquire` start a fresh one.
+   */
+  markDead(): void {
+    if (this.state !== 'ready') return;
+    const child = this.child;
+    this.state = 'stopped';
+    this.child = undefined;
+    clearTimeout(this.idleTimer);
+    if (child && child.exitCode === null && child.signalCode === null) killGroup(child, 'SIGKILL');
+  }
+
   /** Marks the process as replaced: it stops as soon as its in-flight requests finish. */
   retire(): void {
     this.retired = true;

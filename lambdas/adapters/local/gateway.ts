@@ -148,6 +148,7 @@ export function createGateway(options: GatewayOptions) {
     const query = url.indexOf('?');
     const inbound = req.headers;
     const hasBody = inbound['content-length'] !== undefined || inbound['transfer-encoding'] !== undefined;
+    ex.hasBody = hasBody;
     poolFor(ex.block!.process!, port).stream(
       {
         path: query < 0 ? ex.blockPath : ex.blockPath + url.slice(query),
@@ -218,6 +219,16 @@ export function createGateway(options: GatewayOptions) {
     if (!err) return;
     if (ex.res.headersSent || ex.done) return void ex.res.destroy();
     const code = (err as NodeJS.ErrnoException).code ?? err.message;
+    if (code === 'ECONNREFUSED' && !ex.retried && !ex.hasBody) {
+      // Nothing listened, so the block never saw the request: its process died (before we heard)
+      // or closed its server. Start a fresh one and send the request once more.
+      ex.retried = true;
+      ex.acquired = false;
+      const proc = ex.block!.process!;
+      proc.release();
+      proc.markDead();
+      return forward(ex);
+    }
     error(ex.res, 502, 'BLOCK_UNAVAILABLE', `Block "${ex.block!.name}" closed the connection without answering (${code}); the next request starts it again.`, ex.requestId);
   }
 
@@ -235,6 +246,8 @@ class Exchange {
   public clientId: string | undefined = undefined;
   public stripAuthorization = false;
   public acquired = false;
+  public hasBody = false;
+  public retried = false;
   public done = false;
 
   constructor(
