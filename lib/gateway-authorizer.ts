@@ -1,15 +1,13 @@
-import { join, resolve } from 'node:path';
 import { ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { handlerEntry, KintoFunction } from './kinto-function';
 
-const REPO_ROOT = resolve(__dirname, '..');
 
 /** Header that carries client tokens; API Gateway matches header names in any case. */
 export const TOKEN_IDENTITY_SOURCE = '$request.header.Kinto-Authorization';
@@ -57,7 +55,7 @@ export interface AuthorizerSettings {
 /**
  * The Lambda authorizer of environments' gateways: `lambdas/handlers/authorizer.ts` (the same
  * token verification as the local gateway), bundled with the local esbuild (never Docker),
- * minified, without the AWS SDK (the Node.js 22 runtime provides it, and the authorizer loads it
+ * minified, without the AWS SDK (the Node.js 24 runtime provides it, and the authorizer loads it
  * only when it must read the key or the table), on arm64, with its own log group and a role that
  * may write that log group, read the platform key and GetItem on the state table, nothing else.
  *
@@ -97,50 +95,30 @@ export class GatewayAuthorizer extends Construct {
       throw new Error(`GatewayAuthorizer ${id}: issuer must be 1 to 128 printable ASCII characters without spaces, got ${JSON.stringify(issuer)}.`);
     }
 
-    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
-    });
-    // No AWS managed policy: AWSLambdaBasicExecutionRole would allow writing to any log group.
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Kinto gateway authorizer: verifies client tokens',
-    });
-    this.logGroup.grant(this.role, 'logs:CreateLogStream', 'logs:PutLogEvents');
-    props.stateTable.grant(this.role, 'dynamodb:GetItem');
-    props.platformKey.grantRead(this.role);
-
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: join(REPO_ROOT, 'lambdas', 'handlers', 'authorizer.ts'),
-      handler: 'handler',
+    const fn = new KintoFunction(this, 'Lambda', {
+      entry: handlerEntry('authorizer'),
       description: 'Kinto gateway authorizer: verifies Kinto-Authorization tokens for environments\' HTTP APIs',
-      runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: lambda.Architecture.ARM_64,
+      roleDescription: 'Kinto gateway authorizer: verifies client tokens',
       memorySize,
       timeout: Duration.seconds(5),
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.logRemovalPolicy,
       environment: {
         STATE_TABLE_NAME: props.stateTable.tableName,
         PLATFORM_KEY_SECRET_ARN: props.platformKey.secretArn,
         KINTO_TOKEN_ISSUER: issuer,
         KINTO_AUTH_CACHE_SECONDS: String(inLambda),
       },
-      role: this.role,
-      logGroup: this.logGroup,
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
-      bundling: {
-        forceDockerBundling: false,
-        format: OutputFormat.CJS,
-        target: 'node22',
-        minify: true,
-        // No source map: it would double the bundle and slow the cold start; the code is small.
-        sourceMap: false,
-        mainFields: ['module', 'main'],
-        bundleAwsSDK: false,
-        externalModules: ['@aws-sdk/*'],
-        logLevel: LogLevel.WARNING,
-      },
+      // Small and cold-start sensitive: the runtime's SDK, loaded only when the key or the table
+      // must be read; no source map (it would double the bundle; the code is small).
+      bundleAwsSdk: false,
+      sourceMap: false,
     });
+    this.function = fn.function;
+    this.role = fn.role;
+    this.logGroup = fn.logGroup;
+    props.stateTable.grant(this.role, 'dynamodb:GetItem');
+    props.platformKey.grantRead(this.role);
 
     const stack = Stack.of(this);
     // The deployer creates environments' APIs with the SDK: let any HTTP API of this account and

@@ -35,6 +35,16 @@ export interface KintoFunctionProps {
   readonly deadLetterQueue?: lambda.FunctionProps['deadLetterQueue'];
   /** @default - Lambda's default of 2 retries for asynchronous invocations */
   readonly retryAttempts?: number;
+  /**
+   * Bundle the AWS SDK (the version the tests ran) rather than use the runtime's copy. Small,
+   * cold-start-sensitive functions (the authorizer) leave it out and load it only when needed.
+   * @default true
+   */
+  readonly bundleAwsSdk?: boolean;
+  /** Ship a source map (stack traces into the TypeScript sources), at some bundle size. @default true */
+  readonly sourceMap?: boolean;
+  /** @default `Kinto <id> Lambda` */
+  readonly roleDescription?: string;
 }
 
 /**
@@ -54,6 +64,8 @@ export class KintoFunction extends Construct {
       throw new Error(`KintoFunction ${id}: entry "${props.entry}" is outside the repository (${REPO_ROOT}); use handlerEntry('<name>').`);
     }
     const memorySize = props.memorySize ?? 256;
+    const sourceMap = props.sourceMap ?? true;
+    const bundleAwsSdk = props.bundleAwsSdk ?? true;
     if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240) {
       throw new Error(`KintoFunction ${id}: memorySize must be a whole number of MiB from 128 to 10240, got ${memorySize}.`);
     }
@@ -65,7 +77,7 @@ export class KintoFunction extends Construct {
     // A role without AWS managed policies: AWSLambdaBasicExecutionRole would allow writing to any log group.
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Kinto ${id} Lambda`,
+      description: props.roleDescription ?? `Kinto ${id} Lambda`,
     });
     this.logGroup.grant(this.role, 'logs:CreateLogStream', 'logs:PutLogEvents');
 
@@ -78,7 +90,7 @@ export class KintoFunction extends Construct {
       memorySize,
       timeout: props.timeout ?? Duration.seconds(10),
       // Stack traces point into the TypeScript sources (sourceMap below).
-      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      environment: { ...(sourceMap ? { NODE_OPTIONS: '--enable-source-maps' } : {}), ...props.environment },
       role: this.role,
       logGroup: this.logGroup,
       deadLetterQueue: props.deadLetterQueue,
@@ -90,12 +102,13 @@ export class KintoFunction extends Construct {
         format: OutputFormat.CJS,
         target: 'node24',
         minify: true,
-        sourceMap: true,
+        sourceMap,
         // Stack traces need file and line only: without the sources the map is a fraction of the size to load.
         sourcesContent: false,
         // ESM builds of middy/jose tree-shake better.
         mainFields: ['module', 'main'],
-        bundleAwsSDK: true,
+        bundleAwsSDK: bundleAwsSdk,
+        ...(bundleAwsSdk ? {} : { externalModules: ['@aws-sdk/*'] }),
         logLevel: LogLevel.WARNING,
       },
     });

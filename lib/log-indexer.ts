@@ -1,17 +1,15 @@
-import { join, resolve } from 'node:path';
 import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { LambdaDestination } from 'aws-cdk-lib/aws-logs-destinations';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { handlerEntry, KintoFunction } from './kinto-function';
 import { LOG_GROUP_PREFIX } from '../lambdas/core/logs/log-groups';
 import { DEFAULT_METRICS_NAMESPACE, LOG_INDEXER_ENV } from '../lambdas/handlers/logs/log-indexer-env';
 
-const REPO_ROOT = resolve(__dirname, '..');
 
 export interface LogIndexerProps {
   /** The logs table (see `LogsTable`): the function may only BatchWriteItem and UpdateItem on it. */
@@ -53,7 +51,7 @@ export interface SubscriptionSettings {
 /**
  * The `log-indexer` Lambda (`lambdas/handlers/log-indexer.ts`): CloudWatch Logs subscription
  * batches from environments' gateway access logs and blocks' log groups in, the logs table and
- * embedded-metric lines out. Bundled with the local esbuild (never Docker), Node.js 22 on arm64,
+ * embedded-metric lines out. Bundled with the local esbuild (never Docker), Node.js 24 on arm64 (see kinto-function.ts),
  * its own log group with retention, and a role that may write that log group and BatchWriteItem /
  * UpdateItem on the logs table, nothing else.
  *
@@ -85,19 +83,6 @@ export class LogIndexer extends Construct {
       throw new Error(`LogIndexer ${id}: metricsNamespace must be 1 to 255 letters, digits or . - _ / # : and not start with "AWS/", got ${JSON.stringify(namespace)}.`);
     }
 
-    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
-    });
-    // No AWS managed policy: AWSLambdaBasicExecutionRole would allow writing to any log group.
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Kinto log indexer: CloudWatch Logs subscriptions -> logs table',
-    });
-    this.logGroup.grant(this.role, 'logs:CreateLogStream', 'logs:PutLogEvents');
-    // The table only: `table.grant()` would add its indexes, where writes mean nothing.
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:BatchWriteItem', 'dynamodb:UpdateItem'], resources: [props.logsTable.tableArn] }));
-
     this.deadLetterQueue =
       props.deadLetterQueue ??
       new sqs.Queue(this, 'DeadLetterQueue', {
@@ -106,39 +91,27 @@ export class LogIndexer extends Construct {
         retentionPeriod: Duration.days(14),
       });
 
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: join(REPO_ROOT, 'lambdas', 'handlers', 'log-indexer.ts'),
-      handler: 'handler',
+    const fn = new KintoFunction(this, 'Lambda', {
+      entry: handlerEntry('log-indexer'),
       description: 'Kinto log indexer: indexes gateway access logs and block output by kinto_request_id',
-      runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: lambda.Architecture.ARM_64,
+      roleDescription: 'Kinto log indexer: CloudWatch Logs subscriptions -> logs table',
       memorySize,
       timeout: props.timeout ?? Duration.seconds(60),
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.logRemovalPolicy,
       environment: {
         [LOG_INDEXER_ENV.tableName]: props.logsTable.tableName,
         [LOG_INDEXER_ENV.retentionHours]: String(retentionHours),
         [LOG_INDEXER_ENV.metricsNamespace]: namespace,
-        NODE_OPTIONS: '--enable-source-maps',
       },
-      role: this.role,
-      logGroup: this.logGroup,
       deadLetterQueue: this.deadLetterQueue,
       retryAttempts: 2,
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
-      bundling: {
-        forceDockerBundling: false,
-        format: OutputFormat.CJS,
-        target: 'node22',
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        mainFields: ['module', 'main'],
-        // The SDK version the tests ran (lib-dynamodb included), not whatever the runtime ships.
-        bundleAwsSDK: true,
-        logLevel: LogLevel.WARNING,
-      },
     });
+    this.function = fn.function;
+    this.role = fn.role;
+    this.logGroup = fn.logGroup;
+    // The table only: `table.grant()` would add its indexes, where writes mean nothing.
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:BatchWriteItem', 'dynamodb:UpdateItem'], resources: [props.logsTable.tableArn] }));
 
     const stack = Stack.of(this);
     // Log groups the deployer creates at run time, all under /kinto/env/: CloudWatch Logs may
@@ -150,12 +123,6 @@ export class LogIndexer extends Construct {
     });
     this.subscriptionSettings = { destinationArn: this.function.functionArn, filterName: 'kinto-log-indexer', filterPattern: '' };
 
-    Validations.of(this.function).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason:
-        'The indexer runs on nodejs22.x, a supported LTS Lambda runtime (the one the logs issue pins, like the gateway authorizer). ' +
-        'nodejs24.x is the newest; moving is a two-line change in lib/log-indexer.ts (runtime and esbuild target).',
-    });
   }
 
   /**

@@ -100,12 +100,6 @@ export class KintoPlatformStack extends Stack {
       id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.stateTable.table.node.defaultChild as CfnTable)}.Arn>/index/*]`,
       reason: 'Table.grant adds the index ARNs to every grant; the only action granted is dynamodb:GetItem, which reads the base table and cannot act on an index.',
     });
-    Validations.of(this.gatewayAuthorizer).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason:
-        'The authorizer runs on nodejs22.x, a supported LTS Lambda runtime, and leaves the AWS SDK to that runtime (smaller bundle, faster cold start). ' +
-        'nodejs24.x is the newest; moving is a two-line change in lib/gateway-authorizer.ts (runtime and esbuild target).',
-    });
     // Environments' gateways and blocks log to /kinto/env/<envId>/...: the deployer subscribes those
     // groups. The platform's own log groups are not subscribed: the indexer files lines by the
     // environment their group names and discards any other group's batches (paid invocations for nothing).

@@ -25,8 +25,6 @@ const REVIEWED_ACKNOWLEDGEMENTS = [
   'Kinto/ControlApi/HttpApi AwsSolutions-APIG4',
   'Kinto/Custom::CDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C256MiB AwsSolutions-L1',
   'Kinto/GatewayAuthorizer AwsSolutions-IAM5[Resource::<StateTable8C4E6068.Arn>/index/*]',
-  'Kinto/GatewayAuthorizer AwsSolutions-L1',
-  'Kinto/LogIndexer/Function AwsSolutions-L1',
   'Kinto/Secrets/AdminToken AwsSolutions-SMG4',
   'Kinto/Secrets/PlatformKey AwsSolutions-SMG4',
 ];

@@ -50,15 +50,15 @@ describe('Construct: GatewayAuthorizer', () => {
   afterAll(() => rmSync(home, { recursive: true, force: true }));
 
   describe('Resource: the function', () => {
-    it('runs Node.js 22 on arm64 with the authorizer handler and its configuration', () => {
+    it('runs Node.js 24 on arm64 with the authorizer handler and its configuration', () => {
       main.template.resourceCountIs('AWS::Lambda::Function', 1);
       main.template.hasResourceProperties('AWS::Lambda::Function', {
-        Runtime: 'nodejs22.x',
+        Runtime: 'nodejs24.x',
         Architectures: ['arm64'],
         Handler: 'index.handler',
         MemorySize: 256,
         Timeout: 5,
-        LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('^GatewayAuthorizerLogGroup') } },
+        LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('^GatewayAuthorizerLambdaLogGroup') } },
         Environment: {
           Variables: {
             STATE_TABLE_NAME: { Ref: Match.stringLikeRegexp('^State') },
@@ -140,7 +140,7 @@ describe('Construct: GatewayAuthorizer', () => {
         authorizerResultTtlInSeconds: 300,
       });
       expect(Stack.of(main.authorizer).resolve(s.authorizerUri)).toEqual({
-        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':apigateway:eu-west-1:lambda:path/2015-03-31/functions/', { 'Fn::GetAtt': [expect.stringMatching(/^GatewayAuthorizerFunction/), 'Arn'] }, '/invocations']],
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':apigateway:eu-west-1:lambda:path/2015-03-31/functions/', { 'Fn::GetAtt': [expect.stringMatching(/^GatewayAuthorizerLambdaFunction/), 'Arn'] }, '/invocations']],
       });
     });
   });

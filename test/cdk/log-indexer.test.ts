@@ -100,16 +100,16 @@ describe('Constructs: LogsTable and LogIndexer', () => {
   });
 
   describe('Construct: LogIndexer', () => {
-    it('runs the log-indexer handler on Node.js 22, arm64, with its settings', () => {
+    it('runs the log-indexer handler on Node.js 24, arm64, with its settings', () => {
       main.template.resourceCountIs('AWS::Lambda::Function', 1);
       main.template.hasResourceProperties('AWS::Lambda::Function', {
-        Runtime: 'nodejs22.x',
+        Runtime: 'nodejs24.x',
         Architectures: ['arm64'],
         Handler: 'index.handler',
         MemorySize: 512,
         Timeout: 60,
         Environment: { Variables: { KINTO_LOGS_TABLE: { Ref: Match.stringLikeRegexp('^LogsTable') }, KINTO_LOG_RETENTION_HOURS: '48', KINTO_METRICS_NAMESPACE: 'Kinto', NODE_OPTIONS: '--enable-source-maps' } },
-        LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('^LogIndexerLogGroup') } },
+        LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('^LogIndexerLambdaLogGroup') } },
         DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LogIndexerDeadLetterQueue'), 'Arn'] } },
       });
       custom.template.hasResourceProperties('AWS::Lambda::Function', {
@@ -132,20 +132,22 @@ describe('Constructs: LogsTable and LogIndexer', () => {
     });
 
     it('may write its log group and BatchWriteItem/UpdateItem on the logs table, nothing more', () => {
-      const policies = main.template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^LogIndexerRole') }] } });
+      const policies = main.template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^LogIndexerLambdaRole') }] } });
       const statements = Object.values(policies).flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: unknown[] } } }).Properties.PolicyDocument.Statement);
-      expect(statements).toEqual([
+      // Exactly these three statements, in any order.
+      expect(statements).toHaveLength(3);
+      expect(statements).toEqual(expect.arrayContaining([
         {
           Effect: 'Allow',
           Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
           Resource: [
-            { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:eu-west-1:111122223333:log-group:', { Ref: expect.stringMatching(/^LogIndexerLogGroup/) }]] },
-            { 'Fn::GetAtt': [expect.stringMatching(/^LogIndexerLogGroup/), 'Arn'] },
+            { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:eu-west-1:111122223333:log-group:', { Ref: expect.stringMatching(/^LogIndexerLambdaLogGroup/) }]] },
+            { 'Fn::GetAtt': [expect.stringMatching(/^LogIndexerLambdaLogGroup/), 'Arn'] },
           ],
         },
         { Effect: 'Allow', Action: ['dynamodb:BatchWriteItem', 'dynamodb:UpdateItem'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^LogsTable/), 'Arn'] } },
         { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^LogIndexerDeadLetterQueue/), 'Arn'] } },
-      ]);
+      ]));
       main.template.hasResourceProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent(), AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } }] } });
     });
 
@@ -153,7 +155,7 @@ describe('Constructs: LogsTable and LogIndexer', () => {
       main.template.resourceCountIs('AWS::Logs::SubscriptionFilter', 1);
       main.template.hasResourceProperties('AWS::Logs::SubscriptionFilter', {
         LogGroupName: { Ref: Match.stringLikeRegexp('^GatewayLogs') },
-        DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LogIndexerFunction'), 'Arn'] },
+        DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LogIndexerLambdaFunction'), 'Arn'] },
         FilterPattern: '',
         FilterName: 'kinto-log-indexer',
       });
@@ -185,7 +187,7 @@ describe('Constructs: LogsTable and LogIndexer', () => {
         },
       });
       expect(main.stack.resolve(main.indexer.subscriptionSettings)).toEqual({
-        destinationArn: { 'Fn::GetAtt': [expect.stringMatching(/^LogIndexerFunction/), 'Arn'] },
+        destinationArn: { 'Fn::GetAtt': [expect.stringMatching(/^LogIndexerLambdaFunction/), 'Arn'] },
         filterName: 'kinto-log-indexer',
         filterPattern: '',
       });

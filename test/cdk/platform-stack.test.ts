@@ -297,7 +297,7 @@ describe('Stack: KintoPlatformStack', () => {
     it('charts the control API, every platform function, the table, builds and dead letters', () => {
       template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
       const body = JSON.stringify(ofType('AWS::CloudWatch::Dashboard')[0]![1].Properties.DashboardBody);
-      for (const fn of ['ControlApiHandlerFunction', 'BuildsEventsHandlerFunction', 'GatewayAuthorizerFunction', 'LogIndexerFunction']) expect(body).toContain(logicalId('AWS::Lambda::Function', fn));
+      for (const fn of ['ControlApiHandlerFunction', 'BuildsEventsHandlerFunction', 'GatewayAuthorizerLambdaFunction', 'LogIndexerLambdaFunction']) expect(body).toContain(logicalId('AWS::Lambda::Function', fn));
       for (const table of ['StateTable', 'LogsTable']) expect(body).toContain(logicalId('AWS::DynamoDB::Table', table));
       for (const part of ['AWS/ApiGateway', 'AWS/DynamoDB', 'AWS/CodeBuild', 'ApproximateNumberOfMessagesVisible']) expect(body).toContain(part);
     });
@@ -305,7 +305,7 @@ describe('Stack: KintoPlatformStack', () => {
 
   describe('Construct: GatewayAuthorizer (issue 5), wired to the platform key and the state table', () => {
     it('reads the platform key secret and the state table', () => {
-      const fn = functionNamed('GatewayAuthorizerFunction');
+      const fn = functionNamed('GatewayAuthorizerLambdaFunction');
       expect(fn.Properties.Environment.Variables).toMatchObject({
         PLATFORM_KEY_SECRET_ARN: { Ref: logicalId('AWS::SecretsManager::Secret', 'SecretsPlatformKey') },
         STATE_TABLE_NAME: { Ref: logicalId('AWS::DynamoDB::Table', 'StateTable') },
@@ -328,13 +328,13 @@ describe('Stack: KintoPlatformStack', () => {
     });
 
     it('index into the logs table, with retention and a dead-letter queue; no platform log group is subscribed', () => {
-      const fn = functionNamed('LogIndexerFunction');
+      const fn = functionNamed('LogIndexerLambdaFunction');
       expect(fn.Properties).toMatchObject({
         Architectures: ['arm64'],
         Environment: { Variables: { KINTO_LOGS_TABLE: { Ref: logicalId('AWS::DynamoDB::Table', 'LogsTable') }, KINTO_LOG_RETENTION_HOURS: '48' } },
         DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'LogIndexerDeadLetterQueue'), 'Arn'] } },
       });
-      expect(resources[logicalId('AWS::Logs::LogGroup', 'LogIndexerLogGroup')]!.Properties.RetentionInDays).toBe(30);
+      expect(resources[logicalId('AWS::Logs::LogGroup', 'LogIndexerLambdaLogGroup')]!.Properties.RetentionInDays).toBe(30);
       // The indexer discards batches of groups not named /kinto/env/<envId>/...: the deployer subscribes those.
       template.resourceCountIs('AWS::Logs::SubscriptionFilter', 0);
     });
