@@ -4,8 +4,10 @@
  *   - through nginx (the best proxy; installed from Debian if missing),
  *   - through the Kinto gateway (public block), and with a client token on every request.
  * Every server is its own process; the load comes from this process (autocannon for throughput,
- * a timed sequential keep-alive loop for one-connection latency, since autocannon's histogram is
- * in whole milliseconds). Targets are interleaved across runs so drift hits all of them alike.
+ * timed keep-alive requests for one-connection latency, since autocannon's histogram is in whole
+ * milliseconds). One-connection latency is measured two ways: a hot loop per target (3000
+ * requests to one target, then the next), and interleaved (one request to each target in turn),
+ * which cancels the machine's drift between targets. Throughput runs alternate the target order.
  * Also: wake of a sleeping block vs a bare spawn-then-connect loop, and deploy time.
  *
  * `npm run bench -- gateway` (env: RUNS=3 DURATION=5)
@@ -156,6 +158,35 @@ async function throughput(t: Target): Promise<number> {
   return result.requests.average;
 }
 
+/**
+ * Interleaved: one request to each target in turn, round after round, each over its own keep-alive
+ * connection, so that every target sees the same moment of the machine (drift cancels out).
+ * Returns p50 per target, in ms.
+ */
+async function interleavedLatency(targets: readonly Target[], rounds = 3000): Promise<number[]> {
+  const agents = targets.map(() => new Agent({ keepAlive: true, maxSockets: 1 }));
+  const once = (t: Target, agent: Agent) =>
+    new Promise<number>((resolve, reject) => {
+      const url = new URL(t.url);
+      const start = process.hrtime.bigint();
+      const req = request({ host: url.hostname, port: url.port, path: url.pathname, agent, headers: t.headers }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(Number(process.hrtime.bigint() - start) / 1e6));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const samples: number[][] = targets.map(() => []);
+  for (let i = 0; i < rounds + 300; i++) {
+    for (let k = 0; k < targets.length; k++) {
+      const ms = await once(targets[k]!, agents[k]!);
+      if (i >= 300) samples[k]!.push(ms);
+    }
+  }
+  for (const a of agents) a.destroy();
+  return samples.map((xs) => median(xs));
+}
+
 /** p50 and p99 of sequential requests over one keep-alive connection, in ms (hrtime). */
 async function latency(t: Target, n = 3000): Promise<{ p50: number; p99: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -235,6 +266,12 @@ async function main(): Promise<void> {
     console.log(`run ${run + 1}/${RUNS}: ${targets.map((t) => `${t.name} ${Math.round(rps[t.name]!.at(-1)!)}/s p50 ${p50[t.name]!.at(-1)!.toFixed(3)} ms`).join(' | ')}`);
   }
 
+  const inter: Record<string, number[]> = {};
+  for (let run = 0; run < RUNS; run++) {
+    const p50s = await interleavedLatency(targets);
+    targets.forEach((t, k) => (inter[t.name] ??= []).push(p50s[k]!));
+  }
+
   const wakeBare: number[] = [];
   const wakeKinto: number[] = [];
   for (let i = 0; i < 8; i++) {
@@ -257,17 +294,21 @@ async function main(): Promise<void> {
   const m = (xs: number[]) => median(xs);
   const direct = m(p50.direct!);
   const bareAdded = m(p50['bare node proxy']!) - direct;
-  console.log(`\n| target | req/s @50 conns (median of ${RUNS}) | vs bare node proxy | p50 @1 conn | added p50 vs direct | added / bare proxy's added | p99 @1 conn |`);
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  const iDirect = m(inter.direct!);
+  const iBareAdded = m(inter['bare node proxy']!) - iDirect;
+  console.log(`\n| target | req/s @50 conns (median of ${RUNS}) | vs bare node proxy | p50 @1 conn, hot loop | added / bare proxy's added | p50 @1 conn, interleaved | added / bare proxy's added | p99 @1 conn, hot loop |`);
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const t of targets) {
     const added = m(p50[t.name]!) - direct;
+    const iAdded = m(inter[t.name]!) - iDirect;
+    const isDirect = t.name === 'direct';
     console.log(
-      `| ${t.name} | ${Math.round(m(rps[t.name]!))} | ${(m(rps[t.name]!) / m(rps['bare node proxy']!) * 100).toFixed(0)}% | ${m(p50[t.name]!).toFixed(3)} ms | ${t.name === 'direct' ? '-' : `${added.toFixed(3)} ms`} | ${t.name === 'direct' ? '-' : `${(added / bareAdded).toFixed(2)}x`} | ${m(p99[t.name]!).toFixed(3)} ms |`,
+      `| ${t.name} | ${Math.round(m(rps[t.name]!))} | ${(m(rps[t.name]!) / m(rps['bare node proxy']!) * 100).toFixed(0)}% | ${m(p50[t.name]!).toFixed(3)} ms | ${isDirect ? '-' : `${(added / bareAdded).toFixed(2)}x`} | ${m(inter[t.name]!).toFixed(3)} ms | ${isDirect ? '-' : `${(iAdded / iBareAdded).toFixed(2)}x`} | ${m(p99[t.name]!).toFixed(3)} ms |`,
     );
   }
   console.log(`\nwake (first request to a sleeping block): kinto ${m(wakeKinto).toFixed(1)} ms vs bare spawn-then-connect ${m(wakeBare).toFixed(1)} ms: +${(m(wakeKinto) - m(wakeBare)).toFixed(1)} ms (median of 8)`);
   console.log(`deploy of an already-built release: ${m(deploys).toFixed(1)} ms (median of 10, max ${Math.max(...deploys).toFixed(1)} ms)`);
-  saveResults('gateway', { runs: RUNS, duration: DURATION, rps, p50, p99, wakeBare, wakeKinto, deploys });
+  saveResults('gateway', { runs: RUNS, duration: DURATION, rps, p50, p99, interleavedP50: inter, wakeBare, wakeKinto, deploys });
 }
 
 main()
