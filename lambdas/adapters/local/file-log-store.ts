@@ -1,9 +1,12 @@
 import { createReadStream } from 'node:fs';
-import { appendFile, mkdir, readdir, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { accessLineEnv, accessLineHasEnv, accessRow, accessRowLine, escapeField, type AccessRows } from '../../core/logs/access-row';
+import { LogBatchBuilder } from '../../core/logs/index-log-events';
+import { isoTimeMs } from '../../core/logs/iso-time';
 import type { AccessRecord, ConsoleLineRecord, IndexedBatch, InstanceLineRecord, MetricPartial } from '../../core/logs/log-records';
 import type { InstanceLineQuery, LogCursor, LogPage, LogStore, MetricAggregate, RequestQuery } from '../../ports/log-store';
+import { AccessIndex, type RowSource } from './access-index';
 
 export interface FileLogStoreOptions {
   /** Folder of the append-only segment files (`<KINTO_HOME>/logs`). */
@@ -24,32 +27,37 @@ export interface FileLogStoreOptions {
 const APPLIED_MEMORY_MS = 15 * 60_000;
 const SWEEP_MS = 60_000;
 
-type Kind = 'a' | 'l' | 'i' | 'm';
-interface Entry {
-  readonly k: Kind;
-  readonly r: AccessRecord | ConsoleLineRecord | InstanceLineRecord | MetricPartial;
-}
 interface MetricSlot {
   agg: MetricAggregate;
   applied: Set<string>;
 }
 
 /**
- * The LogStore port for the local platform: records appended to hourly NDJSON files (one write
+ * The LogStore port for the local platform: records appended to hourly segment files (one write
  * per batch) and indexed in memory in the order the logs table's keys give. Chosen over dynalite
  * for the local feed because dynalite writes ~600-900 items/s on the same CPU as the gateway (see
  * bench/README.md); the shared contract suite keeps the two adapters equal.
+ *
+ * Requests (one per gateway call) are access lines (core/logs/access-row.ts) in memory and in the
+ * files: a batch from the indexer in rows form (`readsAccessRows`) is written as the lines it was
+ * given, and indexed in place (`AccessIndex`); other access records as one explicit row each.
+ * Console lines, instance lines and metrics are one JSON line per batch.
+ *
+ * Segment lines: `{"v":1,...}` (console and instance lines, metrics; before rows, access records
+ * too); `A <retentionS> <n>`, n access lines and `.` (a batch's access lines, indexed again on
+ * start); `a <expiresAt> <access line> .` (one access record).
  */
 export class FileLogStore implements LogStore {
-  /** envId -> access records ascending by (time, requestId). */
-  private readonly requests = new Map<string, Ordered<AccessRecord>>();
-  /** envId\0requestId -> the request's access entry and console lines (ascending by (time, seq)). */
-  private readonly byRequest = new Map<string, RequestSlot>();
+  /** Batches may carry their access records as rows (`IndexedBatch.accessRows`): kept as they are. */
+  readonly readsAccessRows = true;
+  private readonly requests: AccessIndex;
+  /** envId\0requestId -> the request's console lines, ascending by (time, seq). */
+  private readonly lines = new Map<string, ConsoleLineRecord[]>();
   /** envId\0block -> instance lines ascending by (time, seq). */
   private readonly instance = new Map<string, Ordered<InstanceLineRecord>>();
   private readonly metrics = new Map<string, Map<string, MetricSlot>>();
-  /** Records per second (`YYYY-MM-DDTHH:MM:SS`) held in memory, to choose what to evict. */
-  private readonly perSecond = new Map<string, number>();
+  /** Records per second (epoch seconds) held in memory, to choose what to evict. */
+  private readonly perSecond = new Map<number, number>();
   /** Segment file -> latest expiry in it, to delete files once everything in them expired. */
   private readonly segments = new Map<string, number>();
   private count = 0;
@@ -57,9 +65,12 @@ export class FileLogStore implements LogStore {
   private readonly sweeper: NodeJS.Timeout;
   private readonly now: () => number;
   private writing: Promise<void> = Promise.resolve();
+  /** The segment being appended to, kept open (opening and closing it per batch cost more than the write). */
+  private segment?: { readonly file: string; readonly handle: FileHandle };
 
   private constructor(private readonly options: FileLogStoreOptions) {
     this.now = options.now ?? Date.now;
+    this.requests = new AccessIndex((second, n) => this.tally(second, n));
     this.sweeper = setInterval(() => void this.sweep(), SWEEP_MS);
     this.sweeper.unref();
   }
@@ -78,42 +89,39 @@ export class FileLogStore implements LogStore {
   }
 
   async write(batch: IndexedBatch): Promise<void> {
-    const { access, lines, instance, metrics } = batch;
-    if (access.length + lines.length + instance.length + metrics.length === 0) return;
+    const { access, accessRows, lines, instance, metrics } = batch;
+    if (access.length + (accessRows?.count ?? 0) + lines.length + instance.length + metrics.length === 0) return;
     let maxExpiry = 0;
     for (const list of [access, lines, instance, metrics]) for (const r of list) if (r.expiresAt > maxExpiry) maxExpiry = r.expiresAt;
-    // One JSON line per batch: V8 stringifies arrays of same-shaped records about twice as fast as
-    // one call per record. A line cut short by a crash loses that batch only.
-    const text = `${JSON.stringify({ v: 1, a: access, l: lines, i: instance, m: metrics })}\n`;
+    if (accessRows) for (let i = 0; i < accessRows.count; i++) if (accessRows.expires[i]! > maxExpiry) maxExpiry = accessRows.expires[i]!;
+    let text = '';
+    if (accessRows && accessRows.count > 0) text += `A\t${Math.round(accessRows.retentionMs / 1000)}\t${accessRows.lines}\n${accessRows.input}.\n`;
+    let explicit = '';
+    for (const r of access) explicit += `${accessRow(r)}\n`;
+    text += explicit;
+    // The rest as one JSON line per batch: V8 stringifies arrays of same-shaped records about
+    // twice as fast as one call per record. A line cut short by a crash loses that line only.
+    if (lines.length + instance.length + metrics.length > 0) text += `${JSON.stringify({ v: 1, l: lines, i: instance, m: metrics })}\n`;
     const file = `logs-${new Date(this.now()).toISOString().slice(0, 13)}.ndjson`;
     // Appends run one after another so that a segment never interleaves two batches.
-    const done = this.writing.then(() => appendFile(join(this.options.dir, file), text));
+    const done = this.writing.then(() => this.append(file, text));
     this.writing = done.catch(() => undefined);
     await done;
     this.segments.set(file, Math.max(this.segments.get(file) ?? 0, maxExpiry));
-    this.applyBatch(access, lines, instance, metrics);
+    if (accessRows) this.addRows(accessRows, accessRows.count);
+    if (explicit) this.addExplicitRows(explicit);
+    this.applyBatch(lines, instance, metrics);
     if (this.count > (this.options.maxRecords ?? 500_000)) this.evict();
   }
 
   async listRequests(q: RequestQuery): Promise<LogPage<AccessRecord>> {
-    const list = this.requests.get(q.envId);
-    if (!list) return { items: [] };
-    const end = q.before ? list.lowerBound(q.before.time, q.before.key) : list.items.length;
-    const items: AccessRecord[] = [];
-    for (let i = end - 1; i >= 0; i--) {
-      const r = list.items[i]!;
-      if (r.expiresAt <= q.now || (q.block && r.block !== q.block) || (q.status && (r.status < q.status.min || r.status > q.status.max))) continue;
-      if (items.length === q.limit) return { items, next: { time: items[items.length - 1]!.time, key: items[items.length - 1]!.requestId } };
-      items.push(r);
-    }
-    return { items };
+    return this.requests.list(q);
   }
 
   async getRequest(envId: string, requestId: string, now: number): Promise<{ access?: AccessRecord; lines: ConsoleLineRecord[] }> {
-    const slot = this.byRequest.get(`${envId}\u0000${requestId}`);
-    const access = slot?.access;
-    const lines = (slot?.lines ?? []).filter((l) => l.expiresAt > now);
-    return { ...(access && access.expiresAt > now ? { access } : {}), lines };
+    const access = this.requests.get(envId, requestId, now);
+    const lines = (this.lines.get(`${envId}\u0000${requestId}`) ?? []).filter((l) => l.expiresAt > now);
+    return { ...(access ? { access } : {}), lines };
   }
 
   async listInstanceLines(q: InstanceLineQuery): Promise<LogPage<InstanceLineRecord>> {
@@ -160,56 +168,88 @@ export class FileLogStore implements LogStore {
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     await this.writing;
+    await this.closeSegment();
   }
 
-  private applyBatch(access: readonly AccessRecord[], lines: readonly ConsoleLineRecord[], instance: readonly InstanceLineRecord[], metrics: readonly MetricPartial[], liveAfter = 0): void {
-    for (const r of access) if (r.expiresAt > liveAfter) this.apply({ k: 'a', r });
-    for (const r of lines) if (r.expiresAt > liveAfter) this.apply({ k: 'l', r });
-    for (const r of instance) if (r.expiresAt > liveAfter) this.apply({ k: 'i', r });
-    for (const r of metrics) if (r.expiresAt > liveAfter) this.apply({ k: 'm', r });
-  }
-
-  private apply(e: Entry): void {
-    switch (e.k) {
-      case 'a': {
-        const r = e.r as AccessRecord;
-        const slot = this.slot(r.envId, r.requestId);
-        const prev = slot.access;
-        if (prev) {
-          this.requests.get(r.envId)?.remove(prev.time, prev.requestId);
-          this.uncount(prev.time);
-        }
-        slot.access = r;
-        let list = this.requests.get(r.envId);
-        if (!list) this.requests.set(r.envId, (list = new Ordered(requestIdOf)));
-        list.insert(r);
-        this.counted(r.time);
-        return;
-      }
-      case 'l': {
-        const r = e.r as ConsoleLineRecord;
-        const slot = this.slot(r.envId, r.requestId);
-        if (insertOrdered((slot.lines ??= []), r, seqOf)) this.counted(r.time);
-        return;
-      }
-      case 'i': {
-        const r = e.r as InstanceLineRecord;
-        const key = `${r.envId}\u0000${r.block}`;
-        let list = this.instance.get(key);
-        if (!list) this.instance.set(key, (list = new Ordered<InstanceLineRecord>(seqOf)));
-        if (list.insert(r)) this.counted(r.time);
-        return;
-      }
-      case 'm':
-        return this.addMetric(e.r as MetricPartial);
+  private async append(file: string, text: string): Promise<void> {
+    if (this.segment?.file !== file) {
+      await this.closeSegment();
+      this.segment = { file, handle: await open(join(this.options.dir, file), 'a') };
+    }
+    try {
+      await this.segment.handle.appendFile(text);
+    } catch (e) {
+      await this.closeSegment(); // opened afresh on the next write
+      throw e;
     }
   }
 
-  private slot(envId: string, requestId: string): RequestSlot {
-    const key = `${envId}\u0000${requestId}`;
-    let slot = this.byRequest.get(key);
-    if (!slot) this.byRequest.set(key, (slot = {}));
-    return slot;
+  private async closeSegment(): Promise<void> {
+    const segment = this.segment;
+    this.segment = undefined;
+    await segment?.handle.close().catch(() => undefined);
+  }
+
+  /** Indexes `count` rows, those alive at `liveAfter`, each under its environment. */
+  private addRows(src: RowSource, count: number, liveAfter = 0): void {
+    // Rows of one batch are nearly always of one environment: group them by it without a string per row.
+    const byEnv = new Map<string, number[]>();
+    let envField = '';
+    let rows: number[] | undefined;
+    for (let i = 0; i < count; i++) {
+      if (!(src.expires[i]! > liveAfter)) continue;
+      const text = src.texts[src.textOf[i]!]!;
+      const start = src.starts[i]!;
+      if (!rows || !accessLineHasEnv(text, start, envField)) {
+        const envId = accessLineEnv(text, start);
+        envField = escapeField(envId);
+        rows = byEnv.get(envId);
+        if (!rows) byEnv.set(envId, (rows = []));
+      }
+      rows.push(i);
+    }
+    for (const [env, list] of byEnv) this.requests.add(env, src, list);
+  }
+
+  /** Indexes explicit rows (`accessRow` lines, each ending in a line break). */
+  private addExplicitRows(text: string, liveAfter = 0): number {
+    const src = { texts: [text], textOf: [] as number[], starts: [] as number[], times: [] as number[], expires: [] as number[] };
+    let maxExpiry = 0;
+    for (let at = 0; at < text.length; ) {
+      let end = text.indexOf('\n', at);
+      if (end < 0) end = text.length;
+      const row = accessRowLine(text.slice(at, end));
+      if (row) {
+        src.textOf.push(0);
+        src.starts.push(at + row.start);
+        src.times.push(timeMsOf(row.record.time));
+        src.expires.push(row.record.expiresAt);
+        maxExpiry = Math.max(maxExpiry, row.record.expiresAt);
+      }
+      at = end + 1;
+    }
+    this.addRows(src, src.starts.length, liveAfter);
+    return maxExpiry;
+  }
+
+  private applyBatch(lines: readonly ConsoleLineRecord[], instance: readonly InstanceLineRecord[], metrics: readonly MetricPartial[], liveAfter = 0): void {
+    for (const r of lines) if (r.expiresAt > liveAfter) this.addLine(r);
+    for (const r of instance) if (r.expiresAt > liveAfter) this.addInstanceLine(r);
+    for (const r of metrics) if (r.expiresAt > liveAfter) this.addMetric(r);
+  }
+
+  private addLine(r: ConsoleLineRecord): void {
+    const key = `${r.envId}\u0000${r.requestId}`;
+    let list = this.lines.get(key);
+    if (!list) this.lines.set(key, (list = []));
+    if (insertOrdered(list, r, seqOf)) this.counted(r.time);
+  }
+
+  private addInstanceLine(r: InstanceLineRecord): void {
+    const key = `${r.envId}\u0000${r.block}`;
+    let list = this.instance.get(key);
+    if (!list) this.instance.set(key, (list = new Ordered<InstanceLineRecord>(seqOf)));
+    if (list.insert(r)) this.counted(r.time);
   }
 
   private addMetric(p: MetricPartial): void {
@@ -240,29 +280,20 @@ export class FileLogStore implements LogStore {
     };
   }
 
-  private lastSecond = '';
-  private lastSecondCount = 0;
+  /** Counts `n` records (negative: removed) of epoch second `second`. */
+  private tally(second: number, n: number): void {
+    this.count += n;
+    const left = (this.perSecond.get(second) ?? 0) + n;
+    if (left <= 0) this.perSecond.delete(second);
+    else this.perSecond.set(second, left);
+  }
 
   private counted(time: string): void {
-    this.count++;
-    // Records arrive grouped in time: count into the current second without slicing each time.
-    if (this.lastSecond && time.startsWith(this.lastSecond)) {
-      this.perSecond.set(this.lastSecond, ++this.lastSecondCount);
-      return;
-    }
-    const sec = time.slice(0, 19);
-    this.lastSecond = sec;
-    this.lastSecondCount = (this.perSecond.get(sec) ?? 0) + 1;
-    this.perSecond.set(sec, this.lastSecondCount);
+    this.tally(Math.floor(timeMsOf(time) / 1000), 1);
   }
 
   private uncount(time: string): void {
-    this.count--;
-    this.lastSecond = '';
-    const sec = time.slice(0, 19);
-    const n = (this.perSecond.get(sec) ?? 1) - 1;
-    if (n <= 0) this.perSecond.delete(sec);
-    else this.perSecond.set(sec, n);
+    this.tally(Math.floor(timeMsOf(time) / 1000), -1);
   }
 
   /**
@@ -271,26 +302,29 @@ export class FileLogStore implements LogStore {
    */
   private evict(): void {
     const target = Math.floor((this.options.maxRecords ?? 500_000) * 0.8);
-    const seconds = [...this.perSecond.keys()].sort();
+    const seconds = [...this.perSecond.keys()].sort((a, b) => a - b);
     seconds.pop();
     let remaining = this.count;
-    let cutoff = '';
+    let cutoff: number | undefined;
     for (const sec of seconds) {
       if (remaining <= target) break;
       remaining -= this.perSecond.get(sec)!;
       cutoff = sec;
     }
-    if (!cutoff) return;
+    if (cutoff === undefined) return;
     const before = this.count;
-    this.removeWhere((time) => time.slice(0, 19) <= cutoff);
+    const endMs = (cutoff + 1) * 1000;
+    this.requests.removeOlderThan(endMs);
+    this.removeWhere((time) => timeMsOf(time) < endMs);
     const evicted = before - this.count;
     this.evictedTotal += evicted;
-    this.options.onEvict?.(evicted, cutoff);
+    this.options.onEvict?.(evicted, new Date(cutoff * 1000).toISOString().slice(0, 19));
   }
 
   /** Drops expired records and forgets old applied-batch sets; deletes fully expired segment files. */
   private async sweep(): Promise<void> {
     const nowS = Math.floor(this.now() / 1000);
+    this.requests.removeExpired(nowS);
     this.removeWhere((_time, expiresAt) => expiresAt <= nowS);
     const appliedBefore = new Date(this.now() - APPLIED_MEMORY_MS).toISOString().slice(0, 16);
     for (const [envId, env] of this.metrics) {
@@ -303,30 +337,22 @@ export class FileLogStore implements LogStore {
     for (const [file, expiry] of this.segments) {
       if (expiry <= nowS) {
         this.segments.delete(file);
+        if (this.segment?.file === file) await (this.writing = this.writing.then(() => this.closeSegment()));
         await unlink(join(this.options.dir, file)).catch(() => undefined);
       }
     }
   }
 
+  /** Drops the console and instance lines `drop` selects. */
   private removeWhere(drop: (time: string, expiresAt: number) => boolean): void {
-    for (const [envId, list] of this.requests) {
-      for (const r of list.removeWhere((r) => drop(r.time, r.expiresAt))) {
-        const slot = this.byRequest.get(`${r.envId}\u0000${r.requestId}`);
-        if (slot?.access === r) slot.access = undefined;
-        this.uncount(r.time);
+    for (const [key, list] of this.lines) {
+      const kept: ConsoleLineRecord[] = [];
+      for (const l of list) {
+        if (drop(l.time, l.expiresAt)) this.uncount(l.time);
+        else kept.push(l);
       }
-      if (list.items.length === 0) this.requests.delete(envId);
-    }
-    for (const [key, slot] of this.byRequest) {
-      if (slot.lines) {
-        const kept: ConsoleLineRecord[] = [];
-        for (const l of slot.lines) {
-          if (drop(l.time, l.expiresAt)) this.uncount(l.time);
-          else kept.push(l);
-        }
-        slot.lines = kept.length ? kept : undefined;
-      }
-      if (!slot.access && !slot.lines) this.byRequest.delete(key);
+      if (kept.length) this.lines.set(key, kept);
+      else this.lines.delete(key);
     }
     for (const [key, list] of this.instance) {
       for (const r of list.removeWhere((r) => drop(r.time, r.expiresAt))) this.uncount(r.time);
@@ -339,8 +365,36 @@ export class FileLogStore implements LogStore {
     const files = (await readdir(this.options.dir)).filter((f) => /^logs-.*\.ndjson$/.test(f)).sort();
     for (const file of files) {
       let maxExpiry = 0;
-      const lines = createInterface({ input: createReadStream(join(this.options.dir, file), 'utf8'), crlfDelay: Infinity });
-      for await (const line of lines) {
+      /** The access lines block being read: its retention, lines to come, and lines so far. */
+      let block: { retentionMs: number; left: number; lines: string[] } | undefined;
+      let explicit = '';
+      const flushExplicit = (): void => {
+        if (explicit) maxExpiry = Math.max(maxExpiry, this.addExplicitRows(explicit, nowS));
+        explicit = '';
+      };
+      for await (const line of segmentLines(join(this.options.dir, file))) {
+        if (block) {
+          if (block.left > 0) {
+            block.lines.push(line);
+            block.left--;
+            continue;
+          }
+          // A block is whole only with its closing line (a crash mid-append loses that batch).
+          if (line === '.') maxExpiry = Math.max(maxExpiry, this.reindex(block.lines, block.retentionMs, nowS));
+          block = undefined;
+          if (line === '.') continue;
+        }
+        if (line.startsWith('A\t')) {
+          flushExplicit();
+          const [, retentionS, n] = line.split('\t');
+          if (Number(n) >= 0 && Number(retentionS) >= 0) block = { retentionMs: Number(retentionS) * 1000, left: Number(n), lines: [] };
+          continue;
+        }
+        if (line.startsWith('a\t')) {
+          explicit += `${line}\n`;
+          continue;
+        }
+        flushExplicit();
         let b: { v?: unknown; a?: unknown; l?: unknown; i?: unknown; m?: unknown } | undefined;
         try {
           b = JSON.parse(line);
@@ -349,27 +403,59 @@ export class FileLogStore implements LogStore {
         }
         if (!b || b.v !== 1) continue;
         const list = <T extends { expiresAt: number }>(v: unknown): T[] => (Array.isArray(v) ? v.filter((r): r is T => !!r && typeof r === 'object' && typeof r.expiresAt === 'number') : []);
+        // Segments written before access rows hold access records in the JSON line.
         const [access, consoleLines, instance, metrics] = [list<AccessRecord>(b.a), list<ConsoleLineRecord>(b.l), list<InstanceLineRecord>(b.i), list<MetricPartial>(b.m)];
-        for (const l of [access, consoleLines, instance, metrics]) for (const r of l) if (r.expiresAt > maxExpiry) maxExpiry = r.expiresAt;
-        this.applyBatch(access, consoleLines, instance, metrics, nowS);
+        for (const l of [consoleLines, instance, metrics]) for (const r of l) if (r.expiresAt > maxExpiry) maxExpiry = r.expiresAt;
+        let rows = '';
+        for (const r of access) rows += `${accessRow(r)}\n`;
+        if (rows) maxExpiry = Math.max(maxExpiry, this.addExplicitRows(rows, nowS));
+        this.applyBatch(consoleLines, instance, metrics, nowS);
       }
+      flushExplicit();
       if (maxExpiry <= nowS) await unlink(join(this.options.dir, file)).catch(() => undefined);
       else this.segments.set(file, maxExpiry);
     }
     if (this.count > (this.options.maxRecords ?? 500_000)) this.evict();
   }
+
+  /** Indexes a batch's access lines again, as the indexer did (metrics are in the file already). */
+  private reindex(lines: readonly string[], retentionMs: number, nowS: number): number {
+    const builder = new LogBatchBuilder({ batch: 'replay', retentionMs, accessRows: true });
+    builder.addAccessLines(lines.length ? `${lines.join('\n')}\n` : '');
+    const rows: AccessRows | undefined = builder.build().accessRows;
+    if (!rows) return 0;
+    let maxExpiry = 0;
+    for (let i = 0; i < rows.count; i++) maxExpiry = Math.max(maxExpiry, rows.expires[i]!);
+    this.addRows(rows, rows.count, nowS);
+    return maxExpiry;
+  }
 }
 
-interface RequestSlot {
-  access?: AccessRecord;
-  lines?: ConsoleLineRecord[];
+/** The lines of a segment file (split at line feeds only: access lines may hold carriage returns). */
+async function* segmentLines(file: string): AsyncGenerator<string> {
+  let rest = '';
+  for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
+    const text = rest + (chunk as string);
+    let start = 0;
+    for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
+      yield text.slice(start, end);
+      start = end + 1;
+    }
+    rest = text.slice(start);
+  }
+  if (rest) yield rest;
+}
+
+/** Epoch ms of a record's time: read in place for the indexer's ISO form, parsed otherwise (0 when it is not a time). */
+function timeMsOf(time: string): number {
+  const ms = time.length === 24 ? isoTimeMs(time, 0) : NaN;
+  return ms === ms ? ms : Date.parse(time) || 0;
 }
 
 /** A position in (time, key) order; `time#key` strings of the logs table compare the same way. */
 type Pos = [time: string, key: string] | undefined;
 const cmp = (a: [string, string], b: [string, string]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0);
 
-const requestIdOf = (r: AccessRecord): string => r.requestId;
 const seqOf = (r: { seq: string }): string => r.seq;
 
 /** Inserts into a short (time, key)-ordered array, replacing an equal position; true when new. */

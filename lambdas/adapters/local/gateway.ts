@@ -4,23 +4,9 @@ import type { Writable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import send from 'send';
 import { isKintoError } from '../../core/errors';
+import type { AccessEntry } from '../../core/logs/log-records';
 import { isReservedBlockName } from '../../core/names';
 import type { ActiveEnvironment, LocalRuntime, RoutedBlock } from './local-runtime';
-
-/** One request through a gateway, as the access log records it. */
-export interface AccessEntry {
-  readonly requestId: string;
-  readonly time: string;
-  readonly envId: string;
-  readonly method: string;
-  readonly path: string;
-  readonly block?: string;
-  readonly release?: string;
-  readonly commit?: string;
-  readonly status: number;
-  readonly durationMs: number;
-  readonly clientId?: string;
-}
 
 /** What the gateway's guard decides for a request (tokens, visibility, basic auth). */
 export type GuardDecision =

@@ -1,13 +1,17 @@
 import { randomBytes } from 'node:crypto';
+import { parseAccessLine } from '../../core/logs/access-row';
 import { DEFAULT_RETENTION_MS, LogBatchBuilder, type BlockSource } from '../../core/logs/index-log-events';
-import { emptySummary, type IndexSummary, type InstanceLineRecord } from '../../core/logs/log-records';
+import { emptySummary, type AccessEntry, type IndexSummary, type InstanceLineRecord } from '../../core/logs/log-records';
 import type { LogStore } from '../../ports/log-store';
 import type { InstanceListener, LogFeed, LogFeedStats } from './log-feed';
-import type { AccessEntry } from './gateway';
 import type { BlockEvent, BlockMeta } from './local-runtime';
 
 export interface LocalLogFeedOptions {
-  readonly store: LogStore;
+  /**
+   * Where batches go. A store with `readsAccessRows` (the file store) gets access records as rows
+   * (`IndexedBatch.accessRows`): the gateway's entries then reach it without an object each.
+   */
+  readonly store: LogStore & { readonly readsAccessRows?: boolean };
   /** @default 2 days */
   readonly retentionMs?: number;
   /** How long entries wait to be indexed together. @default 100 */
@@ -26,8 +30,8 @@ export type FeedItem =
   | { readonly k: 'a'; readonly e: AccessEntry }
   | { readonly k: 'l'; readonly m: BlockMeta; readonly t: string; readonly s: 'stdout' | 'stderr'; readonly at: number }
   | { readonly k: 'e'; readonly m: BlockMeta; readonly ev: BlockEvent; readonly at: number };
-type Queued = FeedItem;
-
+/** Queued: a hook's item, or `n` access entries as access lines (`accessLine`, from the log worker's client). */
+type Queued = FeedItem | { readonly k: 'A'; readonly text: string; readonly n: number };
 
 const WRITE_TRIES = 4;
 /** At most one summary line of unusable input per this long (plain lines are normal output, not counted here). */
@@ -42,6 +46,8 @@ const SUMMARY_EVERY_MS = 60_000;
  */
 export class LocalLogFeed implements LogFeed {
   private queue: Queued[] = [];
+  /** Entries in the queue (an item of access lines holds many). */
+  private waiting = 0;
   private timer?: NodeJS.Timeout;
   private writing?: Promise<void>;
   private seq = 0;
@@ -68,26 +74,55 @@ export class LocalLogFeed implements LogFeed {
 
   /** Gateway hook: one call per request. */
   readonly access = (entry: AccessEntry): void => {
-    if (this.admit(entry.envId, entry.block)) this.queue.push({ k: 'a', e: entry });
+    if (this.admit(entry.envId, entry.block)) this.push({ k: 'a', e: entry });
   };
 
   /** Runtime hook: one call per line a block writes. */
   readonly line = (meta: BlockMeta, text: string, stream: 'stdout' | 'stderr'): void => {
-    if (this.admit(meta.envId, meta.block)) this.queue.push({ k: 'l', m: meta, t: text, s: stream, at: Date.now() });
+    if (this.admit(meta.envId, meta.block)) this.push({ k: 'l', m: meta, t: text, s: stream, at: Date.now() });
   };
 
   /** Runtime hook: block lifecycle (start, ready, exit, idle stop, jobs). */
   readonly event = (meta: BlockMeta, ev: BlockEvent): void => {
     if (ev.type === 'start') return; // `ready` (or `exit`) follows with the facts
-    if (this.admit(meta.envId, meta.block)) this.queue.push({ k: 'e', m: meta, ev, at: Date.now() });
+    if (this.admit(meta.envId, meta.block)) this.push({ k: 'e', m: meta, ev, at: Date.now() });
   };
 
   /** Items seen elsewhere (the log worker's main-thread side), with their own times. */
   ingest(items: readonly FeedItem[]): void {
     for (const item of items) {
       const block = item.k === 'a' ? item.e.block : item.m.block;
-      if (this.admit(item.k === 'a' ? item.e.envId : item.m.envId, block)) this.queue.push(item);
+      if (this.admit(item.k === 'a' ? item.e.envId : item.m.envId, block)) this.push(item);
     }
+  }
+
+  /**
+   * `n` access entries as access lines (`accessLine`), queued as one item: they are indexed from
+   * the text, never split into objects here. Past the queue's room the rest are shed (counted).
+   */
+  ingestAccessLines(text: string, n: number): void {
+    if (n === 0 || this.closed) return;
+    const room = Math.max(0, this.maxQueued - this.waiting);
+    let kept = text;
+    let keptCount = n;
+    if (n > room) {
+      let cut = 0;
+      for (let i = 0; i < room; i++) cut = text.indexOf('\n', cut) + 1;
+      kept = text.slice(0, cut);
+      keptCount = room;
+      for (let at = cut; at < text.length; ) {
+        let end = text.indexOf('\n', at);
+        if (end < 0) end = text.length;
+        const f = parseAccessLine(text, at, end);
+        this.recordShed(f?.envId ?? '', f?.block, 1);
+        at = end + 1;
+      }
+    }
+    if (keptCount === 0) return;
+    this.counters.queued += keptCount;
+    this.queue.push({ k: 'A', text: kept, n: keptCount });
+    this.waiting += keptCount;
+    if (!this.timer && !this.writing) this.schedule();
   }
 
   /** Entries shed before they reached this feed: counted and reported like its own. */
@@ -111,18 +146,18 @@ export class LocalLogFeed implements LogFeed {
   }
 
   async stats(): Promise<LogFeedStats> {
-    return { ...this.counters, waiting: this.queue.length, summary: { ...this.total } };
+    return { ...this.counters, waiting: this.waiting, summary: { ...this.total } };
   }
 
   /** Indexes and writes everything queued so far; resolves when it is stored. */
   async flush(): Promise<void> {
     while (this.writing) await this.writing;
-    if (this.queue.length === 0 && this.shedSince.size === 0) return;
+    if (this.waiting === 0 && this.shedSince.size === 0) return;
     clearTimeout(this.timer);
     this.timer = undefined;
     this.writing = this.writeQueued().finally(() => {
       this.writing = undefined;
-      if (this.queue.length > 0 && !this.closed) this.schedule();
+      if (this.waiting > 0 && !this.closed) this.schedule();
     });
     await this.writing;
   }
@@ -132,12 +167,17 @@ export class LocalLogFeed implements LogFeed {
     this.closed = true;
     clearTimeout(this.timer);
     await this.flush();
-    while (this.queue.length > 0) await this.flush();
+    while (this.waiting > 0) await this.flush();
+  }
+
+  private push(item: Queued): void {
+    this.queue.push(item);
+    this.waiting++;
   }
 
   private admit(envId: string, block: string | undefined): boolean {
     if (this.closed) return false;
-    if (this.queue.length >= this.maxQueued) {
+    if (this.waiting >= this.maxQueued) {
       this.counters.shed++;
       const key = `${envId}\u0000${block ?? ''}`;
       this.shedSince.set(key, (this.shedSince.get(key) ?? 0) + 1);
@@ -157,12 +197,20 @@ export class LocalLogFeed implements LogFeed {
 
   private async writeQueued(): Promise<void> {
     const items = this.queue;
+    const entries = this.waiting;
     this.queue = [];
+    this.waiting = 0;
     const shed = this.shedSince;
     this.shedSince = new Map();
-    const builder = new LogBatchBuilder({ batch: `${this.bootId}-${++this.batchNo}`, retentionMs: this.options.retentionMs ?? DEFAULT_RETENTION_MS, lossy: true });
+    const builder = new LogBatchBuilder({
+      batch: `${this.bootId}-${++this.batchNo}`,
+      retentionMs: this.options.retentionMs ?? DEFAULT_RETENTION_MS,
+      lossy: true,
+      accessRows: this.options.store.readsAccessRows === true,
+    });
     for (const q of items) {
-      if (q.k === 'a') builder.addAccess(q.e);
+      if (q.k === 'A') builder.addAccessLines(q.text);
+      else if (q.k === 'a') builder.addAccess(q.e);
       else if (q.k === 'l') builder.addBlockLine(sourceOf(q.m), { time: q.at, seq: this.nextSeq(), text: q.t, stream: q.s });
       else {
         const text = describeEvent(q.ev);
@@ -185,7 +233,7 @@ export class LocalLogFeed implements LogFeed {
         break;
       } catch (e) {
         if (attempt >= WRITE_TRIES) {
-          const lost = batch.access.length + batch.lines.length + batch.instance.length;
+          const lost = batch.summary.accessEntries + batch.lines.length + batch.instance.length;
           this.counters.lost += lost;
           this.warn(JSON.stringify({ level: 'error', message: 'log batch lost: the log store kept failing', lost, lostTotal: this.counters.lost, error: (e as Error).message }));
           return;
@@ -193,7 +241,7 @@ export class LocalLogFeed implements LogFeed {
         await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
       }
     }
-    this.counters.indexed += items.length;
+    this.counters.indexed += entries;
     this.counters.batches++;
     this.summarize(batch.summary);
     if (this.listeners.size > 0) this.publish(batch.instance);

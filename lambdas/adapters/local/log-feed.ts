@@ -1,5 +1,4 @@
-import type { IndexSummary, InstanceLineRecord } from '../../core/logs/log-records';
-import type { AccessEntry } from './gateway';
+import type { AccessEntry, IndexSummary, InstanceLineRecord } from '../../core/logs/log-records';
 import type { BlockEvent, BlockMeta } from './local-runtime';
 
 export type InstanceListener = (lines: readonly InstanceLineRecord[]) => void;

@@ -1,7 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { LogStore } from '../../ports/log-store';
 import { FileLogStore } from './file-log-store';
-import { decodeAccess } from './access-lines';
 import { LocalLogFeed, type FeedItem } from './local-log-feed';
 
 /**
@@ -17,7 +16,15 @@ export interface LogWorkerData {
 }
 
 export type ToWorker =
-  | { readonly t: 'batch'; readonly access: string; readonly items: readonly FeedItem[]; readonly shed: readonly (readonly [string, string | undefined, number])[] }
+  | {
+      readonly t: 'batch';
+      /** `accessCount` access entries as access lines (core/logs/access-row.ts), `accessLength` Latin-1 bytes. */
+      readonly access: ArrayBuffer | undefined;
+      readonly accessLength: number;
+      readonly accessCount: number;
+      readonly items: readonly FeedItem[];
+      readonly shed: readonly (readonly [string, string | undefined, number])[];
+    }
   | { readonly t: 'call'; readonly id: number; readonly method: keyof LogStore | 'flush' | 'close' | 'stats'; readonly args: readonly unknown[] }
   | { readonly t: 'subscribe' | 'unsubscribe'; readonly envId: string; readonly block: string };
 
@@ -49,11 +56,10 @@ async function main(): Promise<void> {
   port.on('message', (m: ToWorker) => {
     switch (m.t) {
       case 'batch': {
-        const access = decodeAccess(m.access);
-        feed.ingest(access);
+        if (m.access) feed.ingestAccessLines(Buffer.from(m.access, 0, m.accessLength).toString('latin1'), m.accessCount);
         feed.ingest(m.items);
         for (const [envId, block, count] of m.shed) feed.recordShed(envId, block, count);
-        post({ t: 'ack', n: m.items.length + access.length });
+        post({ t: 'ack', n: m.items.length + m.accessCount });
         return;
       }
       case 'subscribe': {

@@ -1,3 +1,5 @@
+import type { AccessRows } from './access-row';
+
 /**
  * What the log index holds. The indexer (`LogBatchBuilder`) builds these from raw lines; a
  * `LogStore` keeps them until `expiresAt` and answers the log and metrics API from them.
@@ -25,6 +27,9 @@ export interface AccessRecord {
   readonly lambdaRequestId?: string;
   readonly expiresAt: number;
 }
+
+/** One request as a gateway reports it: the access record before the index adds its expiry. */
+export type AccessEntry = Omit<AccessRecord, 'expiresAt'>;
 
 export type LineStream = 'stdout' | 'stderr' | 'platform';
 
@@ -143,6 +148,12 @@ export const emptySummary = (): IndexSummary => ({
 /** Everything one batch of raw lines turned into: what a LogStore writes. */
 export interface IndexedBatch {
   readonly access: AccessRecord[];
+  /**
+   * Access records as rows (access-row.ts) instead of `access`: only when the indexer was asked
+   * for rows (`LogBatchOptions.accessRows`), for a store that keeps them as they are (the local
+   * file store).
+   */
+  readonly accessRows?: AccessRows;
   readonly lines: ConsoleLineRecord[];
   readonly instance: InstanceLineRecord[];
   readonly metrics: MetricPartial[];

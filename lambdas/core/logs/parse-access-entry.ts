@@ -1,10 +1,7 @@
 import { ACCESS_LOG_FORMAT_VERSION } from './access-log-format';
 import { isoTime } from './iso-time';
-import type { AccessRecord } from './log-records';
+import type { AccessEntry } from './log-records';
 import { isRequestId } from './request-id';
-
-/** An access entry as a gateway reports it, before the index adds its expiry. */
-export type AccessEntryInput = Omit<AccessRecord, 'expiresAt'>;
 
 const HTTP_METHOD = /^[A-Z]{1,16}$/;
 const BLOCK_NAME = /^[a-z][a-z0-9-]{0,31}$/;
@@ -27,7 +24,7 @@ export function accessEntry(input: {
   durationMs: unknown;
   clientId?: unknown;
   lambdaRequestId?: unknown;
-}): AccessEntryInput | undefined {
+}): AccessEntry | undefined {
   if (!isRequestId(input.requestId)) return undefined;
   const time = toIsoTime(input.time);
   const status = toNumber(input.status);
@@ -35,7 +32,7 @@ export function accessEntry(input: {
   const duration = toNumber(input.durationMs);
   const path = typeof input.path === 'string' && input.path !== '-' ? input.path.slice(0, MAX_PATH) : '/';
   // Built property by property, not with spreads: this runs once per request.
-  const entry: { -readonly [K in keyof AccessEntryInput]: AccessEntryInput[K] } = {
+  const entry: { -readonly [K in keyof AccessEntry]: AccessEntry[K] } = {
     envId: input.envId,
     requestId: input.requestId,
     time,
@@ -71,7 +68,7 @@ function blockOfPath(path: string): string | undefined {
  * One line of an HTTP API stage access log in `gatewayAccessLogFormat`. `envId` comes from the log
  * group (trusted); an `envId` inside the line that disagrees makes the line invalid.
  */
-export function parseAccessLogLine(line: string, envId: string): AccessEntryInput | undefined {
+export function parseAccessLogLine(line: string, envId: string): AccessEntry | undefined {
   let v: Record<string, unknown>;
   try {
     v = JSON.parse(line) as Record<string, unknown>;
