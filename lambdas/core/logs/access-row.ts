@@ -128,9 +128,11 @@ function putOptional(bytes: Uint8Array, at: number, s: string | undefined, end: 
 function putNumber(bytes: Uint8Array, at: number, n: number, end: number): number {
   const hundredths = Math.round(n * 100);
   if (at < 0 || !(n >= 0 && n < 1e9 && hundredths / 100 === n)) return at < 0 ? -1 : putEscaped(bytes, at, String(n), end);
-  if (at + 14 >= bytes.length) return -1;
-  let p = putDigits(bytes, at, Math.floor(hundredths / 100));
+  const whole = Math.floor(hundredths / 100);
   const cents = hundredths % 100;
+  // Exactly the room it takes: a buffer that fits the line takes it.
+  if (at + digitCount(whole) + (cents === 0 ? 0 : cents % 10 === 0 ? 2 : 3) >= bytes.length) return -1;
+  let p = putDigits(bytes, at, whole);
   if (cents !== 0) {
     bytes[p++] = 46; // .
     bytes[p++] = 48 + Math.floor(cents / 10);
@@ -140,9 +142,14 @@ function putNumber(bytes: Uint8Array, at: number, n: number, end: number): numbe
   return p + 1;
 }
 
-function putDigits(bytes: Uint8Array, at: number, n: number): number {
+function digitCount(n: number): number {
   let digits = 1;
   for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+  return digits;
+}
+
+function putDigits(bytes: Uint8Array, at: number, n: number): number {
+  const digits = digitCount(n);
   for (let i = digits - 1, x = n; i >= 0; i--, x = Math.floor(x / 10)) bytes[at + i] = 48 + (x % 10);
   return at + digits;
 }
@@ -325,12 +332,15 @@ export function accessLineIdHash(text: string, start: number): number {
 
 export const idHash = (id: string): number => accessLineIdHash(`${id}\t`, 0);
 
-/** The number at `at`, up to the next tab (digits read in place; anything else the slow way). */
+/**
+ * The number at `at`, up to the next tab (up to 15 digits read in place, exact in a double;
+ * anything else the slow way, which rounds as `Number` does).
+ */
 function readNumber(row: string, at: number): number {
   let n = 0;
   for (let i = at; ; i++) {
     const c = row.charCodeAt(i);
-    if (c >= 48 && c <= 57) n = n * 10 + (c - 48);
+    if (c >= 48 && c <= 57 && i - at < 15) n = n * 10 + (c - 48);
     else if (c === TAB && i > at) return n;
     else {
       const end = row.indexOf('\t', at);

@@ -103,8 +103,17 @@ export class LogBatchBuilder {
   addAccess(entry: Parameters<typeof accessEntry>[0]): void {
     this.summary.events++;
     const valid = accessEntry(entry);
-    if (valid) this.pushAccess(valid, Date.parse(valid.time));
-    else this.summary.invalidAccess++;
+    if (!valid) {
+      this.summary.invalidAccess++;
+      return;
+    }
+    // A block given but refused leaves the record without one, where a line without one takes
+    // its path's: indexed again, the input must hold the block as given (the row is in memory only).
+    if (this.options.accessRows && valid.block === undefined && typeof entry.block === 'string' && entry.block !== '' && entry.block !== '-') {
+      this.input += accessLine({ ...valid, block: entry.block });
+      this.inputLines++;
+      this.pushAccess(valid, Date.parse(valid.time), false);
+    } else this.pushAccess(valid, Date.parse(valid.time));
   }
 
   /**
