@@ -4,6 +4,7 @@ import type { Writable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import send from 'send';
 import { isKintoError } from '../../core/errors';
+import { isoTime } from '../../core/logs/iso-time';
 import type { AccessEntry } from '../../core/logs/log-records';
 import { isReservedBlockName } from '../../core/names';
 import type { ActiveEnvironment, LocalRuntime, RoutedBlock } from './local-runtime';
@@ -176,7 +177,7 @@ export function createGateway(options: GatewayOptions) {
     if (options.onAccess) {
       options.onAccess({
         requestId: ex.requestId,
-        time: new Date(ex.startedAt).toISOString(),
+        time: isoTime(ex.startedAt),
         envId: ex.envId,
         method: ex.req.method ?? 'GET',
         path: ex.path,
