@@ -17,7 +17,7 @@ export interface AuthorizerConfig {
  * The authorizer's verifier on AWS: the platform key from Secrets Manager (read once per
  * container), client statuses from the state table. This module is imported lazily by the
  * authorizer on its first real verification, so a cold start does not load the AWS SDK until then
- * (the SDK is not bundled: the Node.js 22 Lambda runtime provides it).
+ * (the SDK is not bundled: the Node.js 24 Lambda runtime provides it).
  */
 export async function createAwsTokenVerifier(config: AuthorizerConfig): Promise<TokenVerifier> {
   const material = await secretsManagerKeys(new SecretsManagerClient({}), config.platformKeySecretArn).material();
