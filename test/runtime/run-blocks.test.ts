@@ -63,6 +63,23 @@ describe('Local runtime: build, tag, deploy, call', () => {
     expect(ids.size).toBe(5);
   });
 
+  it('forwards headers both ways, except hop-by-hop ones and the kinto-* headers the platform owns', async () => {
+    const gw = await kinto.gatewayUrl('shop', 'dev');
+    const res = await fetch(`${gw}/api/headers`, { headers: { 'x-app': 'one', 'kinto-client-id': 'forged', 'x-forwarded-for': '6.6.6.6', te: 'trailers' } });
+    const body = (await res.json()) as { requestId: string; headers: Record<string, string> };
+    // To the block: the caller's own headers, the platform's kinto-* and x-forwarded-* only.
+    expect(body.headers['x-app']).toBe('one');
+    expect(body.headers['kinto-request-id']).toBe(body.requestId);
+    expect(body.headers['kinto-client-id']).toBeUndefined();
+    expect(body.headers['x-forwarded-for']).toBe('127.0.0.1');
+    expect(body.headers.te).toBeUndefined();
+    // To the caller: every header of the block (both cookies) but its kinto-* ones; the platform's request id.
+    expect(res.headers.getSetCookie()).toEqual(['a=1; Path=/', 'b=2; Path=/']);
+    expect(res.headers.get('x-custom')).toBe('kept');
+    expect(res.headers.get('kinto-request-id')).toBe(body.requestId);
+    expect(res.headers.get('kinto-other')).toBeNull();
+  });
+
   it('runs a Python http.server website from a sub-folder, unchanged', async () => {
     const gw = await kinto.gatewayUrl('shop', 'dev');
     const res = await fetch(`${gw}/py/`);

@@ -33,6 +33,14 @@ const server = http.createServer((req, res) => {
   console.log(JSON.stringify({ kinto_request_id: id, message: 'handled', path: req.url }));
   console.log('plain line for ' + req.url);
   if (req.url === '/crash') process.exit(3);
+  if (req.url === '/headers') {
+    // What the gateway forwards each way: the request headers it sent, and response headers to filter.
+    res.setHeader('set-cookie', ['a=1; Path=/', 'b=2; Path=/']);
+    res.setHeader('kinto-request-id', 'from-block');
+    res.setHeader('kinto-other', 'from-block');
+    res.setHeader('x-custom', 'kept');
+    return res.end(JSON.stringify({ requestId: id, headers: req.headers }));
+  }
   if (req.url === '/stop-listening') {
     setInterval(() => {}, 1000); // stays alive, answers nothing more
     return res.end(JSON.stringify({ stopping: process.pid }), () => server.close());

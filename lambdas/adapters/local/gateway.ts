@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import send from 'send';
@@ -140,7 +140,7 @@ export function createGateway(options: GatewayOptions) {
       {
         path: query < 0 ? ex.blockPath : ex.blockPath + url.slice(query),
         method: req.method as Dispatcher.HttpMethod,
-        headers: forwardHeaders(ex) as Record<string, string>,
+        headers: forwardHeaders(ex),
         body: hasBody ? req : null,
         opaque: ex,
       },
@@ -193,11 +193,13 @@ export function createGateway(options: GatewayOptions) {
 
   /** The block answered: its status and headers (minus hop-by-hop and `kinto-*`) go to the caller. */
   function writeUpstreamHead({ statusCode, headers, opaque: ex }: Dispatcher.StreamFactoryData<Exchange>): Writable {
-    const out = headers as OutgoingHttpHeaders;
-    for (const name in out) {
-      if (name.startsWith('kinto-') || name === 'connection' || name === 'keep-alive' || name === 'transfer-encoding') delete out[name];
+    // A new flat list rather than `delete` on undici's object (which would turn it slow for Node's header writer).
+    const out: (string | string[])[] = [];
+    for (const name in headers) {
+      if (name.startsWith('kinto-') || name === 'connection' || name === 'keep-alive' || name === 'transfer-encoding') continue;
+      out.push(name, headers[name]!);
     }
-    out['kinto-request-id'] = ex.requestId;
+    out.push('kinto-request-id', ex.requestId);
     ex.res.writeHead(statusCode, out);
     return ex.res;
   }
@@ -250,19 +252,22 @@ class Exchange {
 type Exchanged = { exchange?: Exchange };
 
 /** Headers for the block: the caller's, minus hop-by-hop and every `kinto-*`, plus the platform's. */
-function forwardHeaders(ex: Exchange): OutgoingHttpHeaders {
+function forwardHeaders(ex: Exchange): string[] {
+  // A flat [name, value, ...] list: undici takes it as it is (no entries of an object to walk).
   const inbound = ex.req.headers;
-  const out: OutgoingHttpHeaders = {};
+  const out: string[] = [];
   for (const name in inbound) {
     if (HOP_BY_HOP.has(name) || name.startsWith('kinto-') || name.startsWith('x-forwarded-')) continue;
     if (ex.stripAuthorization && name === 'authorization') continue;
-    out[name] = inbound[name];
+    const value = inbound[name];
+    if (value === undefined) continue;
+    if (typeof value === 'string') out.push(name, value);
+    else for (const v of value) out.push(name, v);
   }
-  out['kinto-request-id'] = ex.requestId;
-  if (ex.clientId) out['kinto-client-id'] = ex.clientId;
-  out['x-forwarded-for'] = ex.req.socket.remoteAddress ?? '';
-  out['x-forwarded-proto'] = 'http';
-  if (inbound.host) out['x-forwarded-host'] = inbound.host;
+  out.push('kinto-request-id', ex.requestId);
+  if (ex.clientId) out.push('kinto-client-id', ex.clientId);
+  out.push('x-forwarded-for', ex.req.socket.remoteAddress ?? '', 'x-forwarded-proto', 'http');
+  if (inbound.host) out.push('x-forwarded-host', inbound.host);
   return out;
 }
 
