@@ -91,7 +91,8 @@ describe('Killing the platform (SIGKILL) mid-build and mid-deploy', () => {
     expect((await built(p, 'notify')).status).toBe('succeeded');
     expect((await p.api('POST', '/v1/projects/crash/releases', { version: '1.0.0' })).status).toBe(201);
     expect((await p.api('POST', '/v1/projects/crash/environments/dev/deployments', { release: '1.0.0' })).body.data.status).toBe('succeeded');
-    await waitFor(() => existsSync(marker), 10_000);
+    // The job creates the file, then writes it: wait for what it wrote, not for the file.
+    await waitFor(() => existsSync(marker) && readFileSync(marker, 'utf8') !== '', 10_000);
     expect(readFileSync(marker, 'utf8')).toBe('1.0.0');
     const gw = (await p.api('GET', '/v1/projects/crash/environments/dev')).body.data.gatewayUrl as string;
     const before = (await (await fetch(`${gw}/api/`)).json()) as any;
