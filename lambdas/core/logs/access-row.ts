@@ -24,8 +24,8 @@ import type { AccessEntry, AccessRecord } from './log-records';
  */
 export const ACCESS_LINE_FIELDS = 12;
 
-/** Field positions in a row. */
-const ROW = { expiresAt: 1, requestId: 2, time: 3, envId: 4, method: 5, path: 6, block: 7, release: 8, commit: 9, status: 10, durationMs: 11, clientId: 12, lambdaRequestId: 13 } as const;
+/** Field positions in a row that `parseAccessRow` checks before reading the line. */
+const ROW = { expiresAt: 1, status: 10 } as const;
 const ROW_FIELDS = ACCESS_LINE_FIELDS + 3;
 
 const UNSAFE = /[\t\n\r\\\u0100-\uffff]/;
@@ -185,31 +185,8 @@ export function parseAccessRow(row: string): AccessRecord | undefined {
   const expiresAt = Number(f[ROW.expiresAt]);
   const status = Number(f[ROW.status]);
   if (f[ROW.expiresAt] === '' || f[ROW.status] === '' || !Number.isFinite(expiresAt) || !Number.isFinite(status)) return undefined;
-  const escaped = row.includes('\\');
-  const req = (i: number): string => (escaped ? unescapeField(f[i]!) : f[i]!);
-  const opt = (i: number): string | undefined => (f[i] === '' ? undefined : req(i));
-  // Property by property, in the order of the AccessRecord type, without spreads.
-  const record: { -readonly [K in keyof AccessRecord]: AccessRecord[K] } = {
-    envId: req(ROW.envId),
-    requestId: req(ROW.requestId),
-    time: req(ROW.time),
-    method: req(ROW.method),
-    path: req(ROW.path),
-    status,
-    durationMs: Number(f[ROW.durationMs]),
-    expiresAt,
-  };
-  const block = opt(ROW.block);
-  if (block !== undefined) record.block = block;
-  const release = opt(ROW.release);
-  if (release !== undefined) record.release = release;
-  const commit = opt(ROW.commit);
-  if (commit !== undefined) record.commit = commit;
-  const clientId = opt(ROW.clientId);
-  if (clientId !== undefined) record.clientId = clientId;
-  const lambdaRequestId = opt(ROW.lambdaRequestId);
-  if (lambdaRequestId !== undefined) record.lambdaRequestId = lambdaRequestId;
-  return record;
+  // A whole row: its access line starts after `a \t expiresAt \t`.
+  return accessRecordAt(row, row.indexOf('\t', 2) + 1, expiresAt);
 }
 
 /**
@@ -316,21 +293,6 @@ export function compareAccessLineId(text: string, start: number, id: string): nu
     if (x !== y) return x === TAB ? -1 : x - y;
   }
 }
-
-/**
- * A 32-bit hash (FNV-1a) of the request id of the access line at `start` (or of a whole string,
- * `id`, escaped), for finding a request among rows without a string per row.
- */
-export function accessLineIdHash(text: string, start: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start; ; i++) {
-    const c = text.charCodeAt(i);
-    if (c === TAB || c !== c) return h;
-    h = Math.imul(h ^ c, 0x01000193);
-  }
-}
-
-export const idHash = (id: string): number => accessLineIdHash(`${id}\t`, 0);
 
 /**
  * The number at `at`, up to the next tab (up to 15 digits read in place, exact in a double;
