@@ -87,9 +87,6 @@ export class GatewayAuthorizer extends Construct {
       throw new Error(`GatewayAuthorizer ${id}: inLambdaCacheTtl must be from 0 to 3600 seconds, got ${inLambda}.`);
     }
     const memorySize = props.memorySize ?? 256;
-    if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240) {
-      throw new Error(`GatewayAuthorizer ${id}: memorySize must be a whole number of MiB from 128 to 10240, got ${memorySize}.`);
-    }
     const issuer = props.issuer ?? 'kinto';
     if (!/^[\x21-\x7e]{1,128}$/.test(issuer)) {
       throw new Error(`GatewayAuthorizer ${id}: issuer must be 1 to 128 printable ASCII characters without spaces, got ${JSON.stringify(issuer)}.`);

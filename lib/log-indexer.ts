@@ -75,9 +75,6 @@ export class LogIndexer extends Construct {
       throw new Error(`LogIndexer ${id}: retention must be whole hours from 1 hour to 366 days, got ${retentionHours} hours.`);
     }
     const memorySize = props.memorySize ?? 512;
-    if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240) {
-      throw new Error(`LogIndexer ${id}: memorySize must be a whole number of MiB from 128 to 10240, got ${memorySize}.`);
-    }
     const namespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
     if (!/^[A-Za-z0-9._/#:-]{1,255}$/.test(namespace) || namespace.startsWith('AWS/')) {
       throw new Error(`LogIndexer ${id}: metricsNamespace must be 1 to 255 letters, digits or . - _ / # : and not start with "AWS/", got ${JSON.stringify(namespace)}.`);
