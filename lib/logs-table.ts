@@ -4,13 +4,9 @@ import { Grant } from 'aws-cdk-lib/aws-iam';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { LOGS_TABLE } from '../lambdas/adapters/aws/logs-table';
+import { kintoTable, type KintoTableOptions } from './kinto-table';
 
-export interface LogsTableProps {
-  /**
-   * Refuse `DeleteTable` (console, CLI, or a CloudFormation replacement) until it is turned off.
-   * @default true
-   */
-  readonly deletionProtection?: boolean;
+export interface LogsTableProps extends KintoTableOptions {
   /**
    * What happens to the table when the stack is deleted. Entries expire on their own (TTL), so
    * `DESTROY` is reasonable for a test installation.
@@ -37,20 +33,7 @@ export class LogsTable extends Construct {
 
   constructor(scope: Construct, id: string, props: LogsTableProps = {}) {
     super(scope, id);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    if (removalPolicy === RemovalPolicy.SNAPSHOT) {
-      throw new Error(`LogsTable ${id}: DynamoDB tables cannot be snapshotted on delete; use RemovalPolicy.RETAIN or DESTROY.`);
-    }
-    this.table = new dynamodb.Table(this, 'Table', {
-      partitionKey: { name: LOGS_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
-      sortKey: { name: LOGS_TABLE.sortKey, type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: props.pointInTimeRecovery ?? true },
-      timeToLiveAttribute: LOGS_TABLE.timeToLiveAttribute,
-      deletionProtection: props.deletionProtection ?? true,
-      removalPolicy,
-    });
+    this.table = kintoTable(this, `LogsTable ${id}`, { ...LOGS_TABLE, pointInTimeRecovery: props.pointInTimeRecovery }, props);
     for (const index of [LOGS_TABLE.byEnvIndex, LOGS_TABLE.byBlockIndex]) {
       this.table.addGlobalSecondaryIndex({
         indexName: index.name,

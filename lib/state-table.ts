@@ -2,13 +2,9 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { STATE_TABLE } from '../lambdas/adapters/aws/state-table';
+import { kintoTable, type KintoTableOptions } from './kinto-table';
 
-export interface StateTableProps {
-  /**
-   * Refuse `DeleteTable` (console, CLI, or a CloudFormation replacement) until it is turned off.
-   * @default true
-   */
-  readonly deletionProtection?: boolean;
+export interface StateTableProps extends KintoTableOptions {
   /**
    * What happens to the table (and everything Kinto knows) when the stack is deleted.
    * @default RemovalPolicy.RETAIN
@@ -27,19 +23,7 @@ export class StateTable extends Construct {
 
   constructor(scope: Construct, id: string, props: StateTableProps = {}) {
     super(scope, id);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    if (removalPolicy === RemovalPolicy.SNAPSHOT) {
-      throw new Error(`StateTable ${id}: DynamoDB tables cannot be snapshotted on delete; use RemovalPolicy.RETAIN or DESTROY.`);
-    }
-    this.table = new dynamodb.Table(this, 'Table', {
-      partitionKey: { name: STATE_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
-      sortKey: { name: STATE_TABLE.sortKey, type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      deletionProtection: props.deletionProtection ?? true,
-      removalPolicy,
-    });
+    this.table = kintoTable(this, `StateTable ${id}`, STATE_TABLE, props);
     this.table.addGlobalSecondaryIndex({
       indexName: STATE_TABLE.byIdIndex.name,
       partitionKey: { name: STATE_TABLE.byIdIndex.partitionKey, type: dynamodb.AttributeType.STRING },
