@@ -158,6 +158,19 @@ async function throughput(t: Target): Promise<number> {
   return result.requests.average;
 }
 
+/** One GET over `agent`'s keep-alive connection: milliseconds until the whole response is read (hrtime). */
+function timedGet(url: URL, headers: Record<string, string> | undefined, agent: Agent): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    const req = request({ host: url.hostname, port: url.port, path: url.pathname, agent, headers }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(Number(process.hrtime.bigint() - start) / 1e6));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 /**
  * Interleaved: one request to each target in turn, round after round, each over its own keep-alive
  * connection, so that every target sees the same moment of the machine (drift cancels out).
@@ -176,21 +189,11 @@ async function interleavedLatency(given: readonly Target[], rounds = 3000): Prom
     if (kinto[i]) targets.push(kinto[i]!);
   }
   const agents = targets.map(() => new Agent({ keepAlive: true, maxSockets: 1 }));
-  const once = (t: Target, agent: Agent) =>
-    new Promise<number>((resolve, reject) => {
-      const url = new URL(t.url);
-      const start = process.hrtime.bigint();
-      const req = request({ host: url.hostname, port: url.port, path: url.pathname, agent, headers: t.headers }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(Number(process.hrtime.bigint() - start) / 1e6));
-      });
-      req.on('error', reject);
-      req.end();
-    });
+  const urls = targets.map((t) => new URL(t.url));
   const samples: number[][] = targets.map(() => []);
   for (let i = 0; i < rounds + 300; i++) {
     for (let k = 0; k < targets.length; k++) {
-      const ms = await once(targets[k]!, agents[k]!);
+      const ms = await timedGet(urls[k]!, targets[k]!.headers, agents[k]!);
       if (i >= 300) samples[k]!.push(ms);
     }
   }
@@ -202,16 +205,7 @@ async function interleavedLatency(given: readonly Target[], rounds = 3000): Prom
 async function latency(t: Target, n = 3000): Promise<{ p50: number; p99: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const url = new URL(t.url);
-  const once = () =>
-    new Promise<number>((resolve, reject) => {
-      const start = process.hrtime.bigint();
-      const req = request({ host: url.hostname, port: url.port, path: url.pathname, agent, headers: t.headers }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(Number(process.hrtime.bigint() - start) / 1e6));
-      });
-      req.on('error', reject);
-      req.end();
-    });
+  const once = () => timedGet(url, t.headers, agent);
   for (let i = 0; i < 300; i++) await once();
   const samples: number[] = [];
   for (let i = 0; i < n; i++) samples.push(await once());
