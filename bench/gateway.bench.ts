@@ -109,7 +109,7 @@ async function startKinto(): Promise<{ publicUrl: string; secureUrl: string; tok
   execFileSync('git', ['-C', repo, '-c', 'user.email=b@k', '-c', 'user.name=b', 'commit', '-qm', 'bench']);
   const port = await freePort();
   const token = 'bench-admin-token-0123456789';
-  const child = start(process.execPath, ['-r', 'esbuild-register', join(ROOT, 'bin/kinto.ts'), 'dev'], {
+  const child = start(process.execPath, ['--no-memory-reducer', '-r', 'esbuild-register', join(ROOT, 'bin/kinto.ts'), 'dev'], {
     KINTO_HOME: home,
     KINTO_PORT: String(port),
     KINTO_ADMIN_TOKEN: token,
