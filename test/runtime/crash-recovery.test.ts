@@ -46,6 +46,16 @@ const killHard = (p: Running): Promise<void> =>
     p.child.kill('SIGKILL');
   });
 
+const stopGracefully = (p: Running): Promise<void> =>
+  new Promise((resolve) => {
+    const force = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
+    p.child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    p.child.kill('SIGTERM');
+  });
+
 /** Running (not gone, not a zombie waiting to be reaped). */
 const alive = (pid: number): boolean => {
   try {
@@ -69,7 +79,8 @@ describe('Killing the platform (SIGKILL) mid-build and mid-deploy', () => {
   let platform: Running | undefined;
 
   afterEach(async () => {
-    if (platform && platform.child.exitCode === null) await killHard(platform);
+    // Stopped the way a user stops it (SIGTERM stops its blocks too); SIGKILL would leave them running.
+    if (platform && platform.child.exitCode === null) await stopGracefully(platform);
   });
   afterAll(() => rmSync(home, { recursive: true, force: true }));
 
