@@ -6,8 +6,10 @@
  * Every server is its own process; the load comes from this process (autocannon for throughput,
  * timed keep-alive requests for one-connection latency, since autocannon's histogram is in whole
  * milliseconds). One-connection latency is measured two ways: a hot loop per target (3000
- * requests to one target, then the next), and interleaved (one request to each target in turn),
- * which cancels the machine's drift between targets. Throughput runs alternate the target order.
+ * requests to one target, then the next: the figure the target is held to), and interleaved (one
+ * request to each target in turn), which cancels the machine's drift between targets but lets
+ * Kinto's background work (the log worker) land partly on the other targets' samples.
+ * Throughput runs alternate the target order.
  * Also: wake of a sleeping block vs a bare spawn-then-connect loop, and deploy time.
  *
  * `npm run bench -- gateway` (env: RUNS=3 DURATION=5)
