@@ -15,46 +15,10 @@ import {
   parseAccessLine,
   parseAccessRow,
   unescapeField,
-  writeAccessLine,
 } from '../../lambdas/core/logs/access-row';
+import { entryFields, finite, id, number, text } from './access-fields';
 import type { AccessEntry, AccessRecord } from '../../lambdas/core/logs/log-records';
 
-/**
- * Characters a line must escape or must not confuse with its own escapes, Latin-1 edges, a lone
- * surrogate of each kind, an astral character, and plain letters so that escapes sit inside text.
- */
-const NASTY = ['\t', '\n', '\r', '\\', 'e', 'u', '\\e', '\\u0041', '\u0000', '\u0008', '\u007f', '\u00e9', '\u00ff', '\u0100', '\u20ac', '\ud800', '\udc00', '\ud83d\ude00', '.', '-', 'a', 'Z', '0', ' '];
-const unit = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...NASTY) }, { weight: 1, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) });
-const text = (maxLength = 12): fc.Arbitrary<string> => fc.string({ unit, maxLength });
-/** Few characters, so that equal ids, prefixes and ties are common. */
-const id = fc.string({ unit: fc.constantFrom('a', 'b', '\t', '\\', '\u0000', '\u00ff', '\u0100'), maxLength: 4 });
-const optional = (s: fc.Arbitrary<string>): fc.Arbitrary<string | undefined> => fc.oneof(fc.constant(undefined), fc.constant(''), s);
-
-/** Numbers as the gateway writes them (hundredths), and anything else a number can be. */
-const ODD_NUMBERS = [0, 1, 1e-7, 0.005, 0.07, 1.1, 0.29, 123456.789, 999_999_999.99, 1e9, 1e21, 2 ** 53 + 2, -1, -0.5, NaN, Infinity, -Infinity, Number.MAX_VALUE, Number.MIN_VALUE];
-const number = fc.oneof(
-  fc.integer({ min: 0, max: 99_999_999_999 }).map((h) => h / 100),
-  fc.integer({ min: 0, max: 9_999_999 }).map((h) => h / 10),
-  fc.integer({ min: 100, max: 999 }),
-  fc.constantFrom(...ODD_NUMBERS),
-  fc.double(),
-  fc.maxSafeInteger(),
-);
-/** Numbers that survive `Number(String(n))` as themselves (no NaN, no -0), as records hold them. */
-const finite = fc.oneof(number, fc.double({ noNaN: true, noDefaultInfinity: true })).filter((n) => Number.isFinite(n)).map((n) => n + 0);
-
-const entryFields = {
-  requestId: fc.oneof(id, text()),
-  time: fc.oneof(fc.constant('2025-06-15T10:00:00.000Z'), text()),
-  envId: fc.oneof(fc.constant('e1'), text()),
-  method: fc.oneof(fc.constant('GET'), text()),
-  path: fc.oneof(fc.constant('/api/x'), text(40)),
-  block: optional(fc.oneof(fc.constant('api'), text())),
-  release: optional(text()),
-  commit: optional(text()),
-  clientId: optional(text()),
-  lambdaRequestId: optional(text()),
-};
 const REQUIRED = ['requestId', 'time', 'envId', 'method', 'path', 'status', 'durationMs'] as const;
 const anyEntry: fc.Arbitrary<AccessEntry> = fc.record({ ...entryFields, status: number, durationMs: number }, { requiredKeys: [...REQUIRED] });
 const anyRecord: fc.Arbitrary<AccessRecord> = fc.record(
@@ -96,45 +60,6 @@ describe('Function: escapeField', () => {
         expect(escaped).not.toMatch(/[\t\n\r\u0100-\uffff]/);
         expect(unescapeField(escaped)).toBe(s);
         if (!/[\t\n\r\\\u0100-\uffff]/.test(s)) expect(escaped).toBe(s);
-      }),
-      { numRuns: 500 },
-    );
-  });
-});
-
-describe('Function: writeAccessLine', () => {
-  it('writes the Latin-1 bytes of accessLine and returns where the line ends', () => {
-    fc.assert(
-      fc.property(anyEntry, fc.nat(8), fc.nat(20), (e, at, spare) => {
-        const expected = Buffer.from(accessLine(e), 'latin1');
-        const bytes = new Uint8Array(at + expected.length + spare).fill(0xee);
-        const end = writeAccessLine(bytes, at, e);
-        expect(end).toBe(at + expected.length);
-        expect(Buffer.from(bytes.subarray(at, end))).toEqual(expected);
-        expect(bytes.subarray(0, at).every((b) => b === 0xee)).toBe(true);
-      }),
-      { numRuns: 500 },
-    );
-  });
-
-  it('fits a line into a buffer exactly its length', () => {
-    const e: AccessEntry = { requestId: 'r1', time: '2025-06-15T10:00:00.000Z', envId: 'e1', method: 'GET', path: '/api/x', block: 'api', status: 200, durationMs: 1.5 };
-    const line = accessLine(e);
-    const bytes = new Uint8Array(line.length);
-    expect(writeAccessLine(bytes, 0, e)).toBe(line.length);
-    expect(Buffer.from(bytes).toString('latin1')).toBe(line);
-  });
-
-  it('returns -1 when the buffer has no room for the line, writing nothing past its end', () => {
-    fc.assert(
-      fc.property(anyEntry, fc.nat(8), fc.nat(), (e, at, cut) => {
-        const length = Buffer.from(accessLine(e), 'latin1').length;
-        const room = at + (cut % length); // at least one byte short
-        const backing = new Uint8Array(room + 64).fill(0xee);
-        const bytes = backing.subarray(0, room);
-        expect(writeAccessLine(bytes, at, e)).toBe(-1);
-        expect(backing.subarray(room).every((b) => b === 0xee)).toBe(true);
-        expect(backing.subarray(0, Math.min(at, room)).every((b) => b === 0xee)).toBe(true);
       }),
       { numRuns: 500 },
     );

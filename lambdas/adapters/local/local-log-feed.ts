@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseAccessLine } from '../../core/logs/access-row';
 import { DEFAULT_RETENTION_MS, LogBatchBuilder, type BlockSource } from '../../core/logs/index-log-events';
+import { accessEntryOf, type AccessFacts } from '../../core/logs/access-line-writer';
 import { emptySummary, type AccessEntry, type IndexSummary, type InstanceLineRecord } from '../../core/logs/log-records';
 import type { LogStore } from '../../ports/log-store';
 import type { InstanceListener, LogFeed, LogFeedStats } from './log-feed';
@@ -72,9 +73,9 @@ export class LocalLogFeed implements LogFeed {
     this.warn = options.warn ?? ((line) => console.warn(line));
   }
 
-  /** Gateway hook: one call per request. */
-  readonly access = (entry: AccessEntry): void => {
-    if (this.admit(entry.envId, entry.block)) this.push({ k: 'a', e: entry });
+  /** Gateway hook: one call per request (the facts are copied: the gateway refills them). */
+  readonly access = (facts: AccessFacts): void => {
+    if (this.admit(facts.envId, facts.block)) this.push({ k: 'a', e: accessEntryOf(facts) });
   };
 
   /** Runtime hook: one call per line a block writes. */

@@ -1,4 +1,5 @@
-import type { AccessEntry, IndexSummary, InstanceLineRecord } from '../../core/logs/log-records';
+import type { AccessFacts } from '../../core/logs/access-line-writer';
+import type { IndexSummary, InstanceLineRecord } from '../../core/logs/log-records';
 import type { BlockEvent, BlockMeta } from './local-runtime';
 
 export type InstanceListener = (lines: readonly InstanceLineRecord[]) => void;
@@ -9,8 +10,8 @@ export type InstanceListener = (lines: readonly InstanceLineRecord[]) => void;
  * the request path.
  */
 export interface LogFeed {
-  /** Gateway hook: one call per request. */
-  readonly access: (entry: AccessEntry) => void;
+  /** Gateway hook: one call per request, with facts the gateway refills for the next one (copy what you keep). */
+  readonly access: (facts: AccessFacts) => void;
   /** Runtime hook: one call per line a block writes. */
   readonly line: (meta: BlockMeta, text: string, stream: 'stdout' | 'stderr') => void;
   /** Runtime hook: block lifecycle (start, ready, exit, idle stop, jobs). */

@@ -35,8 +35,6 @@ const escape = (c: string): string => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toStri
 const UNESCAPES: Readonly<Record<string, string>> = { t: '\t', n: '\n', r: '\r', '\\': '\\', e: '' };
 const TAB = 9;
 const NL = 10;
-const CR = 13;
-const BACKSLASH = 92;
 
 /** The field as a line holds it: the same string when it needs no escape (the common case). */
 export function escapeField(s: string): string {
@@ -74,84 +72,6 @@ export function accessLine(e: AccessEntry): string {
 /** One record as a row (without a line break). */
 export function accessRow(r: AccessRecord): string {
   return `a\t${r.expiresAt}\t${lineFields(r)}\t.`;
-}
-
-/**
- * Writes one access entry as an access line, with its line break, into `bytes` from `at` (one
- * byte per character: lines are Latin-1). Returns where the line ends, or -1 when `bytes` has no
- * room for it (nothing is written past its end). The same line as `accessLine` gives, without a
- * string: the gateway's thread calls this once per request, and every string it made there was
- * garbage its young-generation collections paid for (~2 µs a request under load).
- */
-export function writeAccessLine(bytes: Uint8Array, at: number, e: AccessEntry): number {
-  let p = at;
-  p = put(bytes, p, e.requestId, TAB);
-  p = put(bytes, p, e.time, TAB);
-  p = put(bytes, p, e.envId, TAB);
-  p = put(bytes, p, e.method, TAB);
-  p = put(bytes, p, e.path, TAB);
-  p = putOptional(bytes, p, e.block, TAB);
-  p = putOptional(bytes, p, e.release, TAB);
-  p = putOptional(bytes, p, e.commit, TAB);
-  p = putNumber(bytes, p, e.status, TAB);
-  p = putNumber(bytes, p, e.durationMs, TAB);
-  p = putOptional(bytes, p, e.clientId, TAB);
-  return putOptional(bytes, p, e.lambdaRequestId, NL);
-}
-
-/** Copies `s` and then `end`; a field with a character to escape goes the slow way. -1 stays -1. */
-function put(bytes: Uint8Array, at: number, s: string, end: number): number {
-  if (at < 0 || at + s.length >= bytes.length) return -1;
-  let p = at;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === TAB || c === NL || c === CR || c === BACKSLASH || c > 0xff) return putEscaped(bytes, at, escapeField(s), end);
-    bytes[p++] = c;
-  }
-  bytes[p] = end;
-  return p + 1;
-}
-
-function putEscaped(bytes: Uint8Array, at: number, escaped: string, end: number): number {
-  if (at + escaped.length >= bytes.length) return -1;
-  for (let i = 0; i < escaped.length; i++) bytes[at + i] = escaped.charCodeAt(i);
-  bytes[at + escaped.length] = end;
-  return at + escaped.length + 1;
-}
-
-function putOptional(bytes: Uint8Array, at: number, s: string | undefined, end: number): number {
-  if (s === undefined || at < 0) return at < 0 || at >= bytes.length ? -1 : ((bytes[at] = end), at + 1);
-  return s === '' ? putEscaped(bytes, at, '\\e', end) : put(bytes, at, s, end);
-}
-
-/** Integers and hundredths (the gateway's durations) digit by digit; anything else as `String` writes it. */
-function putNumber(bytes: Uint8Array, at: number, n: number, end: number): number {
-  const hundredths = Math.round(n * 100);
-  if (at < 0 || !(n >= 0 && n < 1e9 && hundredths / 100 === n)) return at < 0 ? -1 : putEscaped(bytes, at, String(n), end);
-  const whole = Math.floor(hundredths / 100);
-  const cents = hundredths % 100;
-  // Exactly the room it takes: a buffer that fits the line takes it.
-  if (at + digitCount(whole) + (cents === 0 ? 0 : cents % 10 === 0 ? 2 : 3) >= bytes.length) return -1;
-  let p = putDigits(bytes, at, whole);
-  if (cents !== 0) {
-    bytes[p++] = 46; // .
-    bytes[p++] = 48 + Math.floor(cents / 10);
-    if (cents % 10 !== 0) bytes[p++] = 48 + (cents % 10);
-  }
-  bytes[p] = end;
-  return p + 1;
-}
-
-function digitCount(n: number): number {
-  let digits = 1;
-  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
-  return digits;
-}
-
-function putDigits(bytes: Uint8Array, at: number, n: number): number {
-  const digits = digitCount(n);
-  for (let i = digits - 1, x = n; i >= 0; i--, x = Math.floor(x / 10)) bytes[at + i] = 48 + (x % 10);
-  return at + digits;
 }
 
 /**
