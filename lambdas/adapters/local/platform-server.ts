@@ -13,7 +13,8 @@ export interface PlatformServerOptions {
   readonly streams?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
-const GATEWAY_PATH = /^\/gw\/([A-Za-z0-9_-]{1,64})(\/.*)?$/;
+const GATEWAY_PREFIX = '/gw/';
+const ENV_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const LAMBDA_CONTEXT = { functionName: 'kinto-api', awsRequestId: 'local' } as never;
 
 /**
@@ -23,10 +24,14 @@ const LAMBDA_CONTEXT = { functionName: 'kinto-api', awsRequestId: 'local' } as n
 export function createPlatformServer(options: PlatformServerOptions): Server {
   const server = createServer((req, res) => {
     const url = req.url ?? '/';
-    if (url.startsWith('/gw/')) {
-      const path = url.split('?', 1)[0]!;
-      const m = GATEWAY_PATH.exec(path);
-      if (m) return options.gateway(req, res, m[1]!, m[2] ?? '/');
+    if (url.startsWith(GATEWAY_PREFIX)) {
+      // `/gw/<env id>[/<rest>][?query]`, cut by position: every gateway request passes here.
+      const query = url.indexOf('?');
+      const end = query < 0 ? url.length : query;
+      const slash = url.indexOf('/', GATEWAY_PREFIX.length);
+      const idEnd = slash < 0 || slash > end ? end : slash;
+      const envId = url.slice(GATEWAY_PREFIX.length, idEnd);
+      if (ENV_ID.test(envId)) return options.gateway(req, res, envId, idEnd === end ? '/' : url.slice(idEnd, end));
     }
     if (url === '/v1' || url.startsWith('/v1/') || url.startsWith('/v1?')) {
       if (options.streams?.(req, res)) return;
