@@ -29,6 +29,8 @@ type State = 'stopped' | 'starting' | 'ready' | 'stopping';
 
 const POLL_MS = 5;
 const KILL_GRACE_MS = 3000;
+/** How long a process the gateway suspects of dying is given to show it (its exit event). */
+const SUSPECT_MS = 200;
 const MAX_LINE = 256 * 1024;
 
 /**
@@ -46,13 +48,21 @@ export class BlockProcess {
   private idleTimer?: NodeJS.Timeout;
   private retired = false;
   private recentOutput: string[] = [];
+  private suspected?: Promise<void>;
 
   constructor(private readonly options: BlockProcessOptions) {}
 
   /** Ensures the process is up and counts a request in; resolves to its port. Pair with `release`. */
   acquire(): Promise<number> | number {
     this.inflight++;
-    if (this.state === 'ready') return this.port;
+    if (this.state === 'ready') {
+      if (!this.suspected) return this.port;
+      // Wait to see whether the process is dying, then take it, or a fresh one.
+      return this.suspected.then(() => {
+        this.inflight--;
+        return this.acquire();
+      });
+    }
     if (this.retired) {
       this.inflight--;
       return Promise.reject(new KintoError(503, 'BLOCK_RETIRED', `${this.options.label} was replaced by a newer deployment; retry.`));
@@ -68,6 +78,27 @@ export class BlockProcess {
     this.inflight--;
     this.lastActive = performance.now();
     if (this.inflight === 0 && this.retired) void this.stop();
+  }
+
+  /**
+   * The gateway saw a connection to this process close without an answer: the process may be
+   * dying, its exit not yet seen (a crash). New requests wait until it exits or `SUSPECT_MS` pass,
+   * rather than meet its half-closed port, where a reset connection cannot safely be retried (the
+   * block may have read the request).
+   */
+  suspect(): void {
+    const child = this.child;
+    if (this.state !== 'ready' || this.suspected || !child) return;
+    this.suspected = new Promise<void>((resolve) => {
+      const settle = () => {
+        clearTimeout(timer);
+        child.off('exit', settle);
+        this.suspected = undefined;
+        resolve();
+      };
+      const timer = setTimeout(settle, SUSPECT_MS);
+      child.once('exit', settle);
+    });
   }
 
   get isRunning(): boolean {

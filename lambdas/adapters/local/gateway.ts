@@ -228,6 +228,8 @@ export function createGateway(options: GatewayOptions) {
       proc.markDead();
       return forward(ex);
     }
+    // It may be dying (a crash whose exit is not seen yet): the next request waits to find out.
+    ex.block!.process!.suspect();
     error(ex.res, 502, 'BLOCK_UNAVAILABLE', `Block "${ex.block!.name}" closed the connection without answering (${code}); the next request starts it again.`, ex.requestId);
   }
 
