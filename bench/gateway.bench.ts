@@ -15,7 +15,7 @@
  * `npm run bench -- gateway` (env: RUNS=3 DURATION=5)
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -111,7 +111,7 @@ async function startKinto(): Promise<{ publicUrl: string; secureUrl: string; tok
   execFileSync('git', ['-C', repo, '-c', 'user.email=b@k', '-c', 'user.name=b', 'commit', '-qm', 'bench']);
   const port = await freePort();
   const token = 'bench-admin-token-0123456789';
-  const child = start(process.execPath, ['--no-memory-reducer', '-r', 'esbuild-register', join(ROOT, 'bin/kinto.ts'), 'dev'], {
+  const child = start(process.execPath, [...startFlags(), '-r', 'esbuild-register', join(ROOT, 'bin/kinto.ts'), 'dev'], {
     KINTO_HOME: home,
     KINTO_PORT: String(port),
     KINTO_ADMIN_TOKEN: token,
@@ -214,6 +214,12 @@ async function latency(t: Target, n = 3000): Promise<{ p50: number; p99: number 
   agent.destroy();
   samples.sort((a, b) => a - b);
   return { p50: samples[Math.floor(n * 0.5)]!, p99: samples[Math.floor(n * 0.99)]! };
+}
+
+/** The node flags `npm start` runs the platform with (package.json), so that the bench runs it the same way. */
+function startFlags(): string[] {
+  const script: string = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start;
+  return script.split(' ').filter((arg) => arg.startsWith('--'));
 }
 
 /** Bare floor for a wake: spawn the block, poll its port every 5 ms, send one request. */
