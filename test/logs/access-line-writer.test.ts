@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { AccessLineWriter, accessEntryOf, type AccessFacts } from '../../lambdas/core/logs/access-line-writer';
 import { accessLine, parseAccessLine } from '../../lambdas/core/logs/access-row';
-import { isoTime } from '../../lambdas/core/logs/iso-time';
+import { isoTime, isUsableTime } from '../../lambdas/core/logs/iso-time';
 import { entryFields, number, optional, text } from './access-fields';
 
 const { time: _time, ...factFields } = entryFields;
@@ -13,9 +13,8 @@ const usableTime = fc.oneof(
 const anyTime = fc.oneof({ weight: 4, arbitrary: usableTime }, { weight: 1, arbitrary: fc.constantFrom(0, -1, 946_684_799_999, 253_402_300_800_000, NaN, Infinity, -Infinity) });
 const anyFacts: fc.Arbitrary<AccessFacts> = fc.record({ ...factFields, timeMs: anyTime, status: number, durationMs: number }, { requiredKeys: ['requestId', 'timeMs', 'envId', 'method', 'path', 'status', 'durationMs'] });
 
-const usable = (ms: number): boolean => ms >= 946_684_800_000 && ms < 253_402_300_800_000;
 /** The line the writer must give: accessLine's, the time as isoTime writes it (empty when it cannot). */
-const expectedLine = (f: AccessFacts): string => accessLine({ ...accessEntryOf({ ...f, timeMs: 0 }), time: usable(f.timeMs) ? isoTime(Math.floor(f.timeMs)) : '' });
+const expectedLine = (f: AccessFacts): string => accessLine({ ...accessEntryOf({ ...f, timeMs: 0 }), time: isUsableTime(f.timeMs) ? isoTime(Math.floor(f.timeMs)) : '' });
 
 /** The same text as another string object (not the same reference), as a gateway's fields often are. */
 const copyOf = (s: string): string => `${s}.`.slice(0, -1);

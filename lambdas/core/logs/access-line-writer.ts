@@ -1,5 +1,5 @@
 import { escapeField } from './access-row';
-import { isoTime } from './iso-time';
+import { isoTime, isUsableTime } from './iso-time';
 import type { AccessEntry } from './log-records';
 
 /** What a gateway knows of one request as it ends: an access entry with its time as epoch ms. */
@@ -30,9 +30,6 @@ const TAB = 9;
 const NL = 10;
 const CR = 13;
 const BACKSLASH = 92;
-/** Years 2000..9999, as isoTime writes them. */
-const MIN_TIME = 946_684_800_000;
-const MAX_TIME = 253_402_300_800_000;
 const NOTHING: Uint8Array = new Uint8Array(0);
 /** `\e`: an optional field that is present but empty. */
 const EMPTY: Uint8Array = new Uint8Array([BACKSLASH, 101]);
@@ -78,7 +75,7 @@ export class AccessLineWriter {
 
   /** `isoTime(ms)`; an empty field (which the indexer rejects) outside isoTime's years. */
   private putTime(bytes: Uint8Array, at: number, time: number): number {
-    if (!(time >= MIN_TIME && time < MAX_TIME)) return copy(bytes, at, NOTHING, TAB);
+    if (!isUsableTime(time)) return copy(bytes, at, NOTHING, TAB);
     const ms = Math.floor(time);
     const second = Math.floor(ms / 1000);
     if (second !== this.second) {

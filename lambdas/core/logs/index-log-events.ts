@@ -15,7 +15,7 @@ import { accessLine, parseAccessLine, type AccessRows } from './access-row';
 import { accessEntry, parseAccessLogLine } from './parse-access-entry';
 import { parseConsoleLine, stripRuntimePrefix } from './parse-console-line';
 import { parseLambdaPlatformLine } from './parse-lambda-platform-line';
-import { isoTime, isoTimeMs } from './iso-time';
+import { isoTime, isoTimeMs, isUsableTime } from './iso-time';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -435,9 +435,6 @@ function readDuration(text: string, start: number, end: number): number {
   }
   return hundredths / 100;
 }
-
-/** Years 2000..9999: ISO strings of one length, which sort as text. */
-export const isUsableTime = (ms: number): boolean => Number.isFinite(ms) && ms >= 946_684_800_000 && ms < 253_402_300_800_000;
 
 function versionOf(source: BlockSource): { release?: string; commit?: string } {
   if (source.release === undefined && source.commit === undefined) return {};

@@ -1,3 +1,6 @@
+/** Years 2000..9999: ISO strings of one length, which sort as text. */
+export const isUsableTime = (ms: number): boolean => Number.isFinite(ms) && ms >= 946_684_800_000 && ms < 253_402_300_800_000;
+
 let cachedSecond = NaN;
 let cachedPrefix = '';
 let lastMs = NaN;
@@ -39,7 +42,7 @@ export function isoTimeMs(text: string, at = 0): number {
     const second = `${text.slice(at, at + 20)}000Z`;
     const ms = Date.parse(second);
     // Only the canonical form: what isoTime writes back for it, byte for byte.
-    if (!(ms >= 946_684_800_000 && ms < 253_402_300_800_000) || isoTime(ms) !== second) return NaN;
+    if (!isUsableTime(ms) || isoTime(ms) !== second) return NaN;
     readPrefix = second.slice(0, 20);
     readSecondMs = ms;
   }

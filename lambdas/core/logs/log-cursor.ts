@@ -1,5 +1,6 @@
 import { badRequest } from '../errors';
 import type { LogCursor } from '../../ports/log-store';
+import { isUsableTime } from './iso-time';
 
 /** Cursors are opaque to callers: base64url of `[time, key]`. */
 export function encodeLogCursor(cursor: LogCursor): string {
@@ -35,6 +36,6 @@ export function parseTime(value: string): string | undefined {
   if (/^\d{10,16}$/.test(value)) ms = Number(value);
   else if (/^\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?(?:Z|[+-]\d\d:\d\d)$/.test(value)) ms = Date.parse(value);
   else return undefined;
-  if (!Number.isFinite(ms) || ms < 946_684_800_000 || ms >= 253_402_300_800_000) return undefined;
+  if (!isUsableTime(ms)) return undefined;
   return new Date(ms).toISOString();
 }

@@ -1,5 +1,5 @@
 import { ACCESS_LOG_FORMAT_VERSION } from './access-log-format';
-import { isoTime } from './iso-time';
+import { isoTime, isUsableTime } from './iso-time';
 import type { AccessEntry } from './log-records';
 import { isRequestId } from './request-id';
 
@@ -113,7 +113,7 @@ function toNumber(v: unknown): number | undefined {
 function toIsoTime(v: unknown): string | undefined {
   const ms = typeof v === 'number' ? v : typeof v === 'string' && !/^\d+$/.test(v) ? Date.parse(v) : toNumber(v);
   // Years 2000..9999 only: ISO strings of one length sort as text (the stores' keys rely on it).
-  if (ms === undefined || !Number.isFinite(ms) || ms < 946_684_800_000 || ms >= 253_402_300_800_000) return undefined;
+  if (ms === undefined || !isUsableTime(ms)) return undefined;
   return isoTime(ms);
 }
 
