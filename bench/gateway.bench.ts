@@ -8,7 +8,11 @@
  * milliseconds). One-connection latency is measured two ways: a hot loop per target (3000
  * requests to one target, then the next: the figure the target is held to), and interleaved (one
  * request to each target in turn), which cancels the machine's drift between targets but lets
- * Kinto's background work (the log worker) land partly on the other targets' samples.
+ * Kinto's background work (the log worker) land partly on the other targets' samples. The hot loop
+ * is run once more with every server pinned to CPU 0 and the load to CPU 1 (taskset; two cores or
+ * more): at one connection a target's p50 depends on whether the scheduler puts its proxy on the
+ * same CPU as the block (~0.19 ms for the bare proxy here) or not (~0.23 ms), and pinning gives
+ * every target the same placement.
  * Throughput runs alternate the target order.
  * Kinto's blocks stay running for the whole run, as the direct target's block does; wake of a
  * sleeping block (on a second platform whose blocks stop after 1 s idle) is measured on its own,
@@ -20,7 +24,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { freePort } from '../lambdas/adapters/local/block-process';
@@ -223,6 +227,22 @@ async function latency(t: Target, n = 3000): Promise<{ p50: number; p99: number 
   return { p50: samples[Math.floor(n * 0.5)]!, p99: samples[Math.floor(n * 0.99)]! };
 }
 
+/** A process and all its descendants (children, grandchildren, ...), from `ps`. */
+function processTree(root: number): number[] {
+  const rows = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/).map(Number));
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) for (const [pid, ppid] of rows) if (ppid === tree[i]) tree.push(pid!);
+  return tree;
+}
+
+/** Sets the CPUs (a taskset list such as `0` or `0-1`) of every thread of each process. */
+function pin(pids: readonly number[], cpus: string): void {
+  for (const pid of pids) spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+}
+
 /** The node flags `npm start` runs the platform with (package.json), so that the bench runs it the same way. */
 function startFlags(): string[] {
   const script: string = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start;
@@ -296,6 +316,23 @@ async function main(): Promise<void> {
     targets.forEach((t, k) => (inter[t.name] ??= []).push(p50s[k]!));
   }
 
+  // The hot loop again with the placement fixed: every server process (and each thread of it,
+  // Kinto's blocks included) on CPU 0, this process (the load) on CPU 1.
+  const pinned: Record<string, number[]> = {};
+  const cores = availableParallelism();
+  if (cores >= 2) {
+    const servers = children.flatMap((c) => (c.pid ? processTree(c.pid) : []));
+    pin(servers, '0');
+    pin([process.pid], '1');
+    try {
+      for (let run = 0; run < RUNS; run++) {
+        for (const t of run % 2 === 0 ? targets : [...targets].reverse()) (pinned[t.name] ??= []).push((await latency(t)).p50);
+      }
+    } finally {
+      pin([...servers, process.pid], `0-${cores - 1}`);
+    }
+  }
+
   const wakeBare: number[] = [];
   const wakeKinto: number[] = [];
   const sleepy = await startKinto('kinto-wake', 1000);
@@ -321,19 +358,23 @@ async function main(): Promise<void> {
   const bareAdded = m(p50['bare node proxy']!) - direct;
   const iDirect = m(inter.direct!);
   const iBareAdded = m(inter['bare node proxy']!) - iDirect;
-  console.log(`\n| target | req/s @50 conns (median of ${RUNS}) | vs bare node proxy | p50 @1 conn, hot loop | added / bare proxy's added | p50 @1 conn, interleaved | added / bare proxy's added | p99 @1 conn, hot loop |`);
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  const pDirect = pinned.direct ? m(pinned.direct) : NaN;
+  const pBareAdded = pinned.direct ? m(pinned['bare node proxy']!) - pDirect : NaN;
+  console.log(`\n| target | req/s @50 conns (median of ${RUNS}) | vs bare node proxy | p50 @1 conn, hot loop | added / bare proxy's added | p50 @1 conn, interleaved | added / bare proxy's added | p99 @1 conn, hot loop | p50 @1 conn, hot loop pinned | added / bare proxy's added |`);
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const t of targets) {
     const added = m(p50[t.name]!) - direct;
     const iAdded = m(inter[t.name]!) - iDirect;
+    const pAdded = pinned[t.name] ? m(pinned[t.name]!) - pDirect : NaN;
     const isDirect = t.name === 'direct';
+    const pinnedCells = pinned[t.name] ? `${m(pinned[t.name]!).toFixed(3)} ms | ${isDirect ? '-' : `${(pAdded / pBareAdded).toFixed(2)}x`}` : 'n/a (one CPU) | -';
     console.log(
-      `| ${t.name} | ${Math.round(m(rps[t.name]!))} | ${(m(rps[t.name]!) / m(rps['bare node proxy']!) * 100).toFixed(0)}% | ${m(p50[t.name]!).toFixed(3)} ms | ${isDirect ? '-' : `${(added / bareAdded).toFixed(2)}x`} | ${m(inter[t.name]!).toFixed(3)} ms | ${isDirect ? '-' : `${(iAdded / iBareAdded).toFixed(2)}x`} | ${m(p99[t.name]!).toFixed(3)} ms |`,
+      `| ${t.name} | ${Math.round(m(rps[t.name]!))} | ${(m(rps[t.name]!) / m(rps['bare node proxy']!) * 100).toFixed(0)}% | ${m(p50[t.name]!).toFixed(3)} ms | ${isDirect ? '-' : `${(added / bareAdded).toFixed(2)}x`} | ${m(inter[t.name]!).toFixed(3)} ms | ${isDirect ? '-' : `${(iAdded / iBareAdded).toFixed(2)}x`} | ${m(p99[t.name]!).toFixed(3)} ms | ${pinnedCells} |`,
     );
   }
   console.log(`\nwake (first request to a sleeping block): kinto ${m(wakeKinto).toFixed(1)} ms vs bare spawn-then-connect ${m(wakeBare).toFixed(1)} ms: +${(m(wakeKinto) - m(wakeBare)).toFixed(1)} ms (median of 8)`);
   console.log(`deploy of an already-built release: ${m(deploys).toFixed(1)} ms (median of 10, max ${Math.max(...deploys).toFixed(1)} ms)`);
-  saveResults('gateway', { runs: RUNS, duration: DURATION, rps, p50, p99, interleavedP50: inter, wakeBare, wakeKinto, deploys });
+  saveResults('gateway', { runs: RUNS, duration: DURATION, rps, p50, p99, interleavedP50: inter, pinnedP50: pinned, wakeBare, wakeKinto, deploys });
 }
 
 main()
