@@ -16,8 +16,11 @@ export interface CoreContext {
    * issued: creating an environment then creates no first client, and client routes answer 503.
    */
   readonly keys?: PlatformKeys;
-  /** Told when a client is rotated or revoked, so in-process caches of its verified tokens drop them at once. */
-  readonly onClientChange?: (envId: string, clientId: string) => void;
+  /**
+   * Told when a client is rotated or revoked, so that caches of its verified tokens drop them at
+   * once; the change is answered only after it settles.
+   */
+  readonly onClientChange?: (envId: string, clientId: string) => void | Promise<void>;
 }
 
 export const nowIso = (ctx: Pick<CoreContext, 'clock'>): string => ctx.clock.now().toISOString();

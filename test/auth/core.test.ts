@@ -297,7 +297,7 @@ describe('Feature: clients in the core (dynalite store)', () => {
   beforeAll(async () => {
     core = await startTestCore();
     forgotten = [];
-    ctx = { ...core.ctx, keys: { material: async () => material }, onClientChange: (e, c) => forgotten.push(`${e}/${c}`) };
+    ctx = { ...core.ctx, keys: { material: async () => material }, onClientChange: (e, c) => void forgotten.push(`${e}/${c}`) };
     await createProject(ctx, { name: 'shop' });
   });
   afterAll(() => core.close());

@@ -1,30 +1,30 @@
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { derivedKeys } from '../../core/auth/platform-keys';
 import { failInterruptedBuilds, recordBuildEvent } from '../../core/builds';
 import type { CoreContext } from '../../core/context';
-import { loadEnvironmentState, recoverInterruptedDeployments } from '../../core/deployments';
+import { recoverInterruptedDeployments } from '../../core/deployments';
 import { listAll } from '../../core/lookups';
 import { createApiHandler } from '../../handlers/api/create-api-handler';
+import type { Runtime } from '../../ports/runtime';
 import { ensureStateTable } from '../aws/create-state-table';
 import { DynamoDbStore } from '../aws/dynamodb-store';
 import { randomIds, systemClock } from '../system';
 import { loadOrCreateAdminToken } from './admin-token';
+import { createAuthorizeAnswerer } from './authorize-route';
 import { consolePage } from './console-page';
+import { createControlServer } from './control-server';
+import { startDataPlane } from './data-plane';
 import { startDynalite } from './dynalite-server';
-import { createGateway } from './gateway';
-import { createLocalGatewayAuth, readTokenSettings } from './gateway-auth';
+import { readTokenSettings } from './gateway-guard';
 import { LocalBuilder } from './local-builder';
 import { readLocalLogSettings } from './local-log-feed';
 import type { LogFeed } from './log-feed';
 import { openLocalLogs } from './local-log-store';
 import { createLogFollowHandler } from './log-follow';
 import { loadOrCreatePlatformKey } from './local-keys';
-import { LocalRuntime } from './local-runtime';
 import { ProcessTracker } from './process-tracker';
-import { createPlatformServer } from './platform-server';
-import type { LocalSettings } from './settings';
+import { platformBaseUrl, type LocalSettings } from './settings';
 
 export const STATE_TABLE_NAME = 'kinto-state';
 
@@ -35,22 +35,24 @@ export interface LocalPlatform {
   readonly adminTokenSource: 'env' | 'file' | 'generated';
   readonly home: string;
   readonly ctx: CoreContext;
-  readonly runtime: LocalRuntime;
+  /** The core's Runtime port: the data plane's blocks and gateways. */
+  readonly runtime: Runtime;
   /** The log index's local feed (gateway access entries, block output); `flush()` indexes what is queued. Absent with KINTO_LOG_STORE=off. */
   readonly logFeed?: LogFeed;
   close(): Promise<void>;
 }
 
 /**
- * Starts Kinto on this machine: dynalite (data under `home`), the control API, the builder, the
- * runtime and every environment's gateway on one HTTP port. Interrupted builds and deployments
- * from a previous run are settled before it listens.
+ * Starts Kinto on this machine in two threads, as it runs on AWS in two planes. The control plane,
+ * on this thread: dynalite (data under `home`), the core, the control API on a loopback port,
+ * the builder, and the log index's worker. The data plane, on a worker thread (data-plane-worker.ts):
+ * the platform's port, every environment's gateway and the block processes. Interrupted builds and
+ * deployments from a previous run are settled before the port opens.
  */
 export async function startLocalPlatform(settings: LocalSettings): Promise<LocalPlatform> {
   mkdirSync(settings.home, { recursive: true });
   const admin = loadOrCreateAdminToken(settings.home, settings.adminToken);
   const platformKeys = loadOrCreatePlatformKey(settings.home);
-  const auth = createLocalGatewayAuth({ ctx: () => ctx, keys: await derivedKeys(platformKeys), tokens: readTokenSettings() });
   // Processes a killed previous run left behind (blocks, builds, jobs) go first.
   const tracker = new ProcessTracker(join(settings.home, 'run'));
   tracker.killLeftovers();
@@ -58,42 +60,65 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
   await ensureStateTable(dynamo.client, STATE_TABLE_NAME);
   // Logs go to files + an in-memory index in a worker thread by default: see local-log-store.ts.
   const logs = await openLocalLogs(readLocalLogSettings(), settings.home, dynamo);
-  const { store: logStore, feed: logFeed } = logs;
 
-  let baseUrl = '';
-  // The builder and runtime report back into the core, which holds them: tie the knot lazily.
+  // The data plane and the builder report back into the core, which holds them: tie the knot lazily.
   let ctx!: CoreContext;
-  const builder = new LocalBuilder({ home: settings.home, tracker, report: (build, event) => recordBuildEvent(ctx, build, event) });
-  const runtime = new LocalRuntime({
-    baseUrl: () => baseUrl,
-    load: (envId) => loadEnvironmentState(ctx, envId),
+  const dataPlane = await startDataPlane({
+    host: settings.host,
+    port: settings.port,
+    home: settings.home,
     idleTimeoutMs: settings.idleTimeoutMs,
     startTimeoutMs: settings.startTimeoutMs,
-    tracker,
-    internalUrl: auth.internalUrl,
-    onBlockLine: logFeed?.line,
-    onBlockEvent: logFeed?.event,
+    logPort: logs.attach?.(),
+    ctx: () => ctx,
+    authorize: createAuthorizeAnswerer({ ctx: () => ctx, tokens: readTokenSettings() }),
+  }).catch(async (e) => {
+    await Promise.allSettled([logs.close(), dynamo.close()]);
+    throw e;
   });
-  ctx = { store: new DynamoDbStore({ client: dynamo.client, tableName: STATE_TABLE_NAME }), clock: systemClock, ids: randomIds, runtime, builder, keys: platformKeys, onClientChange: auth.onClientChange };
+  const builder = new LocalBuilder({ home: settings.home, tracker, report: (build, event) => recordBuildEvent(ctx, build, event) });
+  ctx = {
+    store: new DynamoDbStore({ client: dynamo.client, tableName: STATE_TABLE_NAME }),
+    clock: systemClock,
+    ids: randomIds,
+    runtime: dataPlane.runtime,
+    builder,
+    keys: platformKeys,
+    onClientChange: dataPlane.onClientChange,
+  };
 
   const projects = await listAll(ctx.store.projects, {});
   await failInterruptedBuilds(ctx, projects, (p) => listAll(ctx.store.blocks, { projectId: p.id }));
   await recoverInterruptedDeployments(ctx, projects);
 
-  const api = createApiHandler({ context: ctx, adminToken: () => admin.token, logs: () => logStore });
-  const gateway = createGateway({ runtime, guard: auth.guard, routes: auth.routes, internalKey: auth.internalKey, onAccess: logFeed?.access });
-  const server = createPlatformServer({
+  // The data plane's feed writes the index; flushing or counting it starts there.
+  const logFeed: LogFeed | undefined = logs.feed && {
+    access: logs.feed.access,
+    line: logs.feed.line,
+    event: logs.feed.event,
+    subscribe: (envId, block, listener) => logs.feed!.subscribe(envId, block, listener),
+    flush: () => dataPlane.flushLogs(),
+    stats: async () => (await dataPlane.logStats()) ?? logs.feed!.stats(),
+    close: () => logs.feed!.close(),
+  };
+  const api = createApiHandler({ context: ctx, adminToken: () => admin.token, logs: () => logs.store });
+  const control = createControlServer({
     api,
-    gateway: gateway.handle,
     console: consolePage,
-    streams: logStore && logFeed && createLogFollowHandler({ ctx: () => ctx, logs: logStore, feed: logFeed, adminToken: () => admin.token }),
+    streams: logs.store && logFeed && createLogFollowHandler({ ctx: () => ctx, logs: logs.store, feed: logFeed, adminToken: () => admin.token }),
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(settings.port, settings.host, () => resolve());
+    control.once('error', reject);
+    control.listen(0, '127.0.0.1', () => resolve());
   });
-  const { port } = server.address() as AddressInfo;
-  baseUrl = `http://${settings.host === '127.0.0.1' || settings.host === '0.0.0.0' ? 'localhost' : settings.host}:${port}`;
+  let port: number;
+  try {
+    port = await dataPlane.open((control.address() as AddressInfo).port);
+  } catch (e) {
+    await Promise.allSettled([dataPlane.close(), builder.close(), logs.close(), new Promise((r) => control.close(r)), dynamo.close()]);
+    throw e;
+  }
+  const baseUrl = platformBaseUrl(settings.host, port);
 
   let closing: Promise<void> | undefined;
   return {
@@ -103,18 +128,17 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
     adminTokenSource: admin.source,
     home: settings.home,
     ctx,
-    runtime,
+    runtime: dataPlane.runtime,
     logFeed,
     close: () =>
       (closing ??= (async () => {
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
-        gateway.close();
+        await dataPlane.close();
         await builder.close();
-        await runtime.close();
         await logs.close();
+        await new Promise<void>((resolve) => {
+          control.close(() => resolve());
+          control.closeAllConnections();
+        });
         await dynamo.close();
       })()),
   };

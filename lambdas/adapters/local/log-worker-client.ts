@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { KintoError } from '../../core/errors';
 import { AccessLineWriter, type AccessFacts } from '../../core/logs/access-line-writer';
 import type { LogStore } from '../../ports/log-store';
@@ -7,6 +7,7 @@ import type { FeedItem } from './local-log-feed';
 import type { InstanceListener, LogFeed, LogFeedStats } from './log-feed';
 import type { FromWorker, LogWorkerData, SerializedError, ToWorker } from './log-worker';
 import type { BlockEvent, BlockMeta } from './local-runtime';
+import { startTsWorker } from './ts-worker';
 
 export interface LogWorkerOptions extends LogWorkerData {
   /** How long hook items wait before they are posted to the worker together. @default 50 */
@@ -15,20 +16,64 @@ export interface LogWorkerOptions extends LogWorkerData {
   readonly maxInFlight?: number;
 }
 
+/** The log worker as its parent holds it. */
+export interface LogWorker {
+  readonly feed: LogFeed;
+  readonly store: LogStore;
+  /** A new port on which another thread (the data plane) feeds the same index: see `connectLogFeed`. */
+  attach(): MessagePort;
+  close(): Promise<void>;
+}
+
 /**
- * Starts the log worker (log-worker.ts) and returns its two faces: a `LogFeed` for the hooks —
+ * Starts the log worker (log-worker.ts) and returns its faces: a `LogFeed` for the hooks —
  * which only append to an array; every `postEveryMs` the array goes to the worker in one message —
  * and a `LogStore` whose queries the worker answers.
  */
-export async function startLogWorker(options: LogWorkerOptions): Promise<{ feed: LogFeed; store: LogStore; close(): Promise<void> }> {
-  // The worker runs the TypeScript sources like the main thread does (npm start and jest alike).
-  const bootstrap = `require(${JSON.stringify(require.resolve('esbuild-register/dist/node'))}).register({ target: 'node20' });
-require(${JSON.stringify(join(__dirname, 'log-worker.ts'))});`;
-  const data: LogWorkerData = { dir: options.dir, maxRecords: options.maxRecords, retentionMs: options.retentionMs };
-  const worker = new Worker(bootstrap, { eval: true, workerData: data, env: process.env });
-  const client = new LogWorkerClient(worker, options.postEveryMs ?? 50, options.maxInFlight ?? 200_000);
+export async function startLogWorker(options: LogWorkerOptions): Promise<LogWorker> {
+  const data: LogWorkerData = { store: options.store, maxRecords: options.maxRecords, retentionMs: options.retentionMs };
+  const worker = startTsWorker(join(__dirname, 'log-worker.ts'), { workerData: data });
+  const client = new LogWorkerClient(worker, options.postEveryMs ?? 50, options.maxInFlight ?? 200_000, async (call) => {
+    try {
+      await call('close');
+    } finally {
+      await worker.terminate();
+    }
+  });
+  const started = new Promise<void>((_resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the log worker exited during start (code ${code})`)));
+  });
+  await Promise.race([client.ready, started]);
+  worker.on('error', (e) => client.fail(e));
+  worker.on('exit', (code) => client.fail(new Error(`the log worker stopped (code ${code})`)));
+  return {
+    feed: client,
+    store: client.store,
+    attach: () => {
+      const { port1, port2 } = new MessageChannel();
+      worker.postMessage({ t: 'attach', port: port1 } satisfies ToWorker, [port1]);
+      return port2;
+    },
+    close: () => client.close(),
+  };
+}
+
+/**
+ * A `LogFeed` on a port `LogWorker.attach` made, for another thread (the data plane's gateway and
+ * blocks). Closing it posts what is buffered and waits until the worker has it; the worker and its
+ * store stay with their parent.
+ */
+export async function connectLogFeed(port: MessagePort, options: Pick<LogWorkerOptions, 'postEveryMs' | 'maxInFlight'> = {}): Promise<LogFeed> {
+  const client = new LogWorkerClient(port, options.postEveryMs ?? 50, options.maxInFlight ?? 200_000, async (call) => {
+    try {
+      await call('flush');
+    } finally {
+      port.close();
+    }
+  });
   await client.ready;
-  return { feed: client, store: client.store, close: () => client.close() };
+  return client;
 }
 
 /** Bytes for access lines between posts, at first (~150 bytes a request). */
@@ -59,17 +104,15 @@ class LogWorkerClient implements LogFeed {
   private readonly listeners = new Map<string, Set<InstanceListener>>();
 
   constructor(
-    private readonly worker: Worker,
+    private readonly worker: Worker | MessagePort,
     private readonly postEveryMs: number,
     private readonly maxInFlight: number,
+    /** Ends the conversation (`call('close')` for the worker's owner, `call('flush')` for an attached feed). */
+    private readonly shutdown: (call: (method: 'close' | 'flush') => Promise<unknown>) => Promise<void>,
   ) {
-    this.ready = new Promise((resolve, reject) => {
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`the log worker exited during start (code ${code})`)));
+    this.ready = new Promise((resolve) => {
       worker.on('message', (m: FromWorker) => (m.t === 'ready' ? resolve() : this.receive(m)));
     });
-    worker.on('error', (e) => this.fail(e));
-    worker.on('exit', (code) => this.fail(new Error(`the log worker stopped (code ${code})`)));
     const call = (method: keyof LogStore) => (...args: unknown[]) => this.call(method, args);
     this.store = {
       write: call('write') as LogStore['write'],
@@ -132,11 +175,7 @@ class LogWorkerClient implements LogFeed {
     if (this.closed) return;
     this.post();
     this.closed = true;
-    try {
-      if (!this.dead) await this.call('close', []);
-    } finally {
-      await this.worker.terminate();
-    }
+    await this.shutdown((method) => (this.dead ? Promise.resolve() : this.call(method, [])));
   }
 
   private push(item: FeedItem, envId: string, block: string | undefined): void {
@@ -204,7 +243,8 @@ class LogWorkerClient implements LogFeed {
     }
   }
 
-  private fail(e: Error): void {
+  /** The worker stopped: pending calls fail, hooks drop what they get. */
+  fail(e: Error): void {
     if (this.dead || this.closed) return;
     this.dead = e;
     console.error(JSON.stringify({ level: 'error', message: 'the log worker stopped: requests are no longer logged', error: e.message }));

@@ -1,16 +1,21 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LogStore } from '../../ports/log-store';
+import { ensureLogsTable } from '../aws/create-logs-table';
+import { DynamoDbLogStore } from '../aws/dynamodb-log-store';
 import { FileLogStore } from './file-log-store';
 import { LocalLogFeed, type FeedItem } from './local-log-feed';
 
 /**
- * The log worker: the local log index (file store + in-memory index) and the feed that indexes
- * into it, on their own thread and heap, so that indexing and its garbage never stall the
- * gateway. Messages: see log-worker-client.ts.
+ * The log worker: the local log index (file store + in-memory index, or the logs table on
+ * dynalite) and the feed that indexes into it, on their own thread and heap, so that indexing and
+ * its garbage never stall the gateway. It serves its parent (the control plane: queries, follow
+ * streams) and any port attached to it (the data plane's feed): messages in log-worker-client.ts.
  */
 
 export interface LogWorkerData {
-  readonly dir: string;
+  /** `dir`: the file store's folder; `dynamodb`: the logs table on the platform's dynalite. */
+  readonly store: { readonly kind: 'files'; readonly dir: string } | { readonly kind: 'dynamodb'; readonly endpoint: string; readonly tableName: string };
   readonly maxRecords: number;
   readonly retentionMs: number;
 }
@@ -26,7 +31,9 @@ export type ToWorker =
       readonly shed: readonly (readonly [string, string | undefined, number])[];
     }
   | { readonly t: 'call'; readonly id: number; readonly method: keyof LogStore | 'flush' | 'close' | 'stats'; readonly args: readonly unknown[] }
-  | { readonly t: 'subscribe' | 'unsubscribe'; readonly envId: string; readonly block: string };
+  | { readonly t: 'subscribe' | 'unsubscribe'; readonly envId: string; readonly block: string }
+  /** Serve this port too (the data plane's feed); it gets its own `ready`. */
+  | { readonly t: 'attach'; readonly port: MessagePort };
 
 export type FromWorker =
   | { readonly t: 'ready' }
@@ -40,46 +47,62 @@ export interface SerializedError {
   readonly code?: string;
 }
 
-async function main(): Promise<void> {
-  const port = parentPort!;
-  const data = workerData as LogWorkerData;
-  const post = (m: FromWorker) => port.postMessage(m);
-  const store = await FileLogStore.open({
-    dir: data.dir,
+async function openStore(data: LogWorkerData): Promise<LogStore & { close(): Promise<void>; readsAccessRows?: boolean }> {
+  if (data.store.kind === 'dynamodb') {
+    const client = new DynamoDBClient({ endpoint: data.store.endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 3 });
+    await ensureLogsTable(client, data.store.tableName);
+    const store = new DynamoDbLogStore({ client, tableName: data.store.tableName });
+    return Object.assign(store, { close: async () => client.destroy() });
+  }
+  return FileLogStore.open({
+    dir: data.store.dir,
     maxRecords: data.maxRecords,
     onEvict: (count, second) =>
       console.warn(JSON.stringify({ level: 'warn', message: 'log entries evicted from memory: over KINTO_LOG_MAX_ENTRIES (still in .kinto/logs until they expire)', count, upTo: second })),
   });
+}
+
+async function main(): Promise<void> {
+  const data = workerData as LogWorkerData;
+  const store = await openStore(data);
   const feed = new LocalLogFeed({ store, retentionMs: data.retentionMs });
-  const subscriptions = new Map<string, () => void>();
 
-  port.on('message', (m: ToWorker) => {
-    switch (m.t) {
-      case 'batch': {
-        if (m.access) feed.ingestAccessLines(Buffer.from(m.access, 0, m.accessLength).toString('latin1'), m.accessCount);
-        feed.ingest(m.items);
-        for (const [envId, block, count] of m.shed) feed.recordShed(envId, block, count);
-        post({ t: 'ack', n: m.items.length + m.accessCount });
-        return;
+  /** One port's conversation: replies, acks and followed lines go back where the asking came from. */
+  function serve(port: MessagePort | NonNullable<typeof parentPort>): void {
+    const post = (m: FromWorker) => port.postMessage(m);
+    const subscriptions = new Map<string, () => void>();
+    port.on('message', (m: ToWorker) => {
+      switch (m.t) {
+        case 'batch': {
+          if (m.access) feed.ingestAccessLines(Buffer.from(m.access, 0, m.accessLength).toString('latin1'), m.accessCount);
+          feed.ingest(m.items);
+          for (const [envId, block, count] of m.shed) feed.recordShed(envId, block, count);
+          post({ t: 'ack', n: m.items.length + m.accessCount });
+          return;
+        }
+        case 'subscribe': {
+          const key = `${m.envId}\u0000${m.block}`;
+          if (!subscriptions.has(key)) subscriptions.set(key, feed.subscribe(m.envId, m.block, (lines) => post({ t: 'lines', envId: m.envId, block: m.block, lines })));
+          return;
+        }
+        case 'unsubscribe': {
+          const key = `${m.envId}\u0000${m.block}`;
+          subscriptions.get(key)?.();
+          subscriptions.delete(key);
+          return;
+        }
+        case 'attach':
+          serve(m.port);
+          return;
+        case 'call':
+          void answer(post, m.id, m.method, m.args);
+          return;
       }
-      case 'subscribe': {
-        const key = `${m.envId}\u0000${m.block}`;
-        if (!subscriptions.has(key)) subscriptions.set(key, feed.subscribe(m.envId, m.block, (lines) => post({ t: 'lines', envId: m.envId, block: m.block, lines })));
-        return;
-      }
-      case 'unsubscribe': {
-        const key = `${m.envId}\u0000${m.block}`;
-        subscriptions.get(key)?.();
-        subscriptions.delete(key);
-        return;
-      }
-      case 'call':
-        void answer(m.id, m.method, m.args);
-        return;
-    }
-  });
+    });
+    post({ t: 'ready' });
+  }
 
-  async function answer(id: number, method: string, args: readonly unknown[]): Promise<void> {
+  async function answer(post: (m: FromWorker) => void, id: number, method: string, args: readonly unknown[]): Promise<void> {
     try {
       let value: unknown;
       if (method === 'flush') value = await feed.flush();
@@ -95,7 +118,7 @@ async function main(): Promise<void> {
     }
   }
 
-  post({ t: 'ready' });
+  serve(parentPort!);
 }
 
 void main().catch((e) => {

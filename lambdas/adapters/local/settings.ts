@@ -36,3 +36,7 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   }
   return value;
 }
+
+/** The platform's URL as users call it, once it listens on `port`. */
+export const platformBaseUrl = (host: string, port: number): string =>
+  `http://${host === '127.0.0.1' || host === '0.0.0.0' ? 'localhost' : host}:${port}`;

@@ -85,7 +85,7 @@ export async function rotateClientSecret(ctx: CoreContext, projectName: string, 
     }
     throw e;
   }
-  ctx.onClientChange?.(env.id, clientId);
+  await ctx.onClientChange?.(env.id, clientId);
   return { client, secret };
 }
 
@@ -94,7 +94,7 @@ export async function revokeClient(ctx: CoreContext, projectName: string, envNam
   const env = await requireEnvironment(ctx, await requireProject(ctx, projectName), envName);
   await requireClient(ctx, env, clientId);
   await ctx.store.clients.remove({ envId: env.id, clientId });
-  ctx.onClientChange?.(env.id, clientId);
+  await ctx.onClientChange?.(env.id, clientId);
 }
 
 async function requireClient(ctx: CoreContext, env: Environment, clientId: string): Promise<Client> {

@@ -1,0 +1,49 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ApiHandler } from '../../handlers/api/create-api-handler';
+import { MAX_BODY_BYTES } from '../../handlers/http/json-body';
+import { errorResponse } from '../../handlers/http/response';
+import { toApiGatewayEvent, writeApiGatewayResult } from './apigw-event';
+import { readBody, tooLarge } from './read-body';
+
+export interface ControlServerOptions {
+  readonly api: ApiHandler;
+  readonly console: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Streaming API routes the Lambda-style handler cannot serve (log follow); false = not mine. */
+  readonly streams?: (req: IncomingMessage, res: ServerResponse) => boolean;
+}
+
+const LAMBDA_CONTEXT = { functionName: 'kinto-api', awsRequestId: 'local' } as never;
+
+/**
+ * The control plane's HTTP side, on a loopback port of its own: `/v1/...` the control API (the
+ * same Lambda handler AWS runs, fed API Gateway v2 events) and its log streams, anything else the
+ * console. Users reach it through the platform's port, whose server (public-server.ts, in the data
+ * plane's thread) forwards every request that is not for a gateway.
+ */
+export function createControlServer(options: ControlServerOptions): Server {
+  const server = createServer((req, res) => {
+    const url = req.url ?? '/';
+    if (url === '/v1' || url.startsWith('/v1/') || url.startsWith('/v1?')) {
+      if (options.streams?.(req, res)) return;
+      return void serveApi(options.api, req, res);
+    }
+    return options.console(req, res);
+  });
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  return server;
+}
+
+async function serveApi(api: ApiHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const requestId = randomUUID();
+  const body = await readBody(req, MAX_BODY_BYTES);
+  if (body === 'too-large') return tooLarge(res);
+  try {
+    const result = await api(toApiGatewayEvent(req, body, requestId), LAMBDA_CONTEXT);
+    writeApiGatewayResult(res, result);
+  } catch (e) {
+    console.error(JSON.stringify({ level: 'error', message: 'api handler threw', requestId, error: String((e as Error)?.stack ?? e) }));
+    writeApiGatewayResult(res, errorResponse(500, 'INTERNAL', `Something went wrong on Kinto's side. Quote request id ${requestId} when you report it.`));
+  }
+}

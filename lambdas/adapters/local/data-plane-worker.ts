@@ -1,0 +1,110 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import { derivedKeys } from '../../core/auth/platform-keys';
+import type { EnvironmentState } from '../../core/deployments';
+import type { ClientStatus } from '../../core/auth/verify-token';
+import type { DeploymentPlan } from '../../ports/runtime';
+import { authorizeRoute, type HttpAnswer } from './authorize-route';
+import { createGateway } from './gateway';
+import { createGatewayGuard, readTokenSettings } from './gateway-guard';
+import { loadOrCreatePlatformKey } from './local-keys';
+import { LocalRuntime } from './local-runtime';
+import { connectLogFeed } from './log-worker-client';
+import type { LogFeed } from './log-feed';
+import { ProcessTracker } from './process-tracker';
+import { createPublicServer, forwardToControl } from './public-server';
+import { platformBaseUrl } from './settings';
+import { ThreadRpc } from './thread-rpc';
+
+/**
+ * The data plane: the platform's public port, every environment's gateway and the block processes
+ * behind them, on a thread of their own, apart from the control plane (API, store, builds), as API
+ * Gateway and Lambda are apart from the control plane on AWS. Requests never wait for the control
+ * plane's work, and the gateway's code runs in an isolate that runs little else: the same gateway
+ * in the control plane's thread added ~10 µs a request at one connection (bench/README.md).
+ * It asks the control plane (data-plane.ts) for what only the store knows: an environment's
+ * deployment, a client's status, the answer to `POST /authorize`.
+ */
+
+export interface DataPlaneData {
+  readonly host: string;
+  /** `KINTO_PORT` (0: a free one). */
+  readonly port: number;
+  readonly home: string;
+  readonly idleTimeoutMs: number;
+  readonly startTimeoutMs: number;
+  /** Where access entries and block output go to be indexed (`LogWorker.attach`); absent with logs off. */
+  readonly logPort?: MessagePort;
+}
+
+async function main(): Promise<void> {
+  const data = workerData as DataPlaneData;
+  const feed: LogFeed | undefined = data.logPort ? await connectLogFeed(data.logPort) : undefined;
+  const keys = await derivedKeys(loadOrCreatePlatformKey(data.home));
+  let baseUrl = '';
+  let server: Server | undefined;
+  let control: ReturnType<typeof forwardToControl> | undefined;
+
+  const rpc: ThreadRpc = new ThreadRpc(parentPort!, {
+    /** Starts serving the platform's port; requests for the control plane go to `controlPort`. */
+    open: async (controlPort: number): Promise<number> => {
+      control = forwardToControl(controlPort);
+      server = createPublicServer({ gateway: gateway.handle, control: control.forward });
+      await new Promise<void>((resolve, reject) => {
+        server!.once('error', reject);
+        server!.listen(data.port, data.host, () => resolve());
+      });
+      const { port } = server.address() as AddressInfo;
+      baseUrl = platformBaseUrl(data.host, port);
+      return port;
+    },
+    prepare: (plan: DeploymentPlan) => runtime.prepare(plan),
+    activate: (plan: DeploymentPlan) => runtime.activate(plan),
+    stop: (envId: string) => runtime.stop(envId),
+    forgetClient: (envId: string, clientId: string) => guard.forgetClient(envId, clientId),
+    flushLogs: () => feed?.flush(),
+    logStats: () => feed?.stats(),
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        if (!server) return resolve();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      gateway.close();
+      await control?.close();
+      await runtime.close();
+      await feed?.close();
+    },
+  });
+
+  const guard = createGatewayGuard({
+    keys,
+    tokens: readTokenSettings(),
+    clientStatus: (envId, clientId) => rpc.call<ClientStatus | undefined>('clientStatus', envId, clientId),
+  });
+  const runtime = new LocalRuntime({
+    baseUrl: () => baseUrl,
+    load: (envId) => rpc.call<EnvironmentState>('load', envId),
+    idleTimeoutMs: data.idleTimeoutMs,
+    startTimeoutMs: data.startTimeoutMs,
+    tracker: new ProcessTracker(join(data.home, 'run')),
+    internalUrl: guard.internalUrl,
+    onBlockLine: feed?.line,
+    onBlockEvent: feed?.event,
+  });
+  const gateway = createGateway({
+    runtime,
+    guard: guard.guard,
+    routes: authorizeRoute((envId, body, requestId) => rpc.call<HttpAnswer>('authorize', envId, body, requestId)),
+    internalKey: guard.internalKey,
+    onAccess: feed?.access,
+  });
+  parentPort!.postMessage({ ready: true });
+}
+
+void main().catch((e) => {
+  console.error(JSON.stringify({ level: 'error', message: 'the data plane could not start', error: String((e as Error)?.stack ?? e) }));
+  process.exit(1);
+});
