@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { commitFiles, createGitRepo, NODE_SERVICE } from '../support/git-repo';
 import { startTestPlatform, type TestPlatform } from '../support/platform';
 import { waitFor } from '../support/wait';
@@ -78,6 +79,28 @@ describe('Local runtime: build, tag, deploy, call', () => {
     expect(res.headers.get('x-custom')).toBe('kept');
     expect(res.headers.get('kinto-request-id')).toBe(body.requestId);
     expect(res.headers.get('kinto-other')).toBeNull();
+  });
+
+  it("streams a block's answer as it comes, and a caller who leaves ends the call to the block", async () => {
+    const gw = await kinto.gatewayUrl('shop', 'dev');
+    const caller = new AbortController();
+    const res = await fetch(`${gw}/api/stream`, { signal: caller.signal });
+    const requestId = res.headers.get('kinto-request-id');
+    const reader = res.body!.getReader();
+    // The first part arrives while the block's answer is still open.
+    expect(Buffer.from((await reader.read()).value!).toString()).toBe('first part\n');
+    caller.abort();
+    await waitFor(async () => ((await (await fetch(`${gw}/api/stream-closed`)).json()) as { closed: string[] }).closed.includes(requestId!));
+  });
+
+  it('passes large bodies whole both ways, through backpressure', async () => {
+    const gw = await kinto.gatewayUrl('shop', 'dev');
+    const body = randomBytes(16 * 1024 * 1024);
+    const res = await fetch(`${gw}/api/echo`, { method: 'POST', body });
+    expect(res.status).toBe(200);
+    const back = Buffer.from(await res.arrayBuffer());
+    expect(back.length).toBe(body.length);
+    expect(createHash('sha256').update(back).digest('hex')).toBe(createHash('sha256').update(body).digest('hex'));
   });
 
   it('runs a Python http.server website from a sub-folder, unchanged', async () => {

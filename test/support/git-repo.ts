@@ -41,6 +41,16 @@ const server = http.createServer((req, res) => {
     res.setHeader('x-custom', 'kept');
     return res.end(JSON.stringify({ requestId: id, headers: req.headers }));
   }
+  if (req.url === '/echo') return req.pipe(res);
+  if (req.url === '/stream') {
+    // Answers in parts and never ends; notes in a file (kept across restarts) when the caller's side closes.
+    res.on('close', () => require('fs').appendFileSync('stream-closed.log', id + '\\n'));
+    return res.write('first part\\n');
+  }
+  if (req.url === '/stream-closed') {
+    const fs = require('fs');
+    return res.end(JSON.stringify({ closed: fs.existsSync('stream-closed.log') ? fs.readFileSync('stream-closed.log', 'utf8').split('\\n').filter(Boolean) : [] }));
+  }
   if (req.url === '/stop-listening') {
     setInterval(() => {}, 1000); // stays alive, answers nothing more
     return res.end(JSON.stringify({ stopping: process.pid }), () => server.close());

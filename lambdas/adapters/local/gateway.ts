@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import type { Writable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import send from 'send';
 import { isKintoError } from '../../core/errors';
 import type { AccessFacts } from '../../core/logs/access-line-writer';
 import { isReservedBlockName } from '../../core/names';
+import { Exchange, RequestFacts, type Exchanged } from './gateway-exchange';
 import type { ActiveEnvironment, LocalRuntime, RoutedBlock } from './local-runtime';
 
 /** What the gateway's guard decides for a request (tokens, visibility, basic auth). */
@@ -68,7 +68,7 @@ export function createGateway(options: GatewayOptions) {
   const facts = new RequestFacts();
 
   function handle(req: IncomingMessage, res: ServerResponse, envId: string, rest: string): void {
-    const ex = new Exchange(req, res, envId, randomUUID());
+    const ex = new Exchange(req, res, envId, randomUUID(), onUpstreamFailed);
     let internal = false;
     if (rest.startsWith(INTERNAL_PREFIX)) {
       // The key is cut from the path here, before anything logs or forwards the path.
@@ -141,16 +141,14 @@ export function createGateway(options: GatewayOptions) {
     const inbound = req.headers;
     const hasBody = inbound['content-length'] !== undefined || inbound['transfer-encoding'] !== undefined;
     ex.hasBody = hasBody;
-    poolFor(ex.block!.process!, port).stream(
+    poolFor(ex.block!.process!, port).dispatch(
       {
         path: query < 0 ? ex.blockPath : ex.blockPath + url.slice(query),
         method: ex.method as Dispatcher.HttpMethod,
         headers: forwardHeaders(ex),
         body: hasBody ? req : null,
-        opaque: ex,
       },
-      writeUpstreamHead,
-      onUpstreamDone,
+      ex,
     );
   }
 
@@ -178,6 +176,7 @@ export function createGateway(options: GatewayOptions) {
     const ex = (this as Exchanged).exchange;
     if (!ex || ex.done) return;
     ex.done = true;
+    if (!this.writableFinished) ex.abandon();
     if (ex.acquired) ex.block!.process!.release();
     if (options.onAccess) {
       // Fields read from the exchange (one class, one shape) rather than from the request and
@@ -201,21 +200,8 @@ export function createGateway(options: GatewayOptions) {
     }
   }
 
-  /** The block answered: its status and headers (minus hop-by-hop and `kinto-*`) go to the caller. */
-  function writeUpstreamHead({ statusCode, headers, opaque: ex }: Dispatcher.StreamFactoryData<Exchange>): Writable {
-    // A new flat list rather than `delete` on undici's object (which would turn it slow for Node's header writer).
-    const out: (string | string[])[] = [];
-    for (const name in headers) {
-      if (name.startsWith('kinto-') || name === 'connection' || name === 'keep-alive' || name === 'transfer-encoding') continue;
-      out.push(name, headers[name]!);
-    }
-    out.push('kinto-request-id', ex.requestId);
-    ex.res.writeHead(statusCode, out);
-    return ex.res;
-  }
-
-  function onUpstreamDone(err: Error | null, { opaque: ex }: { opaque: Exchange }): void {
-    if (!err) return;
+  /** The call to the block failed: retry once if the block never saw it, else 502 (or cut an answer begun). */
+  function onUpstreamFailed(ex: Exchange, err: Error): void {
     if (ex.res.headersSent || ex.done) return void ex.res.destroy();
     const code = (err as NodeJS.ErrnoException).code ?? err.message;
     if (code === 'ECONNREFUSED' && !ex.retried && !ex.hasBody) {
@@ -235,51 +221,6 @@ export function createGateway(options: GatewayOptions) {
 
   return { handle, close: () => undefined };
 }
-
-/** One request through the gateway, from arrival to the access entry. */
-class Exchange {
-  public readonly started = performance.now();
-  public readonly startedAt = Date.now();
-  public path = '/';
-  public blockPath = '/';
-  public internal = false;
-  public block: RoutedBlock | undefined = undefined;
-  public clientId: string | undefined = undefined;
-  public stripAuthorization = false;
-  public acquired = false;
-  public hasBody = false;
-  public retried = false;
-  public done = false;
-  public readonly method: string;
-
-  constructor(
-    public readonly req: IncomingMessage,
-    public readonly res: ServerResponse,
-    public readonly envId: string,
-    public readonly requestId: string,
-  ) {
-    this.method = req.method ?? 'GET';
-    (res as Exchanged).exchange = this;
-  }
-}
-
-/** The gateway's access facts, refilled for every request. */
-class RequestFacts implements AccessFacts {
-  public requestId = '';
-  public timeMs = 0;
-  public envId = '';
-  public method = '';
-  public path = '';
-  public block: string | undefined = undefined;
-  public release: string | undefined = undefined;
-  public commit: string | undefined = undefined;
-  public status = 0;
-  public durationMs = 0;
-  public clientId: string | undefined = undefined;
-  public readonly lambdaRequestId = undefined;
-}
-
-type Exchanged = { exchange?: Exchange };
 
 /** Headers for the block: the caller's, minus hop-by-hop and every `kinto-*`, plus the platform's. */
 function forwardHeaders(ex: Exchange): string[] {
