@@ -5,6 +5,7 @@ import { FailureLimiter, type FailureLimiterOptions } from '../../core/auth/fail
 import type { CoreContext } from '../../core/context';
 import { isKintoError, KintoError } from '../../core/errors';
 import type { GatewayRouteHandler } from './gateway';
+import { readBody } from './read-body';
 
 /** An HTTP answer as data, so that it can be made on one thread and written on another. */
 export interface HttpAnswer {
@@ -97,27 +98,12 @@ function send(res: ServerResponse, a: HttpAnswer): void {
 }
 
 /** Reads a small JSON body; 413 past the limit; `undefined` when it does not parse. */
-function readJson(req: IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_AUTHORIZE_BODY) {
-        req.pause();
-        reject(new KintoError(413, 'PAYLOAD_TOO_LARGE', `Send {"clientId": "...", "secret": "..."}: at most ${MAX_AUTHORIZE_BODY} bytes.`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('error', reject);
-    req.on('end', () => {
-      if (size > MAX_AUTHORIZE_BODY) return;
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      } catch {
-        resolve(undefined);
-      }
-    });
-  });
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const body = await readBody(req, MAX_AUTHORIZE_BODY);
+  if (body === 'too-large') throw new KintoError(413, 'PAYLOAD_TOO_LARGE', `Send {"clientId": "...", "secret": "..."}: at most ${MAX_AUTHORIZE_BODY} bytes.`);
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
 }

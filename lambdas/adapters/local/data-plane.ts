@@ -49,7 +49,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
         const client = await ctx().store.clients.get({ envId, clientId });
         return client && { generation: client.generation };
       },
-      authorize: (envId: string, body: unknown, requestId: string) => authorize(envId, body, requestId),
+      authorize,
     },
     () => undefined,
   );

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
-import { KintoError } from '../../core/errors';
 import { AccessLineWriter, type AccessFacts } from '../../core/logs/access-line-writer';
 import type { LogStore } from '../../ports/log-store';
 import type { FeedItem } from './local-log-feed';
 import type { InstanceListener, LogFeed, LogFeedStats } from './log-feed';
-import type { FromWorker, LogWorkerData, SerializedError, ToWorker } from './log-worker';
+import type { FromWorker, LogWorkerData, ToWorker } from './log-worker';
+import { deserializeError } from './thread-rpc';
 import type { BlockEvent, BlockMeta } from './local-runtime';
 import { startTsWorker } from './ts-worker';
 
@@ -236,7 +236,7 @@ class LogWorkerClient implements LogFeed {
     else if (m.t === 'reply') {
       const p = this.pending.get(m.id);
       this.pending.delete(m.id);
-      if (m.error) p?.reject(toError(m.error));
+      if (m.error) p?.reject(deserializeError(m.error));
       else p?.resolve(m.value);
     } else if (m.t === 'lines') {
       for (const listener of this.listeners.get(`${m.envId}\u0000${m.block}`) ?? []) listener(m.lines as never);
@@ -251,9 +251,4 @@ class LogWorkerClient implements LogFeed {
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
   }
-}
-
-/** Caller errors (bad cursors, unknown request ids) keep their status and code across the thread. */
-function toError(e: SerializedError): Error {
-  return e.status && e.code ? new KintoError(e.status, e.code, e.message) : new Error(e.message);
 }

@@ -5,6 +5,7 @@ import { ensureLogsTable } from '../aws/create-logs-table';
 import { DynamoDbLogStore } from '../aws/dynamodb-log-store';
 import { FileLogStore } from './file-log-store';
 import { LocalLogFeed, type FeedItem } from './local-log-feed';
+import { serializeError, type SerializedError } from './thread-rpc';
 
 /**
  * The log worker: the local log index (file store + in-memory index, or the logs table on
@@ -40,12 +41,6 @@ export type FromWorker =
   | { readonly t: 'ack'; readonly n: number }
   | { readonly t: 'reply'; readonly id: number; readonly value?: unknown; readonly error?: SerializedError }
   | { readonly t: 'lines'; readonly envId: string; readonly block: string; readonly lines: readonly unknown[] };
-
-export interface SerializedError {
-  readonly message: string;
-  readonly status?: number;
-  readonly code?: string;
-}
 
 async function openStore(data: LogWorkerData): Promise<LogStore & { close(): Promise<void>; readsAccessRows?: boolean }> {
   if (data.store.kind === 'dynamodb') {
@@ -113,8 +108,7 @@ async function main(): Promise<void> {
       } else value = await (store as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method]!(...args);
       post({ t: 'reply', id, value });
     } catch (e) {
-      const err = e as { message?: string; status?: number; code?: string };
-      post({ t: 'reply', id, error: { message: err.message ?? String(e), status: err.status, code: err.code } });
+      post({ t: 'reply', id, error: serializeError(e) });
     }
   }
 

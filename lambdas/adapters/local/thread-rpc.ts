@@ -60,7 +60,7 @@ export class ThreadRpc {
     if (m?.rpc === 'reply') {
       const p = this.pending.get(m.id);
       this.pending.delete(m.id);
-      if (m.error) p?.reject(toError(m.error));
+      if (m.error) p?.reject(deserializeError(m.error));
       else p?.resolve(m.value);
     } else if (m?.rpc === 'call') {
       void this.answer(m.id, m.method, m.args);
@@ -86,7 +86,8 @@ export function serializeError(e: unknown): SerializedError {
   return { name: err?.name ?? 'Error', message: err?.message ?? String(e), ...(typeof err?.status === 'number' ? { status: err.status, code: err.code } : {}) };
 }
 
-function toError(e: SerializedError): Error {
+/** The error `serializeError` describes, of the same kind where the kind matters to callers. */
+export function deserializeError(e: SerializedError): Error {
   if (e.name === 'KintoError' && e.status && e.code) return new KintoError(e.status, e.code, e.message);
   if (e.name === 'WriteConflictError') return new WriteConflictError(e.message);
   if (e.name === 'InvalidCursorError') return new InvalidCursorError(e.message);
