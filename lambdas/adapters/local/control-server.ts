@@ -37,7 +37,9 @@ export function createControlServer(options: ControlServerOptions): Server {
 
 async function serveApi(api: ApiHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const requestId = randomUUID();
-  const body = await readBody(req, MAX_BODY_BYTES);
+  // A body cut off mid-way (its caller left) has nobody to answer: close, rather than reject unhandled.
+  const body = await readBody(req, MAX_BODY_BYTES).catch(() => undefined);
+  if (body === undefined) return void res.destroy();
   if (body === 'too-large') return tooLarge(res);
   try {
     const result = await api(toApiGatewayEvent(req, body, requestId), LAMBDA_CONTEXT);
