@@ -35,6 +35,8 @@ export interface DataPlaneData {
   readonly home: string;
   readonly idleTimeoutMs: number;
   readonly startTimeoutMs: number;
+  /** The admin token: the public server checks it before it reads a control API request's body. */
+  readonly adminToken: string;
   /** Where access entries and block output go to be indexed (`LogWorker.attach`); absent with logs off. */
   readonly logPort?: MessagePort;
 }

@@ -69,6 +69,7 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
     home: settings.home,
     idleTimeoutMs: settings.idleTimeoutMs,
     startTimeoutMs: settings.startTimeoutMs,
+    adminToken: admin.token,
     logPort: logs.attach?.(),
     ctx: () => ctx,
     authorize: createAuthorizeAnswerer({ ctx: () => ctx, tokens: readTokenSettings() }),
