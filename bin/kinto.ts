@@ -36,14 +36,21 @@ program
         `  admin token: ${platform.adminToken}  (${tokenNote})`,
         `  control API: ${platform.url}/v1  (described at ${platform.url}/v1/openapi.json)`,
         `  data:        ${platform.home}`,
+        `  isolation:   ${isolation(platform.sandbox)}`,
         `Try: curl -H "Authorization: Bearer ${platform.adminToken}" ${platform.url}/v1/projects`,
         '',
       ].join('\n'),
     );
-    let stopping = false;
+    if (platform.sandbox.warning) process.stderr.write(`WARNING: ${platform.sandbox.warning}\n`);
+    let stoppingSince = 0;
     const stop = (signal: string) => {
-      if (stopping) process.exit(1);
-      stopping = true;
+      // Ctrl-C reaches node twice (from the terminal, and forwarded by npm): only a later one forces.
+      if (stoppingSince) {
+        if (Date.now() - stoppingSince < 2000) return;
+        process.stdout.write(`${signal} again: exiting without waiting for blocks to stop.\n`);
+        process.exit(1);
+      }
+      stoppingSince = Date.now();
       process.stdout.write(`\n${signal}: stopping Kinto...\n`);
       platform.close().then(
         () => {
@@ -59,6 +66,11 @@ program
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
+
+function isolation(sandbox: { mode: string; uids: boolean; nft?: string }): string {
+  if (sandbox.mode === 'none') return 'none: builds, blocks and jobs run as this user (see the warning below)';
+  return `bubblewrap${sandbox.uids ? ', one unprivileged user per block' : ''}${sandbox.nft ? ', block ports closed to other blocks' : ''}`;
+}
 
 program.parseAsync().catch((e: Error) => {
   console.error(`kinto: ${e.message}`);

@@ -108,22 +108,21 @@ export async function recordBuildEvent(ctx: CoreContext, build: Pick<Build, 'blo
  * After a restart: builds that were queued or running when the platform stopped can never
  * finish, so they are marked failed (retry = ask for a new build).
  */
-export async function failInterruptedBuilds(ctx: CoreContext, projects: readonly Project[], blocksOf: (p: Project) => Promise<Block[]>): Promise<number> {
-  let count = 0;
+export async function failInterruptedBuilds(ctx: CoreContext, projects: readonly Project[], blocksOf: (p: Project) => Promise<Block[]>): Promise<Build[]> {
+  const failed: Build[] = [];
   for (const project of projects) {
     for (const block of await blocksOf(project)) {
       let cursor: string | undefined;
       do {
         const page = await ctx.store.builds.list({ blockId: block.id }, { cursor, limit: 100 });
         for (const b of page.items.filter((x) => x.status === 'queued' || x.status === 'running')) {
-          await recordBuildEvent(ctx, b, { status: 'failed', error: 'interrupted: the platform stopped during this build; build again to retry' });
-          count++;
+          failed.push(await recordBuildEvent(ctx, b, { status: 'failed', error: 'interrupted: the platform stopped during this build; build again to retry' }));
         }
         cursor = page.cursor;
       } while (cursor);
     }
   }
-  return count;
+  return failed;
 }
 
 export const buildNotReady = (block: string, why: string) => conflict('BUILD_NOT_READY', `Block "${block}" ${why}`);

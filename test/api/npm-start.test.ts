@@ -1,7 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { createGitRepo } from '../support/git-repo';
+import { waitFor } from '../support/wait';
 
 interface Started {
   child: ChildProcess;
@@ -11,8 +15,8 @@ interface Started {
 }
 
 /** Runs `npm start` as a new user would, and reads the URL and admin token it prints. */
-function npmStart(env: Record<string, string>): Promise<Started> {
-  const child = spawn('npm', ['start', '--silent'], { cwd: join(__dirname, '../..'), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function npmStart(env: Record<string, string>, options: { detached?: boolean } = {}): Promise<Started> {
+  const child = spawn('npm', ['start', '--silent'], { cwd: join(__dirname, '../..'), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -66,6 +70,44 @@ describe('npm start (the local platform as a process)', () => {
       second.child.kill('SIGINT');
     }
     expect(await exited(second.child)).toBe(0);
+  }, 90_000);
+
+  it('Ctrl-C (SIGINT to npm and node at once) stops the blocks gracefully before the platform exits', async () => {
+    // Each block that gets SIGTERM tells this server, as a database flushing its data would finish.
+    const told: string[] = [];
+    const recorder = createServer((req, res) => {
+      told.push(req.url ?? '');
+      res.end();
+    });
+    await new Promise<void>((r) => recorder.listen(0, '127.0.0.1', () => r()));
+    const recorderUrl = `http://127.0.0.1:${(recorder.address() as AddressInfo).port}`;
+    const repo = createGitRepo({
+      'server.js': `
+        require('http').createServer((req, res) => res.end('up')).listen(Number(process.env.PORT), '127.0.0.1');
+        process.on('SIGTERM', () => fetch(process.env.RECORDER + '/sigterm').finally(() => process.exit(0)));`,
+    });
+    // Its own process group, as a terminal's foreground job: Ctrl-C signals npm and node alike.
+    const started = await npmStart({ KINTO_HOME: mkdtempSync(join(tmpdir(), 'kinto-ctrl-c-')), KINTO_PORT: '0' }, { detached: true });
+    try {
+      const api = async (method: string, path: string, body?: unknown) =>
+        (await fetch(`${started.url}${path}`, { method, headers: { authorization: `Bearer ${started.token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })).json() as Promise<any>;
+      await api('POST', '/v1/projects', { name: 'ctrlc' });
+      await api('POST', '/v1/projects/ctrlc/blocks', { name: 'db', type: 'microservice', source: { repo }, build: { startCommand: 'node server.js' }, variables: { RECORDER: { default: recorderUrl } } });
+      const env = (await api('POST', '/v1/projects/ctrlc/environments', { name: 'dev' })).data;
+      await api('PUT', '/v1/projects/ctrlc/environments/dev/blocks/db/config', { visibility: 'public' });
+      const build = (await api('POST', '/v1/projects/ctrlc/blocks/db/builds')).data;
+      await waitFor(async () => (await api('GET', `/v1/projects/ctrlc/blocks/db/builds/${build.id}`)).data.status === 'succeeded', 30_000);
+      await api('POST', '/v1/projects/ctrlc/releases', { version: '1.0.0' });
+      await api('POST', '/v1/projects/ctrlc/environments/dev/deployments', { release: '1.0.0' });
+      expect(await (await fetch(`${env.gatewayUrl}/db/`)).text()).toBe('up');
+      process.kill(-started.child.pid!, 'SIGINT');
+      await exited(started.child);
+      expect(started.output()).toContain('Kinto stopped.');
+      expect(told).toEqual(['/sigterm']);
+    } finally {
+      if (started.child.exitCode === null) process.kill(-started.child.pid!, 'SIGKILL');
+      recorder.close();
+    }
   }, 90_000);
 
   it('uses KINTO_ADMIN_TOKEN when set', async () => {

@@ -16,6 +16,7 @@ http.createServer((req, res) => {
   console.error('stderr line for ' + req.url);
   const m = /^\\/status\\/(\\d+)/.exec(req.url);
   const status = m ? Number(m[1]) : 200;
+  if (req.url === '/long') process.stdout.write('L' + 'é'.repeat(350 * 1024) + 'END\\n');
   if (req.url === '/orphan') console.log(JSON.stringify({ kinto_request_id: 'orphan-123', message: 'no such request' }));
   console.log(JSON.stringify({ kinto_request_id: id, step: 'end', status }));
   res.statusCode = status;
@@ -166,5 +167,18 @@ describe('Logs and metrics on the local platform (end to end)', () => {
     expect((await kinto.api('GET', `${ENV}/requests`, undefined, { authorization: 'Bearer wrong' })).status).toBe(401);
     const follow = await fetch(`${kinto.url}${ENV}/blocks/api/logs?follow=true`);
     expect(follow.status).toBe(401);
+  });
+
+  it('cuts a line over 256 KB into pieces of at most 256 KB, none lost, none truncated', async () => {
+    await (await fetch(`${gw}/api/long`)).arrayBuffer();
+    await kinto.logFeed!.flush();
+    const lines = (await kinto.api('GET', `${ENV}/blocks/api/logs?q=${encodeURIComponent('é')}`)).body.data.reverse() as { text: string; truncated?: boolean }[];
+    const pieces = lines.filter((l) => /é/.test(l.text));
+    expect(pieces.length).toBe(3);
+    for (const p of pieces) {
+      expect(p.truncated).toBeUndefined();
+      expect(Buffer.byteLength(p.text)).toBeLessThanOrEqual(256 * 1024);
+    }
+    expect(pieces.map((p) => p.text).join('')).toBe('L' + 'é'.repeat(350 * 1024) + 'END');
   });
 });

@@ -1,16 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { commitFiles, createGitRepo, NODE_SERVICE } from '../support/git-repo';
 import { startTestPlatform, type TestPlatform } from '../support/platform';
+import { alive, hostPids } from '../support/processes';
 import { waitFor } from '../support/wait';
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** Blocks built from real git repos, run as real processes, called through the gateway. */
 describe('Local runtime: build, tag, deploy, call', () => {
@@ -136,12 +129,13 @@ describe('Local runtime: build, tag, deploy, call', () => {
   it('stops an idle block and wakes it on the next request', async () => {
     const gw = await kinto.gatewayUrl('shop', 'dev');
     const first = await (await fetch(`${gw}/api/one`)).json() as any;
-    expect(alive(first.pid)).toBe(true);
-    await waitFor(() => !alive(first.pid), 5000);
+    const pids = hostPids({ KINTO_PROJECT: 'shop', KINTO_ENVIRONMENT: 'dev', KINTO_BLOCK: 'api' });
+    expect(pids).toHaveLength(1);
+    await waitFor(() => !alive(pids[0]!), 5000);
     const woken = await fetch(`${gw}/api/two`);
     expect(woken.status).toBe(200);
     const second = await woken.json() as any;
-    expect(second.pid).not.toBe(first.pid);
+    expect(second.instance).not.toBe(first.instance);
     expect(second.greeting).toBe('hi from dev');
   });
 

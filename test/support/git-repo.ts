@@ -28,6 +28,8 @@ export function commitFiles(repo: string, files: Record<string, string>, message
 /** A Node HTTP block: answers JSON with a variable, the path, its request id and release. */
 export const NODE_SERVICE = `
 const http = require('http');
+// Its pid is the PID namespace's (always small): an id of its own tells instances apart.
+const instance = require('crypto').randomUUID();
 const server = http.createServer((req, res) => {
   const id = req.headers['kinto-request-id'];
   console.log(JSON.stringify({ kinto_request_id: id, message: 'handled', path: req.url }));
@@ -43,17 +45,18 @@ const server = http.createServer((req, res) => {
   }
   if (req.url === '/echo') return req.pipe(res);
   if (req.url === '/stream') {
-    // Answers in parts and never ends; notes in a file (kept across restarts) when the caller's side closes.
-    res.on('close', () => require('fs').appendFileSync('stream-closed.log', id + '\\n'));
+    // Answers in parts and never ends; notes (in its own /tmp: the build folder is read-only) when the caller's side closes.
+    res.on('close', () => require('fs').appendFileSync(require('os').tmpdir() + '/stream-closed.log', id + '\\n'));
     return res.write('first part\\n');
   }
   if (req.url === '/stream-closed') {
     const fs = require('fs');
-    return res.end(JSON.stringify({ closed: fs.existsSync('stream-closed.log') ? fs.readFileSync('stream-closed.log', 'utf8').split('\\n').filter(Boolean) : [] }));
+    const log = require('os').tmpdir() + '/stream-closed.log';
+    return res.end(JSON.stringify({ closed: fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\\n').filter(Boolean) : [] }));
   }
   if (req.url === '/stop-listening') {
     setInterval(() => {}, 1000); // stays alive, answers nothing more
-    return res.end(JSON.stringify({ stopping: process.pid }), () => server.close());
+    return res.end(JSON.stringify({ stopping: instance }), () => server.close());
   }
   res.setHeader('content-type', 'application/json');
   res.end(JSON.stringify({
@@ -65,6 +68,7 @@ const server = http.createServer((req, res) => {
     block: process.env.KINTO_BLOCK,
     environment: process.env.KINTO_ENVIRONMENT,
     pid: process.pid,
+    instance,
   }));
 });
 server.listen(Number(process.env.PORT), '127.0.0.1');

@@ -1,15 +1,22 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 import type { CommandStep } from '../../core/commands';
 import { KintoError } from '../../core/errors';
+import { cutLine, MAX_LINE_BYTES } from '../../core/logs/line-text';
 import type { ProcessTracker } from './process-tracker';
 import { runSteps } from './run-steps';
+import type { Sandbox, SandboxedProcess } from './sandbox';
 import { Writable } from 'node:stream';
 
 export interface BlockProcessOptions {
   /** For messages: `<block> (release <version>)`. */
   readonly label: string;
   readonly cwd: string;
+  /** Where its processes run, and as whom (a block id): they see `cwd` read-only, and `writable`. */
+  readonly sandbox: Sandbox;
+  readonly identity: string;
+  readonly writable?: readonly string[];
+  /** How long a stopping process may take after SIGTERM before SIGKILL. @default 3000 */
+  readonly stopGraceMs?: number;
   /** Start command steps; all but the last run to completion first, the last is the server. */
   readonly steps: (port: number) => readonly CommandStep[];
   readonly env: (port: number) => Record<string, string>;
@@ -31,7 +38,6 @@ const POLL_MS = 5;
 const KILL_GRACE_MS = 3000;
 /** How long a process the gateway suspects of dying is given to show it (its exit event). */
 const SUSPECT_MS = 200;
-const MAX_LINE = 256 * 1024;
 
 /**
  * One block of one deployment as a child process that exists only while it is used: it starts
@@ -40,14 +46,13 @@ const MAX_LINE = 256 * 1024;
  */
 export class BlockProcess {
   private state: State = 'stopped';
-  private child?: ChildProcess;
+  private child?: SandboxedProcess;
   private starting?: Promise<number>;
   private port = 0;
   private inflight = 0;
   private lastActive = 0;
   private idleTimer?: NodeJS.Timeout;
   private retired = false;
-  private recentOutput: string[] = [];
   private suspected?: Promise<void>;
 
   constructor(private readonly options: BlockProcessOptions) {}
@@ -92,12 +97,11 @@ export class BlockProcess {
     this.suspected = new Promise<void>((resolve) => {
       const settle = () => {
         clearTimeout(timer);
-        child.off('exit', settle);
         this.suspected = undefined;
         resolve();
       };
       const timer = setTimeout(settle, SUSPECT_MS);
-      child.once('exit', settle);
+      void child.exited.then(settle);
     });
   }
 
@@ -116,7 +120,7 @@ export class BlockProcess {
     this.state = 'stopped';
     this.child = undefined;
     clearTimeout(this.idleTimer);
-    if (child && child.exitCode === null && child.signalCode === null) killGroup(child, 'SIGKILL');
+    if (child?.running) child.kill();
   }
 
   /** Marks the process as replaced: it stops as soon as its in-flight requests finish. */
@@ -130,37 +134,37 @@ export class BlockProcess {
     const child = this.child;
     if (!child || this.state === 'stopped') return;
     this.state = 'stopping';
-    await new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      const force = setTimeout(() => killGroup(child, 'SIGKILL'), KILL_GRACE_MS);
-      child.once('exit', () => {
-        clearTimeout(force);
-        resolve();
-      });
-      killGroup(child, 'SIGTERM');
-    });
+    await child.stop(this.options.stopGraceMs ?? KILL_GRACE_MS);
   }
 
   private async start(): Promise<number> {
     const began = performance.now();
     this.state = 'starting';
-    this.recentOutput = [];
     const port = this.options.fixedPort ?? (await freePort());
     const steps = this.options.steps(port);
     const env = this.options.env(port);
     const last = steps[steps.length - 1]!;
     if (steps.length > 1) {
       const sink = new Writable({ write: (chunk, _enc, cb) => (this.collect(String(chunk), 'stdout'), cb()) });
-      const setup = await runSteps(steps.slice(0, -1), { cwd: this.options.cwd, env, log: sink, timeoutMs: this.options.startTimeoutMs, what: 'start command', tracker: this.options.tracker });
+      const setup = await runSteps(steps.slice(0, -1), {
+        cwd: this.options.cwd,
+        env,
+        log: sink,
+        timeoutMs: this.options.startTimeoutMs,
+        what: 'start command',
+        tracker: this.options.tracker,
+        ...this.confinement(),
+      });
       if (!setup.ok) {
         this.state = 'stopped';
         throw new KintoError(502, 'BLOCK_START_FAILED', `${this.options.label} could not start: ${setup.reason}.`);
       }
     }
     this.options.onEvent?.({ type: 'start' });
-    const [program, ...args] = last.argv;
-    const child = spawn(program!, args, { cwd: this.options.cwd, env: { ...env, ...last.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    this.child = child;
+    const program = last.argv[0];
+    const proc = this.options.sandbox.spawn({ argv: last.argv, cwd: this.options.cwd, env: { ...env, ...last.env }, listenPort: port, ...this.confinement() });
+    const child = proc.child;
+    this.child = proc;
     const untrack = this.options.tracker?.track(child.pid, this.options.label);
     this.pipeLines(child);
     let exited: string | undefined;
@@ -168,7 +172,7 @@ export class BlockProcess {
     child.on('exit', (code, signal) => {
       untrack?.();
       exited ??= signal ? `was killed by ${signal}` : `exited with code ${code}`;
-      if (this.child === child) {
+      if (this.child === proc) {
         this.state = 'stopped';
         this.child = undefined;
         clearTimeout(this.idleTimer);
@@ -179,7 +183,7 @@ export class BlockProcess {
     for (;;) {
       if (exited) {
         this.state = 'stopped';
-        throw new KintoError(502, 'BLOCK_EXITED', `${this.options.label} ${exited} before it opened port ${port}.${this.tail()}`);
+        throw new KintoError(502, 'BLOCK_EXITED', `${this.options.label} ${exited} before it opened port ${port}. Its output is in the block's instance log (GET .../environments/{env}/blocks/{block}/logs).`);
       }
       if (await canConnect(port)) break;
       if (performance.now() > deadline) {
@@ -187,11 +191,12 @@ export class BlockProcess {
         throw new KintoError(
           504,
           'BLOCK_START_TIMEOUT',
-          `${this.options.label} did not open port ${port} within ${Math.round(this.options.startTimeoutMs / 1000)} s: it must listen on $PORT (${port}) or on build.port.${this.tail()}`,
+          `${this.options.label} did not open port ${port} within ${Math.round(this.options.startTimeoutMs / 1000)} s: it must listen on $PORT (${port}) or on build.port. Its output is in the block's instance log (GET .../environments/{env}/blocks/{block}/logs).`,
         );
       }
       await sleep(POLL_MS);
     }
+    await this.options.sandbox.portsSettled();
     this.port = port;
     this.state = 'ready';
     this.lastActive = performance.now();
@@ -215,16 +220,22 @@ export class BlockProcess {
     this.idleTimer.unref();
   }
 
-  private pipeLines(child: ChildProcess): void {
+  private confinement() {
+    return { sandbox: this.options.sandbox, identity: this.options.identity, readable: [this.options.cwd], ...(this.options.writable ? { writable: this.options.writable } : {}) };
+  }
+
+  private pipeLines(child: SandboxedProcess['child']): void {
     for (const stream of ['stdout', 'stderr'] as const) {
       let carry = '';
       child[stream]!.setEncoding('utf8');
       child[stream]!.on('data', (chunk: string) => {
         const lines = (carry + chunk).split('\n');
         carry = lines.pop() ?? '';
-        if (carry.length > MAX_LINE) {
-          lines.push(carry);
-          carry = '';
+        // An endless line is cut into pieces of 256 KB, each kept whole as a line of its own.
+        while (carry.length * 3 > MAX_LINE_BYTES && Buffer.byteLength(carry) > MAX_LINE_BYTES) {
+          const [piece, rest] = cutLine(carry);
+          lines.push(piece);
+          carry = rest;
         }
         for (const line of lines) this.collect(line, stream);
       });
@@ -234,23 +245,8 @@ export class BlockProcess {
 
   private collect(text: string, stream: 'stdout' | 'stderr'): void {
     for (const line of text.split('\n')) {
-      if (!line) continue;
-      this.recentOutput.push(line.slice(0, 500));
-      if (this.recentOutput.length > 5) this.recentOutput.shift();
-      this.options.onLine?.(line, stream);
+      if (line) this.options.onLine?.(line, stream);
     }
-  }
-
-  private tail(): string {
-    return this.recentOutput.length ? ` Last output: ${this.recentOutput.join(' | ')}` : '';
-  }
-}
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  try {
-    if (child.pid) process.kill(-child.pid, signal);
-  } catch {
-    child.kill(signal);
   }
 }
 

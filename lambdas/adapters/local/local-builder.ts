@@ -1,6 +1,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
-import { join, relative, resolve, sep } from 'node:path';
+import { join } from 'node:path';
 import type { BuildEvent } from '../../core/builds';
 import { parseCommand } from '../../core/commands';
 import { KintoError } from '../../core/errors';
@@ -10,6 +10,8 @@ import { baseChildEnv } from './child-env';
 import { fetchSource, SourceError } from './git-source';
 import type { ProcessTracker } from './process-tracker';
 import { runSteps } from './run-steps';
+import type { Sandbox } from './sandbox';
+import { confinedRoot } from './static-site';
 
 export interface LocalBuilderOptions {
   /** Builds live in `<home>/builds/<build id>/` with their log beside them. */
@@ -23,6 +25,8 @@ export interface LocalBuilderOptions {
   readonly gitTimeoutMs?: number;
   /** Records build processes, so that a restart after a crash can stop them. */
   readonly tracker?: ProcessTracker;
+  /** Where git and build commands run (never with the platform's rights). */
+  readonly sandbox: Sandbox;
 }
 
 const MAX_LOG_CHUNK = 256 * 1024;
@@ -120,9 +124,18 @@ export class LocalBuilder implements Builder {
     await this.options.report(build, event);
   }
 
+  /** Removes what builds a crash interrupted left on disk (their checkouts). */
+  async discard(buildIds: readonly string[]): Promise<void> {
+    await Promise.all(buildIds.map((id) => rm(join(this.buildsDir, id), { recursive: true, force: true })));
+  }
+
   private async buildIn(build: Build, dir: string, log: WriteStream): Promise<BuildEvent> {
     const env = baseChildEnv();
-    const { commit, blockDir } = await fetchSource(build.source, dir, log, env, this.options.gitTimeoutMs ?? 5 * 60_000);
+    const { sandbox } = this.options;
+    await mkdir(dir, { recursive: true });
+    const { commit, blockDir } = await fetchSource(build.source, dir, { log, env, timeoutMs: this.options.gitTimeoutMs ?? 5 * 60_000, sandbox, home: this.options.home });
+    // The build's checkout belongs to its block's sandbox user from here on.
+    await sandbox.own(dir, build.blockId);
     await this.options.report(build, { status: 'running', commit });
     const { settings } = build;
     if (settings.dockerfile && !settings.startCommand && !settings.buildCommand) {
@@ -142,14 +155,21 @@ export class LocalBuilder implements Builder {
         signal: this.abort.signal,
         what: 'build command',
         tracker: this.options.tracker,
+        sandbox,
+        identity: build.blockId,
+        writable: [dir],
       });
       if (!result.ok) return { status: 'failed', commit, error: result.reason };
     }
-    if (settings.outputDir) {
-      const out = resolve(blockDir, settings.outputDir);
-      const inside = out === blockDir || out.startsWith(blockDir + sep);
-      const isDir = inside && (await stat(out).then((s) => s.isDirectory(), () => false));
-      if (!isDir) return { status: 'failed', commit, error: `the output folder "${settings.outputDir}" does not exist after the build (looked in ${relative(dir, out) || '.'})` };
+    if (settings.outputDir && !(await confinedRoot(blockDir, settings.outputDir))) {
+      const exists = await stat(join(blockDir, settings.outputDir)).then(() => true, () => false);
+      return {
+        status: 'failed',
+        commit,
+        error: exists
+          ? `the output folder "${settings.outputDir}" leads outside the block's folder (a symbolic link): a website may serve only files of its own build`
+          : `the output folder "${settings.outputDir}" does not exist after the build`,
+      };
     }
     return { status: 'succeeded', commit, artifact: blockDir };
   }

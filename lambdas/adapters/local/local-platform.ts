@@ -1,5 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { failInterruptedBuilds, recordBuildEvent } from '../../core/builds';
 import type { CoreContext } from '../../core/context';
@@ -24,6 +25,7 @@ import { openLocalLogs } from './local-log-store';
 import { createLogFollowHandler } from './log-follow';
 import { loadOrCreatePlatformKey } from './local-keys';
 import { ProcessTracker } from './process-tracker';
+import { detectSandbox, Sandbox, type SandboxConfig } from './sandbox';
 import { platformBaseUrl, type LocalSettings } from './settings';
 
 export const STATE_TABLE_NAME = 'kinto-state';
@@ -39,6 +41,8 @@ export interface LocalPlatform {
   readonly runtime: Runtime;
   /** The log index's local feed (gateway access entries, block output); `flush()` indexes what is queued. Absent with KINTO_LOG_STORE=off. */
   readonly logFeed?: LogFeed;
+  /** How builds, blocks and jobs are isolated from the platform. */
+  readonly sandbox: SandboxConfig;
   close(): Promise<void>;
 }
 
@@ -50,13 +54,17 @@ export interface LocalPlatform {
  * deployments from a previous run are settled before the port opens.
  */
 export async function startLocalPlatform(settings: LocalSettings): Promise<LocalPlatform> {
-  mkdirSync(settings.home, { recursive: true });
+  // KINTO_HOME is the platform's alone: 0700, and what it writes there 0600 (dynalite's files too).
+  process.umask(0o077);
+  mkdirSync(settings.home, { recursive: true, mode: 0o700 });
+  chmodSync(settings.home, 0o700);
+  const sandbox = await detectSandbox(settings.sandbox ?? 'auto', settings.home);
   const admin = loadOrCreateAdminToken(settings.home, settings.adminToken);
   const platformKeys = loadOrCreatePlatformKey(settings.home);
   // Processes a killed previous run left behind (blocks, builds, jobs) go first.
   const tracker = new ProcessTracker(join(settings.home, 'run'));
   tracker.killLeftovers();
-  const dynamo = await startDynalite({ path: join(settings.home, 'dynamodb') });
+  const dynamo = await startDynalite({ path: join(settings.home, 'dynamodb'), socketPath: stateSocketPath(settings.home) });
   await ensureStateTable(dynamo.client, STATE_TABLE_NAME);
   // Logs go to files + an in-memory index in a worker thread by default: see local-log-store.ts.
   const logs = await openLocalLogs(readLocalLogSettings(), settings.home, dynamo);
@@ -69,6 +77,7 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
     home: settings.home,
     idleTimeoutMs: settings.idleTimeoutMs,
     startTimeoutMs: settings.startTimeoutMs,
+    sandbox,
     adminToken: admin.token,
     logPort: logs.attach?.(),
     ctx: () => ctx,
@@ -77,7 +86,7 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
     await Promise.allSettled([logs.close(), dynamo.close()]);
     throw e;
   });
-  const builder = new LocalBuilder({ home: settings.home, tracker, report: (build, event) => recordBuildEvent(ctx, build, event) });
+  const builder = new LocalBuilder({ home: settings.home, tracker, sandbox: new Sandbox(sandbox), report: (build, event) => recordBuildEvent(ctx, build, event) });
   ctx = {
     store: new DynamoDbStore({ client: dynamo.client, tableName: STATE_TABLE_NAME }),
     clock: systemClock,
@@ -89,7 +98,8 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
   };
 
   const projects = await listAll(ctx.store.projects, {});
-  await failInterruptedBuilds(ctx, projects, (p) => listAll(ctx.store.blocks, { projectId: p.id }));
+  const interrupted = await failInterruptedBuilds(ctx, projects, (p) => listAll(ctx.store.blocks, { projectId: p.id }));
+  await builder.discard(interrupted.map((b) => b.id));
   await recoverInterruptedDeployments(ctx, projects);
 
   // The data plane's feed writes the index; flushing or counting it starts there.
@@ -131,6 +141,7 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
     ctx,
     runtime: dataPlane.runtime,
     logFeed,
+    sandbox,
     close: () =>
       (closing ??= (async () => {
         await dataPlane.close();
@@ -143,4 +154,14 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
         await dynamo.close();
       })()),
   };
+}
+
+/** The state's Unix socket, in KINTO_HOME (0700); a long home path gets a 0700 temp folder (sockets paths are short). */
+function stateSocketPath(home: string): string {
+  const inHome = join(home, 'run', 'dynamodb.sock');
+  if (Buffer.byteLength(inHome) < 100) {
+    mkdirSync(join(home, 'run'), { recursive: true, mode: 0o700 });
+    return inHome;
+  }
+  return join(mkdtempSync(join(tmpdir(), 'kinto-state-')), 'dynamodb.sock');
 }

@@ -1,5 +1,4 @@
 import { stat } from 'node:fs/promises';
-import { resolve, sep } from 'node:path';
 import { Writable } from 'node:stream';
 import { Cron } from 'croner';
 import { parseCommand } from '../../core/commands';
@@ -12,6 +11,8 @@ import { blockUrlVariable } from '../../core/auth/internal-entry';
 import { baseChildEnv } from './child-env';
 import type { ProcessTracker } from './process-tracker';
 import { runSteps } from './run-steps';
+import type { Sandbox } from './sandbox';
+import { confinedRoot, StaticSite } from './static-site';
 
 /** Who a block's output line or lifecycle event belongs to. */
 export interface BlockMeta {
@@ -38,6 +39,8 @@ export interface LocalRuntimeOptions {
   readonly jobTimeoutMs?: number;
   /** Records block and job processes, so that a restart after a crash can stop them. */
   readonly tracker?: ProcessTracker;
+  /** Where block and job processes run (never with the platform's rights). */
+  readonly sandbox: Sandbox;
   readonly onBlockLine?: (meta: BlockMeta, line: string, stream: 'stdout' | 'stderr') => void;
   readonly onBlockEvent?: (meta: BlockMeta, event: BlockEvent) => void;
   /**
@@ -52,8 +55,8 @@ export interface RoutedBlock {
   readonly name: string;
   readonly planned: PlannedBlock;
   readonly meta: BlockMeta;
-  /** Static websites: the folder their files are served from. */
-  readonly staticRoot?: string;
+  /** Static websites: their files. */
+  readonly site?: StaticSite;
   /** Dynamic websites, microservices, custom services: the process, started on demand. */
   readonly process?: BlockProcess;
 }
@@ -178,8 +181,9 @@ export class LocalRuntime implements Runtime {
       throw conflict('BUILD_MISSING', `the files of block "${block.name}"'s build ${block.buildId ?? '(none)'} are not on this machine; build the block again and tag a new release`);
     }
     if (isStaticWebsite(planned)) {
-      const root = staticRootOf(planned, artifact);
-      if (!root || !(await isDir(root))) throw conflict('BUILD_MISSING', `the website "${block.name}" has no folder "${block.build.outputDir}" in build ${build.id}`);
+      if (!(await confinedRoot(artifact, block.build.outputDir))) {
+        throw conflict('BUILD_MISSING', `the website "${block.name}" has no folder "${block.build.outputDir ?? '.'}" inside build ${build.id} (missing, or a link that leads outside the build)`);
+      }
       return;
     }
     if (!block.build.startCommand) {
@@ -195,7 +199,7 @@ export class LocalRuntime implements Runtime {
       const meta = this.metaOf(plan, planned);
       const artifact = planned.build?.artifact ?? '';
       if (isStaticWebsite(planned)) {
-        blocks.set(planned.block.name, { name: planned.block.name, planned, meta, staticRoot: staticRootOf(planned, artifact) });
+        blocks.set(planned.block.name, { name: planned.block.name, planned, meta, site: new StaticSite(artifact, planned.block.build.outputDir) });
       } else if (SERVED_TYPES.has(planned.block.type)) {
         blocks.set(planned.block.name, { name: planned.block.name, planned, meta, process: this.processFor(plan, planned, meta, artifact) });
       } else if (planned.block.kind === 'cron' && planned.block.schedule) {
@@ -210,6 +214,8 @@ export class LocalRuntime implements Runtime {
     return new BlockProcess({
       label: `block "${block.name}" (release ${plan.release.version})`,
       cwd,
+      sandbox: this.options.sandbox,
+      identity: block.blockId,
       fixedPort: block.build.port,
       steps: (port) => parseCommand(block.build.startCommand ?? '', this.blockEnv(plan, planned, port), `start command of "${block.name}"`),
       env: (port) => this.blockEnv(plan, planned, port),
@@ -266,7 +272,18 @@ export class LocalRuntime implements Runtime {
     let result: { ok: boolean; reason?: string };
     try {
       const steps = parseCommand(planned.block.build.startCommand ?? '', env, `command of job "${planned.block.name}"`);
-      result = await runSteps(steps, { cwd: planned.build?.artifact ?? '.', env, log: sink, timeoutMs: this.options.jobTimeoutMs ?? 15 * 60_000, what: `${reason} job`, tracker: this.options.tracker });
+      const cwd = planned.build?.artifact ?? '.';
+      result = await runSteps(steps, {
+        cwd,
+        env,
+        log: sink,
+        timeoutMs: this.options.jobTimeoutMs ?? 15 * 60_000,
+        what: `${reason} job`,
+        tracker: this.options.tracker,
+        sandbox: this.options.sandbox,
+        identity: planned.block.blockId,
+        readable: [cwd],
+      });
     } catch (e) {
       result = { ok: false, reason: (e as Error).message };
     }
@@ -292,10 +309,5 @@ export class LocalRuntime implements Runtime {
 }
 
 const isStaticWebsite = (p: PlannedBlock): boolean => p.block.type === 'website' && (p.block.kind === 'static' || p.block.kind === 'static-build');
-
-function staticRootOf(p: PlannedBlock, artifact: string): string | undefined {
-  const root = resolve(artifact, p.block.build.outputDir ?? '.');
-  return root === artifact || root.startsWith(artifact + sep) ? root : undefined;
-}
 
 const isDir = (path: string): Promise<boolean> => stat(path).then((s) => s.isDirectory(), () => false);

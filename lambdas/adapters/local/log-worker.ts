@@ -1,8 +1,8 @@
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LogStore } from '../../ports/log-store';
 import { ensureLogsTable } from '../aws/create-logs-table';
 import { DynamoDbLogStore } from '../aws/dynamodb-log-store';
+import { dynamoDbClient, type DynaliteAddress } from './dynalite-server';
 import { FileLogStore } from './file-log-store';
 import { LocalLogFeed, type FeedItem } from './local-log-feed';
 import { serializeError, type SerializedError } from './thread-rpc';
@@ -16,7 +16,7 @@ import { serializeError, type SerializedError } from './thread-rpc';
 
 export interface LogWorkerData {
   /** `dir`: the file store's folder; `dynamodb`: the logs table on the platform's dynalite. */
-  readonly store: { readonly kind: 'files'; readonly dir: string } | { readonly kind: 'dynamodb'; readonly endpoint: string; readonly tableName: string };
+  readonly store: { readonly kind: 'files'; readonly dir: string } | { readonly kind: 'dynamodb'; readonly address: DynaliteAddress; readonly tableName: string };
   readonly maxRecords: number;
   readonly retentionMs: number;
 }
@@ -44,7 +44,7 @@ export type FromWorker =
 
 async function openStore(data: LogWorkerData): Promise<LogStore & { close(): Promise<void>; readsAccessRows?: boolean }> {
   if (data.store.kind === 'dynamodb') {
-    const client = new DynamoDBClient({ endpoint: data.store.endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 3 });
+    const client = dynamoDbClient(data.store.address);
     await ensureLogsTable(client, data.store.tableName);
     const store = new DynamoDbLogStore({ client, tableName: data.store.tableName });
     return Object.assign(store, { close: async () => client.destroy() });

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { SandboxSetting } from './sandbox';
 
 /** Settings of the local platform, from environment variables. */
 export interface LocalSettings {
@@ -14,6 +15,8 @@ export interface LocalSettings {
   readonly idleTimeoutMs: number;
   /** `KINTO_START_TIMEOUT_MS`, default 15000: how long a block may take to open its port. */
   readonly startTimeoutMs: number;
+  /** `KINTO_SANDBOX`, default `auto`: bubblewrap when it works here; `bwrap` requires it; `off`. */
+  readonly sandbox?: SandboxSetting;
 }
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env): LocalSettings {
@@ -24,6 +27,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): LocalSetting
     adminToken: env.KINTO_ADMIN_TOKEN || undefined,
     idleTimeoutMs: integer(env, 'KINTO_IDLE_TIMEOUT_MS', 30_000, 100, 24 * 3600_000),
     startTimeoutMs: integer(env, 'KINTO_START_TIMEOUT_MS', 15_000, 100, 600_000),
+    sandbox: oneOf(env, 'KINTO_SANDBOX', ['auto', 'bwrap', 'off'] as const, 'auto'),
   };
 }
 
@@ -35,6 +39,13 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
     throw new Error(`${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(raw)}).`);
   }
   return value;
+}
+
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, values: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(values as readonly string[]).includes(raw)) throw new Error(`${name} must be one of ${values.join(', ')} (got ${JSON.stringify(raw)}).`);
+  return raw as T;
 }
 
 /** The platform's URL as users call it, once it listens on `port`. */

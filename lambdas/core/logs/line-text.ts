@@ -1,4 +1,4 @@
-/** Longest console line kept whole; longer lines keep their first 256 KB and a marker. */
+/** Longest console line kept whole. Local output is cut into pieces of this size (`cutLine`); a longer line that still arrives (on AWS) keeps its first 256 KB and a marker. */
 export const MAX_LINE_BYTES = 256 * 1024;
 
 export interface LineText {
@@ -30,3 +30,10 @@ export function lineText(raw: string, lossy: boolean, maxBytes: number = MAX_LIN
 
 export const truncationMarker = (totalBytes: number, keptBytes: number): string =>
   ` …[kinto: line truncated, ${totalBytes - keptBytes} of ${totalBytes} bytes dropped]`;
+
+/** Splits off the first `maxBytes` of UTF-8 of an over-long line (on a character boundary): [piece, rest]. */
+export function cutLine(raw: string, maxBytes: number = MAX_LINE_BYTES): [string, string] {
+  if (scratch.length < maxBytes) scratch = new Uint8Array(maxBytes);
+  const { read } = encoder.encodeInto(raw, scratch.subarray(0, maxBytes));
+  return [raw.slice(0, read), raw.slice(read)];
+}
