@@ -13,7 +13,9 @@ import { loadOrCreatePlatformKey } from './local-keys';
 import { LocalRuntime } from './local-runtime';
 import { connectLogFeed } from './log-worker-client';
 import type { LogFeed } from './log-feed';
+import { PortGuard } from './port-guard';
 import { ProcessTracker } from './process-tracker';
+import { Sandbox, SANDBOX_UIDS, type SandboxConfig } from './sandbox';
 import { createPublicServer, forwardToControl } from './public-server';
 import { platformBaseUrl } from './settings';
 import { ThreadRpc } from './thread-rpc';
@@ -35,6 +37,8 @@ export interface DataPlaneData {
   readonly home: string;
   readonly idleTimeoutMs: number;
   readonly startTimeoutMs: number;
+  /** How block and job processes are isolated (detectSandbox). */
+  readonly sandbox: SandboxConfig;
   /** The admin token: the public server checks it before it reads a control API request's body. */
   readonly adminToken: string;
   /** Where access entries and block output go to be indexed (`LogWorker.attach`); absent with logs off. */
@@ -77,6 +81,7 @@ async function main(): Promise<void> {
       gateway.close();
       await control?.close();
       await runtime.close();
+      sandbox.closePorts();
       await feed?.close();
     },
   });
@@ -86,7 +91,9 @@ async function main(): Promise<void> {
     tokens: readTokenSettings(),
     clientStatus: (envId, clientId) => rpc.call<ClientStatus | undefined>('clientStatus', envId, clientId),
   });
+  const sandbox = new Sandbox(data.sandbox, PortGuard.start(data.sandbox.nft, SANDBOX_UIDS));
   const runtime = new LocalRuntime({
+    sandbox,
     baseUrl: () => baseUrl,
     load: (envId) => rpc.call<EnvironmentState>('load', envId),
     idleTimeoutMs: data.idleTimeoutMs,

@@ -7,6 +7,7 @@ import type { AccessFacts } from '../../core/logs/access-line-writer';
 import { isReservedBlockName } from '../../core/names';
 import { Exchange, RequestFacts, type Exchanged } from './gateway-exchange';
 import type { ActiveEnvironment, LocalRuntime, RoutedBlock } from './local-runtime';
+import type { StaticSite } from './static-site';
 
 /** What the gateway's guard decides for a request (tokens, visibility, basic auth). */
 export type GuardDecision =
@@ -122,7 +123,7 @@ export function createGateway(options: GatewayOptions) {
 
   function forward(ex: Exchange): void {
     const block = ex.block!;
-    if (block.staticRoot !== undefined) return serveStatic(ex, block.staticRoot);
+    if (block.site) return void serveStatic(ex, block.site);
     const acquired = block.process!.acquire();
     if (typeof acquired === 'number') return proxy(ex, acquired);
     acquired.then((port) => proxy(ex, port), (e) => fail(ex.res, ex.requestId, e));
@@ -152,22 +153,20 @@ export function createGateway(options: GatewayOptions) {
     );
   }
 
-  function serveStatic(ex: Exchange, root: string): void {
+  async function serveStatic(ex: Exchange, site: StaticSite): Promise<void> {
     const { req, res, requestId } = ex;
     const path = ex.blockPath;
     res.setHeader('kinto-request-id', requestId);
     if (req.method !== 'GET' && req.method !== 'HEAD') return error(res, 405, 'METHOD_NOT_ALLOWED', 'A static website answers GET and HEAD only.', requestId, { allow: 'GET, HEAD' });
-    if (path === '/' && !/\/(\?|$)/.test(req.url ?? '')) {
-      res.writeHead(301, { location: req.url!.replace(/(\?|$)/, '/$1') });
+    const found = await site.lookup(path).catch(() => ({ kind: 'missing' }) as const);
+    if (ex.done) return;
+    if (found.kind === 'directory' || (path === '/' && !/\/(\?|$)/.test(req.url ?? ''))) {
+      res.writeHead(301, { location: (req.url ?? '/').replace(/(\?|$)/, '/$1') });
       return void res.end();
     }
-    send(req, safePath(path), { root, index: ['index.html'], dotfiles: 'ignore' })
+    if (found.kind === 'missing') return error(res, 404, 'NOT_FOUND', `No file at ${path.slice(0, 200)}.`, requestId);
+    send(req, found.path, { root: found.root, index: false, dotfiles: 'ignore' })
       .on('error', (e: { status?: number }) => error(res, e.status === 404 || !e.status ? 404 : e.status, 'NOT_FOUND', `No file at ${path.slice(0, 200)}.`, requestId))
-      .on('directory', () => {
-        const url = req.url ?? '/';
-        res.writeHead(301, { location: url.replace(/(\?|$)/, '/$1') });
-        res.end();
-      })
       .pipe(res);
   }
 
@@ -240,11 +239,6 @@ function forwardHeaders(ex: Exchange): string[] {
   out.push('x-forwarded-for', ex.req.socket.remoteAddress ?? '', 'x-forwarded-proto', 'http');
   if (inbound.host) out.push('x-forwarded-host', inbound.host);
   return out;
-}
-
-/** `send` confines paths to the root; decoding errors become a plain 404 path. */
-function safePath(path: string): string {
-  return path.includes('\0') ? '/\u0000invalid' : path;
 }
 
 function fail(res: ServerResponse, requestId: string, e: unknown): void {
