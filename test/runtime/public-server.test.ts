@@ -94,7 +94,7 @@ describe('Function: forwardToControl', () => {
       });
     });
     const controlUrl = await listen(control);
-    forwarder = forwardToControl(Number(new URL(controlUrl).port));
+    forwarder = forwardToControl(Number(new URL(controlUrl).port), { adminToken: 't' });
     front = createPublicServer({ gateway: (_req, res) => res.end('gateway'), control: forwarder.forward });
     base = await listen(front);
   });
@@ -124,13 +124,13 @@ describe('Function: forwardToControl', () => {
   });
 
   it('answers 413 itself for a body over the control API limit', async () => {
-    const res = await fetch(`${base}/v1/projects`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(1024 * 1024 + 1) });
+    const res = await fetch(`${base}/v1/projects`, { method: 'POST', headers: { authorization: 'Bearer t', 'content-type': 'application/json' }, body: 'x'.repeat(1024 * 1024 + 1) });
     expect(res.status).toBe(413);
     expect(((await res.json()) as any).error.code).toBe('PAYLOAD_TOO_LARGE');
   });
 
   it('answers 502 with the error contract when the control plane does not answer', async () => {
-    const dead = forwardToControl(1);
+    const dead = forwardToControl(1, { adminToken: 't' });
     const server = createPublicServer({ gateway: (_req, res) => res.end(), control: dead.forward });
     const url = await listen(server);
     try {

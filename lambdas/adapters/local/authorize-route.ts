@@ -82,7 +82,8 @@ export function authorizeRoute(answer: AuthorizeAnswerer): GatewayRouteHandler {
 }
 
 function errorAnswer(e: KintoError, requestId: string): HttpAnswer {
-  const extra: Record<string, string> = e.status === 401 ? { 'www-authenticate': 'Bearer realm="kinto"' } : e.status === 413 ? { connection: 'close' } : {};
+  // A 413's body is drained by readBody, so the connection may stay; a stalled one is closed.
+  const extra: Record<string, string> = e.status === 401 ? { 'www-authenticate': 'Bearer realm="kinto"' } : e.status === 408 ? { connection: 'close' } : {};
   return json(e.status, { error: { code: e.code, message: e.message, ...(e.status >= 500 ? { requestId } : {}) } }, extra);
 }
 
@@ -101,6 +102,7 @@ function send(res: ServerResponse, a: HttpAnswer): void {
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const body = await readBody(req, MAX_AUTHORIZE_BODY);
   if (body === 'too-large') throw new KintoError(413, 'PAYLOAD_TOO_LARGE', `Send {"clientId": "...", "secret": "..."}: at most ${MAX_AUTHORIZE_BODY} bytes.`);
+  if (body === 'timed-out') throw new KintoError(408, 'BODY_TIMEOUT', 'The request body did not arrive in time; send {"clientId": "...", "secret": "..."} at once.');
   try {
     return JSON.parse(body.toString('utf8'));
   } catch {

@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   const rpc: ThreadRpc = new ThreadRpc(parentPort!, {
     /** Starts serving the platform's port; requests for the control plane go to `controlPort`. */
     open: async (controlPort: number): Promise<number> => {
-      control = forwardToControl(controlPort);
+      control = forwardToControl(controlPort, { adminToken: data.adminToken });
       server = createPublicServer({ gateway: gateway.handle, control: control.forward });
       await new Promise<void>((resolve, reject) => {
         server!.once('error', reject);

@@ -10,6 +10,7 @@ import { toErrorResponse } from '../../handlers/http/http-errors';
 import { instanceLineView } from '../../handlers/api/log-views';
 import { writeApiGatewayResult } from './apigw-event';
 import type { LogFeed } from './log-feed';
+import { parseLogFollowRequest } from './log-follow-request';
 
 export interface LogFollowOptions {
   readonly ctx: () => CoreContext;
@@ -18,27 +19,27 @@ export interface LogFollowOptions {
   readonly adminToken: AdminTokenSource;
   /** Comment lines that keep proxies from closing a quiet stream. @default 15000 */
   readonly heartbeatMs?: number;
+  /**
+   * Bytes of new lines that may wait for a follower whose connection takes no more; past it, the
+   * follower is disconnected. @default 1048576 (1 MiB)
+   */
+  readonly maxBufferedBytes?: number;
 }
-
-const PATH = /^\/v1\/projects\/([^/]+)\/environments\/([^/]+)\/blocks\/([^/]+)\/logs\/?$/;
 
 /**
  * `GET .../environments/{env}/blocks/{block}/logs?follow=true` (or `Accept: text/event-stream`)
  * on the local platform: the block's instance log as server-sent events. It sends the last lines
  * (`?limit`, default 100; or those after `?after=` / `Last-Event-ID`), then every new line as it
  * is indexed. Each event's id is a cursor, so a reconnecting EventSource resumes where it stopped.
+ * A follower that does not read is disconnected once `maxBufferedBytes` wait for it: it resumes
+ * from its last event when it reconnects, and nothing piles up in the platform meanwhile.
  * Returns false for requests it does not answer (they go to the API handler).
  */
 export function createLogFollowHandler(options: LogFollowOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
   return (req, res) => {
-    if (req.method !== 'GET') return false;
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const m = PATH.exec(url.pathname);
-    if (!m) return false;
-    const follow = url.searchParams.get('follow');
-    const wantsStream = (follow !== null && follow !== 'false') || /text\/event-stream/.test(req.headers.accept ?? '');
-    if (!wantsStream) return false;
-    void stream(options, req, res, m.slice(1).map(decode) as [string, string, string], url.searchParams).catch((e) => {
+    const follow = parseLogFollowRequest(req);
+    if (!follow) return false;
+    void stream(options, req, res, follow.path.map(decode) as [string, string, string], follow.params).catch((e) => {
       if (res.headersSent) return void res.end();
       writeApiGatewayResult(res, toErrorResponse(e, 'local'));
     });
@@ -63,39 +64,105 @@ async function stream(options: LogFollowOptions, req: IncomingMessage, res: Serv
   const ctx: LogsContext = { ...options.ctx(), logs: options.logs };
   const target = await blockLogTarget(ctx, project, env, block);
 
-  // Listen before reading the backlog, so no line falls between the two; duplicates are skipped by key.
-  const pending: InstanceLineRecord[] = [];
-  let live = false;
+  const maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
   let lastKey = '';
-  const send = (lines: readonly InstanceLineRecord[]) => {
-    let out = '';
-    for (const l of lines) {
-      const key = `${l.time}#${l.seq}`;
-      if (key <= lastKey) continue;
-      if (q.search && !l.text.toLowerCase().includes(q.search)) continue;
-      if (q.from && l.time < q.from) continue;
-      lastKey = key;
-      out += `id: ${encodeLogCursor({ time: l.time, key: l.seq })}\nevent: line\ndata: ${JSON.stringify(instanceLineView(l))}\n\n`;
-    }
-    if (out) res.write(out);
+  const event = (l: InstanceLineRecord): string => {
+    const key = `${l.time}#${l.seq}`;
+    if (key <= lastKey) return '';
+    if (q.search && !l.text.toLowerCase().includes(q.search)) return '';
+    if (q.from && l.time < q.from) return '';
+    lastKey = key;
+    return `id: ${encodeLogCursor({ time: l.time, key: l.seq })}\nevent: line\ndata: ${JSON.stringify(instanceLineView(l))}\n\n`;
   };
-  const unsubscribe = options.feed.subscribe(target.env.id, target.block.name, (lines) => (live ? send(lines) : pending.push(...lines)));
-  const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), options.heartbeatMs ?? 15_000);
+
+  // Lines go out as fast as the follower takes them (write until the socket is full, then wait for
+  // 'drain'). Resuming (`after`), every line since the cursor goes first, page by page; new lines
+  // wait in `queue`, and once more than `maxBuffered` bytes of them wait, the follower is
+  // disconnected: what it has not read is dropped, and its EventSource resumes after its last
+  // event, reading what it missed from the index at its own pace.
+  let backlog: readonly InstanceLineRecord[] = [];
+  let backlogAt = 0;
+  let cursor = query.after;
+  let paging = false;
+  let fetching = false;
+  let queue: InstanceLineRecord[] = [];
+  let queueAt = 0;
+  let queuedBytes = 0;
+  let started = false;
+  let waiting = false;
+  const pump = () => {
+    while (!waiting && !res.destroyed) {
+      let l: InstanceLineRecord;
+      if (backlogAt < backlog.length) l = backlog[backlogAt++]!;
+      else if (paging) return void (fetching || nextPage());
+      else if (queueAt < queue.length) {
+        l = queue[queueAt++]!;
+        queuedBytes -= l.text.length;
+      } else break;
+      const e = event(l);
+      if (e && !res.write(e)) {
+        waiting = true;
+        res.once('drain', onDrain);
+      }
+    }
+    if (queueAt === queue.length) {
+      queue = [];
+      queueAt = 0;
+    }
+  };
+  const take = (page: { items: readonly InstanceLineRecord[]; followCursor: string }) => {
+    backlog = page.items;
+    backlogAt = 0;
+    paging = q.order === 'oldest' && page.followCursor !== cursor;
+    cursor = page.followCursor;
+  };
+  const nextPage = async () => {
+    fetching = true;
+    try {
+      take(await listBlockLogs(ctx, target, parseInstanceLogQuery({ ...query, after: cursor! })));
+    } catch (e) {
+      console.error(JSON.stringify({ level: 'error', message: 'log follow: reading the next page failed', error: String((e as Error)?.stack ?? e) }));
+      return disconnect();
+    } finally {
+      fetching = false;
+    }
+    pump();
+  };
+  const onDrain = () => {
+    waiting = false;
+    pump();
+  };
+  // Listen before reading the backlog, so no line falls between the two; duplicates are skipped by key.
+  const unsubscribe = options.feed.subscribe(target.env.id, target.block.name, (lines) => {
+    for (const l of lines) {
+      queue.push(l);
+      queuedBytes += l.text.length;
+    }
+    if (started) pump();
+    if (queuedBytes > maxBuffered) disconnect();
+  });
+  const heartbeat = setInterval(() => waiting || res.write(': keep-alive\n\n'), options.heartbeatMs ?? 15_000);
   heartbeat.unref();
   const stop = () => {
     unsubscribe();
     clearInterval(heartbeat);
+    res.off('drain', onDrain);
+  };
+  const disconnect = () => {
+    stop();
+    res.destroy();
   };
   req.once('close', stop);
   res.once('close', stop);
 
   try {
-    const backlog = await listBlockLogs(ctx, target, q);
+    const found = await listBlockLogs(ctx, target, q);
+    if (res.destroyed) return stop();
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', 'x-content-type-options': 'nosniff' });
     res.write(': following\n\n');
-    send(q.order === 'newest' ? [...backlog.items].reverse() : backlog.items);
-    live = true;
-    send(pending.splice(0));
+    take(q.order === 'newest' ? { ...found, items: [...found.items].reverse() } : found);
+    started = true;
+    pump();
   } catch (e) {
     stop();
     throw e;

@@ -1,10 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
+import { isPublicRoute } from '../../handlers/api/public-routes';
+import { assertAdmin } from '../../handlers/http/admin-auth';
+import { toErrorResponse } from '../../handlers/http/http-errors';
 import { MAX_BODY_BYTES } from '../../handlers/http/json-body';
-import { errorResponse } from '../../handlers/http/response';
+import { errorResponse, type HttpResult } from '../../handlers/http/response';
 import { writeApiGatewayResult } from './apigw-event';
-import { readBody, tooLarge } from './read-body';
+import { parseLogFollowRequest } from './log-follow-request';
+import { bodyTimedOut, discardBody, hasBody, readBody, tooLarge } from './read-body';
 
 export interface PublicServerOptions {
   /** `/gw/<env id>/<rest>`: the environment's gateway (`rest` without the query). */
@@ -42,15 +46,30 @@ export function createPublicServer(options: PublicServerOptions): Server {
 /** Headers of one hop only: never forwarded either way. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'content-length']);
 
+export interface ForwardToControlOptions {
+  /** Checked here before a request's body is read or a log stream opened (public routes excepted). */
+  readonly adminToken: string;
+  /** Log follow streams open at once; past it, 429. @default 32 */
+  readonly maxFollowStreams?: number;
+}
+
 /**
  * Forwards requests to the control server on `port` (loopback) and streams its answers back (log
- * follow streams included: no timeouts). A request body is read here first, up to the control
- * API's limit (413 past it, as the API answers), so the control server always gets it whole.
+ * follow streams included: no timeouts). A request with a body needs the admin token (checked
+ * before the body is read), then its body is read here, up to the control API's limit (413 past
+ * it, as the API answers) and within a time (408), so the control server always gets it whole.
+ * Log follow streams, which last as long as someone watches, get connections of their own, up to
+ * `maxFollowStreams`: they never hold the connections API calls need.
  */
-export function forwardToControl(port: number): { forward: (req: IncomingMessage, res: ServerResponse) => void; close: () => Promise<void> } {
-  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 64, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
+export function forwardToControl(port: number, options: ForwardToControlOptions): { forward: (req: IncomingMessage, res: ServerResponse) => void; close: () => Promise<void> } {
+  const origin = `http://127.0.0.1:${port}`;
+  const maxStreams = options.maxFollowStreams ?? 32;
+  const api = new Pool(origin, { connections: 64, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
+  const streams = new Pool(origin, { connections: maxStreams, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
+  let following = 0;
+  const adminToken = () => options.adminToken;
 
-  function send(req: IncomingMessage, res: ServerResponse, body: Buffer | null): void {
+  function send(pool: Pool, req: IncomingMessage, res: ServerResponse, body: Buffer | null): void {
     const headers: string[] = [];
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
       const name = req.rawHeaders[i]!;
@@ -74,14 +93,37 @@ export function forwardToControl(port: number): { forward: (req: IncomingMessage
     );
   }
 
-  function forward(req: IncomingMessage, res: ServerResponse): void {
-    const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
-    if (!hasBody) return send(req, res, null);
+  function refuse(req: IncomingMessage, res: ServerResponse, answer: HttpResult): void {
+    writeApiGatewayResult(res, answer);
+    if (hasBody(req)) discardBody(req);
+  }
+
+  function afterAuth(req: IncomingMessage, res: ServerResponse, follow: boolean): void {
+    let pool = api;
+    if (follow) {
+      if (following >= maxStreams) {
+        return refuse(req, res, errorResponse(429, 'TOO_MANY_LOG_STREAMS', `${maxStreams} log streams are open, the most Kinto serves at once: close one, or poll GET .../logs?after=<followCursor> instead.`, { 'retry-after': '10' }));
+      }
+      following++;
+      res.once('close', () => following--);
+      pool = streams;
+    }
+    if (!hasBody(req)) return send(pool, req, res, null);
     readBody(req, MAX_BODY_BYTES).then(
-      (body) => (body === 'too-large' ? tooLarge(res) : send(req, res, body)),
+      (body) => (body === 'too-large' ? tooLarge(res) : body === 'timed-out' ? bodyTimedOut(res) : send(pool, req, res, body)),
       () => res.destroy(),
     );
   }
 
-  return { forward, close: () => pool.close() };
+  function forward(req: IncomingMessage, res: ServerResponse): void {
+    const follow = parseLogFollowRequest(req) !== undefined;
+    // A body is read, and a stream opened, only for the admin: anyone else costs one comparison.
+    if (!(follow || hasBody(req)) || isPublicRoute(req.method, req.url ?? '/')) return afterAuth(req, res, follow);
+    assertAdmin(req.headers.authorization, adminToken).then(
+      () => afterAuth(req, res, follow),
+      (e) => refuse(req, res, toErrorResponse(e, 'local')),
+    );
+  }
+
+  return { forward, close: async () => void (await Promise.all([api.close(), streams.close()])) };
 }

@@ -11,6 +11,7 @@ import { buildOpenApi } from './openapi';
 import { clientRoutes } from './client-routes';
 import { controlRoutes } from './control-routes';
 import { logRoutes, type LogStoreSource } from './log-routes';
+import { isPublicRoute } from './public-routes';
 import type { Route } from './routes';
 
 export interface ApiHandlerOptions {
@@ -32,6 +33,9 @@ export type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Pr
 export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
   // Each feature contributes its routes; the OpenAPI document is generated from all of them.
   const routes: Route[] = [...controlRoutes(() => openApi), ...clientRoutes(), ...logRoutes(options.logs ?? (() => undefined))];
+  for (const r of routes) {
+    if (Boolean(r.public) !== isPublicRoute(r.method, r.path)) throw new Error(`${r.method} ${r.path}: list it in PUBLIC_ROUTES (public-routes.ts) exactly when it is public`);
+  }
   const openApi = buildOpenApi(routes, options.version ?? '0.1.0');
   let coreContext: Promise<CoreContext> | undefined;
   const core = (): Promise<CoreContext> => (coreContext ??= typeof options.context === 'function' ? options.context() : Promise.resolve(options.context));
