@@ -218,7 +218,7 @@ describe('Class: BasicAuthChecker', () => {
     await checker.check(header('ann', 'correct horse'), config, 's');
     const a = checker.check(header('ann', 'guess-1'), config, 's');
     const b = checker.check(header('ann', 'guess-2'), config, 's');
-    expect(checker.check(header('ann', 'guess-3'), config, 's')).toBe(false);
+    expect(checker.check(header('ann', 'guess-3'), config, 's')).toEqual({ reason: 'busy', retryAfterSeconds: 1 });
     expect(checker.check(header('ann', 'correct horse'), config, 's')).toBe(true);
     expect([await a, await b]).toEqual([false, false]);
     const later = checker.check(header('ann', 'guess-3'), config, 's');

@@ -1,5 +1,5 @@
 import { MAX_TOKEN_LIFETIME_SECONDS, tokenSettingsFrom, type TokenSettings } from '../../core/auth/authorize';
-import { BasicAuthChecker } from '../../core/auth/basic-auth';
+import { BasicAuthChecker, type BasicAuthVerdict } from '../../core/auth/basic-auth';
 import { internalEntryKeyMatches, internalEntryKeyOf } from '../../core/auth/internal-entry';
 import type { DerivedKeys } from '../../core/auth/platform-keys';
 import { TokenVerifier, type ClientStatusLookup, type TokenRejection, type Verification } from '../../core/auth/verify-token';
@@ -33,12 +33,27 @@ function tokenDenial(v: Verification & { ok: false }): GuardDecision {
 }
 
 /**
+ * Whom wrong passwords are counted against: the caller's address, IPv4 as it is (also when
+ * IPv4-mapped), IPv6 by its /64 (one host commonly holds a whole /64). Unknown: one shared key.
+ */
+function clientKey(address: string | undefined): string {
+  if (!address) return '?';
+  if (address.startsWith('::ffff:') && address.includes('.')) return address.slice(7);
+  if (!address.includes(':')) return address;
+  const [head = '', tail = ''] = address.split('::', 2);
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = address.includes('::') ? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
+/**
  * What the local gateway checks on each request, from the same core as the AWS authorizer:
  * - `guard`: per block visibility. `protected` needs a valid `Kinto-Authorization` token (the
  *   block gets `kinto-client-id`; the header itself never reaches it: the gateway drops every
  *   `kinto-*` header), `public` needs nothing, `internal` is served only through the
  *   environment's internal entry. Websites with basic auth also need the password (checked with
- *   scrypt once per distinct header, then remembered);
+ *   scrypt once per distinct header, then remembered; wrong ones throttled per caller address);
  * - `internalKey` / `internalUrl`: the environment's internal entry (see `internal-entry.ts`).
  * Tokens are issued by `POST /authorize` (authorize-route.ts).
  */
@@ -53,22 +68,22 @@ export function createGatewayGuard(options: GatewayGuardOptions) {
   });
   const basic = new BasicAuthChecker();
 
-  function guard({ block, headers, internal, env }: GuardRequest): GuardDecision | Promise<GuardDecision> {
+  function guard({ block, headers, internal, env, remoteAddress }: GuardRequest): GuardDecision | Promise<GuardDecision> {
     // Internal entry: one of this environment's own blocks calling; the gateway checked its key.
     if (internal) return ALLOW;
     const config = block.planned.config;
     if (config.visibility === 'internal') {
       return deny(404, 'BLOCK_INTERNAL', `Block "${block.name}" is internal: only the blocks of this environment reach it (through KINTO_BLOCK_*_URL). Set its visibility to "protected" or "public" to call it from outside.`);
     }
-    if (config.visibility === 'public') return withBasicAuth(block.name, env.envId, config.basicAuth, headers, undefined);
+    if (config.visibility === 'public') return withBasicAuth(block.name, env.envId, config.basicAuth, headers, remoteAddress, undefined);
     const verified = verifier.verify(headers['kinto-authorization'] as string | undefined, env.envId);
-    if ('then' in verified) return verified.then((v) => afterToken(v, block.name, env.envId, config.basicAuth, headers));
-    return afterToken(verified, block.name, env.envId, config.basicAuth, headers);
+    if ('then' in verified) return verified.then((v) => afterToken(v, block.name, env.envId, config.basicAuth, headers, remoteAddress));
+    return afterToken(verified, block.name, env.envId, config.basicAuth, headers, remoteAddress);
   }
 
-  function afterToken(v: Verification, blockName: string, envId: string, auth: BasicAuth | undefined, headers: GuardRequest['headers']) {
+  function afterToken(v: Verification, blockName: string, envId: string, auth: BasicAuth | undefined, headers: GuardRequest['headers'], remoteAddress: string | undefined) {
     if (!v.ok) return tokenDenial(v);
-    return withBasicAuth(blockName, envId, auth, headers, v.clientId);
+    return withBasicAuth(blockName, envId, auth, headers, remoteAddress, v.clientId);
   }
 
   function withBasicAuth(
@@ -76,16 +91,26 @@ export function createGatewayGuard(options: GatewayGuardOptions) {
     envId: string,
     auth: BasicAuth | undefined,
     headers: GuardRequest['headers'],
+    remoteAddress: string | undefined,
     clientId: string | undefined,
   ): GuardDecision | Promise<GuardDecision> {
     const allowed: GuardDecision = clientId ? { allow: true, clientId, ...(auth ? { stripAuthorization: true } : {}) } : auth ? { allow: true, stripAuthorization: true } : ALLOW;
     if (!auth) return allowed;
-    const denied = deny(401, 'BASIC_AUTH_REQUIRED', `Website "${blockName}" is password protected: sign in with its username and password.`, {
-      'www-authenticate': `Basic realm="${blockName}", charset="UTF-8"`,
-    });
-    const ok = basic.check(headers.authorization, auth, `${envId}/${blockName}`);
-    if (typeof ok === 'boolean') return ok ? allowed : denied;
-    return ok.then((passed) => (passed ? allowed : denied));
+    const decide = (verdict: BasicAuthVerdict): GuardDecision => {
+      if (verdict === true) return allowed;
+      if (verdict === false) {
+        return deny(401, 'BASIC_AUTH_REQUIRED', `Website "${blockName}" is password protected: sign in with its username and password.`, {
+          'www-authenticate': `Basic realm="${blockName}", charset="UTF-8"`,
+        });
+      }
+      const retryAfter = { 'retry-after': String(verdict.retryAfterSeconds) };
+      if (verdict.reason === 'throttled') {
+        return deny(429, 'TOO_MANY_ATTEMPTS', `Too many wrong passwords for website "${blockName}" from your address; retry in ${verdict.retryAfterSeconds} s.`, retryAfter);
+      }
+      return deny(503, 'BASIC_AUTH_BUSY', `Too many sign-ins are being checked right now; retry in ${verdict.retryAfterSeconds} s.`, retryAfter);
+    };
+    const verdict = basic.check(headers.authorization, auth, `${envId}/${blockName}`, clientKey(remoteAddress));
+    return typeof verdict === 'object' && 'then' in verdict ? verdict.then(decide) : decide(verdict);
   }
 
   return {

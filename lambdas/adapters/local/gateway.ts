@@ -20,6 +20,8 @@ export interface GuardRequest {
   readonly headers: IncomingHttpHeaders;
   /** The request came through the environment's internal entry (from one of its own blocks). */
   readonly internal: boolean;
+  /** The caller's address (wrong website passwords are throttled per address). */
+  readonly remoteAddress?: string;
 }
 
 /** Answers routes the gateway owns (e.g. `POST /authorize`); returns false when it does not. */
@@ -109,7 +111,7 @@ export function createGateway(options: GatewayOptions) {
     ex.block = block;
     ex.blockPath = blockPath;
     if (!options.guard) return forward(ex);
-    const decision = options.guard({ env: lookup.env, block, headers: ex.req.headers, internal: ex.internal });
+    const decision = options.guard({ env: lookup.env, block, headers: ex.req.headers, internal: ex.internal, remoteAddress: ex.req.socket.remoteAddress });
     if ('then' in decision) decision.then((d) => decide(d, ex), (e) => fail(res, requestId, e));
     else decide(decision, ex);
   }
