@@ -14,7 +14,8 @@ export const variableName = z
   .max(128)
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'use letters, digits and underscores, not starting with a digit (e.g. "API_KEY")')
   .refine((v) => !v.toUpperCase().startsWith('KINTO_'), 'names starting with KINTO_ are set by the platform');
-const variableValue = z.string().max(32_768);
+// The OS passes environment variables as C strings: a NUL would cut the value (or fail every start).
+const variableValue = z.string().max(32_768).refine((v) => !v.includes('\0'), 'must not contain a NUL character (\\u0000): environment variables cannot hold one; remove it');
 const text = (max: number) => z.string().max(max);
 
 /** A path inside the repo: relative, no `..`, no leading `-`, plain characters. */
@@ -25,16 +26,28 @@ const relativePath = z
   .regex(/^(?!\/)(?!-)[A-Za-z0-9._@+\-/]+$/, 'use a relative path of letters, digits and . _ - / (e.g. "services/api")')
   .refine((p) => p.split('/').every((s) => s !== '..' && s !== '.' && s !== ''), 'must not contain "..", "." or empty segments');
 
+/** A password or token in a repo URL: `scheme://user:password@`, `https://token@`, `user:password@host:path`. */
+function carriesCredentials(url: string): boolean {
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)@/.exec(url);
+  if (scheme) return scheme[2]!.includes(':') || /^https?$/i.test(scheme[1]!);
+  return /^[^/@:]+:[^/@]*@/.test(url);
+}
+
 /**
  * Git URLs that reach a repository without running anything: http(s), ssh, git, file URLs,
  * scp-like `user@host:path`, or an absolute local path. Transports such as `ext::` run commands
- * and are refused.
+ * and are refused, and so are URLs that carry a password or token: Kinto would store and show it.
  */
 export const gitRepo = z
   .string()
   .min(1)
   .max(2048)
   .refine((v) => !/[\0-\x1f\x7f]/.test(v), 'must not contain control characters')
+  .refine((v) => !carriesCredentials(v), {
+    message:
+      'must not carry a password or token (user:password@ or token@): Kinto would store and show it in clear. Give git its credentials where Kinto runs instead: an SSH URL (git@github.com:org/repo.git) with a deploy key in ~/.ssh, or an https URL and a git credential helper (git help credentials)',
+    abort: true,
+  })
   .refine(
     (v) => /^(https?|ssh|git|file):\/\/[^\s]+$/.test(v) || /^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s-][^\s]*$/.test(v) || /^\/[^\s]*$/.test(v),
     'use an https://, ssh://, git:// or file:// URL, user@host:path, or an absolute local path',

@@ -23,7 +23,7 @@ import { getRelease, listReleases, tagRelease } from '../../core/releases';
 import { jsonResponse, noContent } from '../http/response';
 import { issuedClientView } from './client-routes';
 import { created, ENV, ifMatch, listOptions, ok, P, page, route, type Route } from './routes';
-import { blockConfigView, blockView, buildView, deploymentView, environmentView, projectView, releaseView } from './views';
+import { blockConfigView, blockView, buildLogView, buildView, deploymentView, environmentView, projectView, releaseView } from './views';
 
 /** The control API, in the order of the workflow: projects, blocks, builds, environments, config, releases, deployments. */
 export function controlRoutes(openApi: () => unknown): Route[] {
@@ -108,7 +108,7 @@ export function controlRoutes(openApi: () => unknown): Route[] {
             'kinto-build-status': build.status,
             'kinto-log-next-offset': String(log.nextOffset),
           },
-          body: log.text,
+          body: buildLogView(log.text),
         };
       },
     }),

@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import type { BlockConfigView } from '../../core/block-config';
 import type { Block, Build, Deployment, Environment, Project, Release, ResolvedBlockConfig } from '../../core/model';
 import type { Runtime } from '../../ports/runtime';
@@ -83,3 +84,19 @@ export const buildView = (b: Build) => ({
   finishedAt: b.finishedAt ?? null,
   durationMs: b.startedAt && b.finishedAt ? Date.parse(b.finishedAt) - Date.parse(b.startedAt) : null,
 });
+
+/**
+ * OSC, DCS, SOS, PM and APC strings up to their terminator (stripVTControlCharacters leaves
+ * titles with spaces). The body stops at any ESC or C1 character, so matching stays linear.
+ */
+const TERMINAL_STRINGS = /(?:\x1b[\]PX^_]|[\x90\x98\x9d-\x9f])[^\x07\x1b\x80-\x9f]*(?:\x07|\x1b\\|\x9c)/g;
+
+/**
+ * A build log as the API returns it: terminal escape sequences (colours, cursor moves, titles)
+ * and other control characters removed, so that printing it cannot drive the reader's terminal.
+ * Tabs and line ends stay; a carriage return ends a line (progress bars stay readable).
+ */
+export const buildLogView = (text: string): string =>
+  stripVTControlCharacters(text.replace(TERMINAL_STRINGS, ''))
+    .replace(/\r\n?/g, '\n')
+    .replace(/[\0-\x08\x0b-\x1f\x7f-\x9f]/g, '');
