@@ -1,9 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { createGitRepo } from '../support/git-repo';
+import { startHitRecorder, type HitRecorder } from '../support/hit-recorder';
 import { startTestPlatform, type TestPlatform } from '../support/platform';
 import { clientToken } from '../support/client-token';
 import { tokenKeyBytes } from '../../lambdas/core/auth/platform-keys';
@@ -17,10 +16,8 @@ import { claimsOf, forgeToken, keyMaterialOf, sameTokenBytes, unsignedToken } fr
 
 const SERVER = `
 const http = require('http');
-const fs = require('fs');
-const path = require('path');
 http.createServer(async (req, res) => {
-  fs.appendFileSync(path.join(process.env.HITS_DIR, process.env.KINTO_ENVIRONMENT + '-' + process.env.KINTO_BLOCK + '.hits'), req.url + '\\n');
+  await fetch(process.env.HITS_URL + '/' + process.env.KINTO_ENVIRONMENT + '-' + process.env.KINTO_BLOCK, { method: 'POST', body: req.url });
   res.setHeader('content-type', 'application/json');
   if (req.url.startsWith('/call/')) {
     const name = req.url.slice(6);
@@ -76,18 +73,12 @@ function call(url: string, headers: Record<string, string> = {}, method = 'GET',
 
 describe('Feature: gateway authentication (local gateway, real blocks)', () => {
   let kinto: TestPlatform;
-  let hitsDir: string;
+  let recorder: HitRecorder;
   let repo: string;
   const env: Record<'dev' | 'prod', { id: string; url: string; clientId: string; secret: string }> = {} as never;
   let material: Buffer;
 
-  const hits = (envName: string, block: string): string[] => {
-    try {
-      return readFileSync(join(hitsDir, `${envName}-${block}.hits`), 'utf8').split('\n').filter(Boolean);
-    } catch {
-      return [];
-    }
-  };
+  const hits = (envName: string, block: string): string[] => recorder.lines(`${envName}-${block}`);
   const authorize = (envName: 'dev' | 'prod', body: unknown) => call(`${env[envName].url}/authorize`, {}, 'POST', typeof body === 'string' ? body : JSON.stringify(body));
   const tokenFor = async (envName: 'dev' | 'prod', clientId = env[envName].clientId, secret = env[envName].secret): Promise<string> => {
     const res = await authorize(envName, { clientId, secret });
@@ -96,7 +87,7 @@ describe('Feature: gateway authentication (local gateway, real blocks)', () => {
   };
 
   beforeAll(async () => {
-    hitsDir = mkdtempSync(join(tmpdir(), 'kinto-hits-'));
+    recorder = await startHitRecorder();
     repo = createGitRepo({ 'server.js': SERVER, 'site/index.html': '<h1>members only</h1>\n' });
     kinto = await startTestPlatform();
     material = keyMaterialOf(kinto.home);
@@ -105,7 +96,7 @@ describe('Feature: gateway authentication (local gateway, real blocks)', () => {
       return r.body;
     };
     ok(await kinto.api('POST', '/v1/projects', { name: 'sec' }), 201);
-    const service = (name: string) => ({ name, type: 'microservice', source: { repo, branch: 'main' }, build: { startCommand: 'node server.js' }, variables: { HITS_DIR: { default: hitsDir } } });
+    const service = (name: string) => ({ name, type: 'microservice', source: { repo, branch: 'main' }, build: { startCommand: 'node server.js' }, variables: { HITS_URL: { default: recorder.url } } });
     for (const name of ['api', 'hook', 'vault', 'caller']) ok(await kinto.api('POST', '/v1/projects/sec/blocks', service(name)), 201);
     ok(await kinto.api('POST', '/v1/projects/sec/blocks', { name: 'site', type: 'website', kind: 'static', source: { repo, branch: 'main', subfolder: 'site' } }), 201);
     for (const name of ['dev', 'prod'] as const) {
@@ -123,7 +114,7 @@ describe('Feature: gateway authentication (local gateway, real blocks)', () => {
 
   afterAll(async () => {
     await kinto?.stop();
-    rmSync(hitsDir, { recursive: true, force: true });
+    await recorder.close();
     rmSync(repo, { recursive: true, force: true });
   });
 

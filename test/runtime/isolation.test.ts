@@ -138,7 +138,7 @@ describe('Isolation: block, build and job code never runs with the platform\'s r
     await waitFor(() => hostPids({ KINTO_TEST_CHILD: id }).length === 1, 5000);
     expect((await kinto.api('POST', '/v1/projects/iso/environments/dev/shutdown')).status).toBe(200);
     await waitFor(() => hostPids({ KINTO_TEST_CHILD: id }).length === 0, 5000);
-    expect(hostPids({ KINTO_PROJECT: 'iso' })).toEqual([]);
+    expect(hostPids({ KINTO_PROJECT: 'iso', KINTO_GATEWAY_URL: gw })).toEqual([]);
   });
 
   it('keeps KINTO_HOME 0700 and its files 0600', () => {

@@ -115,6 +115,7 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
   const api = createApiHandler({ context: ctx, adminToken: () => admin.token, logs: () => logs.store });
   const control = createControlServer({
     api,
+    adminToken: () => admin.token,
     console: consolePage,
     streams: logs.store && logFeed && createLogFollowHandler({ ctx: () => ctx, logs: logs.store, feed: logFeed, adminToken: () => admin.token }),
   });

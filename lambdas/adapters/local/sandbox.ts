@@ -185,11 +185,13 @@ export class SandboxedProcess {
     readonly child: ChildProcess,
     private readonly mode: SandboxMode,
   ) {
-    this.exited = new Promise((resolve) => {
+    const outerExited = new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
       child.once('exit', () => resolve());
       child.once('error', () => resolve());
     });
+    // Killed from outside, bubblewrap may exit before its namespace is gone: wait for that too.
+    this.exited = outerExited.then(() => (this.innerPid ? gone(this.innerPid, 2000) : undefined));
     const info = child.stdio[3] as NodeJS.ReadableStream | undefined;
     if (info) {
       let text = '';
@@ -241,6 +243,16 @@ export class SandboxedProcess {
     }
     if (this.mode === 'none') for (const pid of descendantsOf(outer)) tryKill(pid, signal);
     tryKill(-outer, signal) || tryKill(outer, signal);
+  }
+}
+
+async function gone(pid: number, withinMs: number): Promise<void> {
+  for (const deadline = Date.now() + withinMs; Date.now() < deadline; await new Promise((r) => setTimeout(r, 10))) {
+    try {
+      if (/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) return;
+    } catch {
+      return;
+    }
   }
 }
 
