@@ -27,7 +27,7 @@ import { connect } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { freePort } from '../lambdas/adapters/local/block-process';
+import { freePort } from '../lambdas/adapters/local/runtime/block-process';
 import { median, saveResults } from './results';
 
 const RUNS = Number(process.env.RUNS ?? 3);

@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { createServer, request, Agent } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
-import { freePort } from '../lambdas/adapters/local/block-process';
+import { freePort } from '../lambdas/adapters/local/runtime/block-process';
 import { createGitRepo, NODE_SERVICE } from '../test/support/git-repo';
 import { startTestPlatform, type TestPlatform } from '../test/support/platform';
 import { median, saveResults } from './results';

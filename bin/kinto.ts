@@ -1,7 +1,7 @@
 #!/usr/bin/env -S npx tsx
 import { Command } from 'commander';
-import { startLocalPlatform } from '../lambdas/adapters/local/local-platform';
-import { readSettings } from '../lambdas/adapters/local/settings';
+import { startLocalPlatform } from '../lambdas/local/local-platform';
+import { readSettings } from '../lambdas/local/settings';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 

@@ -8,7 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { LOGS_TABLE } from '../lambdas/adapters/aws/logs-table';
+import { LOGS_TABLE } from '../lambdas/adapters/dynamodb/logs-table';
 import { handlerEntry, KintoFunction } from './kinto-function';
 import type { StateTable } from './state-table';
 

@@ -3,7 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Grant } from 'aws-cdk-lib/aws-iam';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { LOGS_TABLE } from '../lambdas/adapters/aws/logs-table';
+import { LOGS_TABLE } from '../lambdas/adapters/dynamodb/logs-table';
 import { kintoTable, type KintoTableOptions } from './kinto-table';
 
 export interface LogsTableProps extends KintoTableOptions {
@@ -23,7 +23,7 @@ export interface LogsTableProps extends KintoTableOptions {
 /**
  * The logs table: gateway access entries, console lines by `kinto_request_id`, blocks' instance
  * logs and per-minute metrics, written by the `log-indexer` Lambda and read by the control API.
- * Keys and access patterns are in `lambdas/adapters/aws/logs-table.ts` (the local platform and
+ * Keys and access patterns are in `lambdas/adapters/dynamodb/logs-table.ts` (the local platform and
  * the tests create the same table from it). On-demand capacity (nothing billed while idle),
  * encrypted with the AWS managed key, TTL on `expiresAt` (reads also filter expired entries:
  * DynamoDB deletes them up to days late).

@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { STATE_TABLE } from '../lambdas/adapters/aws/state-table';
+import { STATE_TABLE } from '../lambdas/adapters/dynamodb/state-table';
 import { kintoTable, type KintoTableOptions } from './kinto-table';
 
 export interface StateTableProps extends KintoTableOptions {
@@ -14,7 +14,7 @@ export interface StateTableProps extends KintoTableOptions {
 
 /**
  * The state table: projects, blocks, environments, configuration, releases, deployments and
- * builds (key design in `lambdas/adapters/aws/state-table.ts`, which the local platform creates
+ * builds (key design in `lambdas/adapters/dynamodb/state-table.ts`, which the local platform creates
  * the same table from). On-demand capacity (nothing billed while idle), point-in-time recovery,
  * encrypted with the AWS managed key.
  */

@@ -1,6 +1,6 @@
 import { nowIso, type CoreContext } from './context';
 import { badRequest, conflict } from './errors';
-import { DEFAULT_MEMORY_MB, type BlockConfigInput } from './inputs';
+import { DEFAULT_MEMORY_MB, type BlockConfigInput } from './request-schemas';
 import { requireBlock, requireEnvironment, requireProject } from './lookups';
 import type { Block, BlockConfig, BlockType, ReleaseBlock, ResolvedBlockConfig, Visibility } from './model';
 import { hashPassword } from './passwords';

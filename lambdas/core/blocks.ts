@@ -1,7 +1,7 @@
 import { checkBlockDefinition } from './block-rules';
 import { nowIso, type CoreContext } from './context';
 import { conflict } from './errors';
-import type { CreateBlockInput, UpdateBlockInput } from './inputs';
+import type { CreateBlockInput, UpdateBlockInput } from './request-schemas';
 import { listAll, requireBlock, requireProject } from './lookups';
 import type { Block, BlockDefinition, BuildSettings } from './model';
 import { assertName } from './names';

@@ -1,7 +1,7 @@
 import { issueClient, type IssuedClient } from './auth/clients';
 import { nowIso, type CoreContext } from './context';
 import { badRequest, conflict } from './errors';
-import type { CreateEnvironmentInput } from './inputs';
+import type { CreateEnvironmentInput } from './request-schemas';
 import { listAll, requireEnvironment, requireProject } from './lookups';
 import type { Environment, Project } from './model';
 import { assertName } from './names';

@@ -1,6 +1,6 @@
 import { nowIso, type CoreContext } from './context';
 import { badRequest, conflict } from './errors';
-import type { CreateProjectInput, UpdateProjectInput } from './inputs';
+import type { CreateProjectInput, UpdateProjectInput } from './request-schemas';
 import { listAll, requireProject } from './lookups';
 import type { Project } from './model';
 import { assertName } from './names';

@@ -1,7 +1,7 @@
 import { buildNotReady, latestSucceededBuild, requireBuild } from './builds';
 import { nowIso, type CoreContext } from './context';
 import { conflict, notFound } from './errors';
-import type { TagReleaseInput } from './inputs';
+import type { TagReleaseInput } from './request-schemas';
 import { listAll, requireProject, requireRelease } from './lookups';
 import type { Block, Build, Release, ReleaseBlock } from './model';
 import { formatReleaseVersion, parseReleaseVersion } from './release-version';

@@ -1,9 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { DynamoDbStore } from '../adapters/aws/dynamodb-store';
+import { DynamoDbStore } from '../adapters/dynamodb/dynamodb-store';
 import { secretsManagerKeys } from '../adapters/aws/secrets-manager-keys';
-import { randomIds, systemClock } from '../adapters/system';
+import { randomIds, systemClock } from '../adapters/clock-and-ids';
 import { authorize, parseCredentials, tokenSettingsFrom, type TokenSettings } from '../core/auth/authorize';
 import type { CoreContext } from '../core/context';
 import { isKintoError } from '../core/errors';

@@ -6,10 +6,10 @@ import { recordBuildEvent } from '../core/builds';
 import type { CoreContext } from '../core/context';
 import { isKintoError } from '../core/errors';
 import type { Store } from '../ports/store';
-import { AwsRuntime } from '../adapters/aws/aws-runtime';
+import { AwsRuntime } from '../adapters/aws/runtime/aws-runtime';
 import { buildEventOf, readBuildStateChange } from '../adapters/aws/codebuild-build-event';
-import { DynamoDbStore } from '../adapters/aws/dynamodb-store';
-import { randomIds, systemClock } from '../adapters/system';
+import { DynamoDbStore } from '../adapters/dynamodb/dynamodb-store';
+import { randomIds, systemClock } from '../adapters/clock-and-ids';
 import { requiredEnv } from './required-env';
 
 export interface BuildEventsHandlerOptions {

@@ -6,7 +6,7 @@ import { DEFAULT_RETENTION_MS, indexLogEvents } from '../core/logs/index-log-eve
 import { emptySummary, type IndexSummary } from '../core/logs/log-records';
 import { parseLogGroupName } from '../core/logs/log-groups';
 import type { LogStore } from '../ports/log-store';
-import { DynamoDbLogStore } from '../adapters/aws/dynamodb-log-store';
+import { DynamoDbLogStore } from '../adapters/dynamodb/dynamodb-log-store';
 import { indexerHealthLine, metricLines } from '../adapters/aws/embedded-metrics';
 import { decodeSubscription } from './logs/decode-subscription';
 import { DEFAULT_METRICS_NAMESPACE, LOG_INDEXER_ENV } from './logs/log-indexer-env';

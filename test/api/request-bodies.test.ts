@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
-import { createControlServer } from '../../lambdas/adapters/local/control-server';
-import { readBody } from '../../lambdas/adapters/local/read-body';
+import { createControlServer } from '../../lambdas/local/servers/control-server';
+import { readBody } from '../../lambdas/local/servers/read-body';
 import { startTestPlatform, type TestPlatform } from '../support/platform';
 import { waitFor } from '../support/wait';
 

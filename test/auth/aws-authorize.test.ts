@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { dynamoClientStatus } from '../../lambdas/adapters/aws/client-status';
-import { randomIds, systemClock } from '../../lambdas/adapters/system';
+import { dynamoClientStatus } from '../../lambdas/adapters/dynamodb/client-status';
+import { randomIds, systemClock } from '../../lambdas/adapters/clock-and-ids';
 import { tokenSettingsFrom } from '../../lambdas/core/auth/authorize';
 import { rotateClientSecret, revokeClient } from '../../lambdas/core/auth/clients';
 import { importTokenKey } from '../../lambdas/core/auth/platform-keys';

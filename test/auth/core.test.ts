@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, chmodSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadOrCreatePlatformKey, PLATFORM_KEY_FILE } from '../../lambdas/adapters/local/local-keys';
+import { loadOrCreatePlatformKey, PLATFORM_KEY_FILE } from '../../lambdas/local/platform-key-file';
 import { authorize, parseCredentials } from '../../lambdas/core/auth/authorize';
 import { BasicAuthChecker, parseBasic } from '../../lambdas/core/auth/basic-auth';
 import { clientSecretMatches, hashClientSecret } from '../../lambdas/core/auth/client-secrets';

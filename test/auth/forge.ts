@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT, type JWTPayload } from 'jose';
 import { importTokenKey } from '../../lambdas/core/auth/platform-keys';
-import { PLATFORM_KEY_FILE } from '../../lambdas/adapters/local/local-keys';
+import { PLATFORM_KEY_FILE } from '../../lambdas/local/platform-key-file';
 
 /** The local platform's key material, as an attacker who stole KINTO_HOME (or a test) would read it. */
 export const keyMaterialOf = (home: string): Buffer => Buffer.from(readFileSync(join(home, PLATFORM_KEY_FILE), 'utf8').trim(), 'utf8');

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ensureStateTable } from '../../lambdas/adapters/aws/create-state-table';
+import { ensureStateTable } from '../../lambdas/adapters/dynamodb/create-state-table';
 import { synthPlatform, type SynthesizedPlatform } from './support/synth-platform';
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };

@@ -4,7 +4,7 @@ import { requestBuild } from '../../lambdas/core/builds';
 import { deployRelease, listDeployments, loadEnvironmentState, promote, recoverInterruptedDeployments } from '../../lambdas/core/deployments';
 import { createEnvironment, deleteEnvironment, shutDownEnvironment } from '../../lambdas/core/environments';
 import type { KintoError } from '../../lambdas/core/errors';
-import type { CreateBlockInput } from '../../lambdas/core/inputs';
+import type { CreateBlockInput } from '../../lambdas/core/request-schemas';
 import { listAll } from '../../lambdas/core/lookups';
 import { createProject, deleteProject } from '../../lambdas/core/projects';
 import { tagRelease } from '../../lambdas/core/releases';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { AccessIndex } from '../../lambdas/adapters/local/access-index';
-import { accessLine, accessRecordAt } from '../../lambdas/core/logs/access-row';
-import { LogBatchBuilder } from '../../lambdas/core/logs/index-log-events';
+import { AccessIndex } from '../../lambdas/adapters/local/logs/access-index';
+import { accessLine, accessRecordAt } from '../../lambdas/adapters/local/logs/access-row';
+import { AccessRowBatchBuilder } from '../../lambdas/adapters/local/logs/access-row-batch';
 import { isoTime } from '../../lambdas/core/logs/iso-time';
 import type { AccessEntry, AccessRecord } from '../../lambdas/core/logs/log-records';
 import type { LogCursor, LogPage, RequestQuery } from '../../lambdas/ports/log-store';
@@ -117,7 +117,7 @@ function run(ops: readonly Op[]): void {
   for (const o of ops) {
     switch (o.k) {
       case 'add': {
-        const builder = new LogBatchBuilder({ batch: 'b', accessRows: true, retentionMs: o.retentionMs });
+        const builder = new AccessRowBatchBuilder({ batch: 'b', retentionMs: o.retentionMs });
         for (const i of o.items) {
           if (i.via === 'line') builder.addAccessLines(accessLine(entryOf(i)));
           else builder.addAccess(entryOf(i));
@@ -205,7 +205,7 @@ describe('Class: AccessIndex', () => {
   describe('Method: list', () => {
     it('orders requests of one millisecond by id, newest first, and pages with the cursor', () => {
       const index = new AccessIndex(() => undefined);
-      const builder = new LogBatchBuilder({ batch: 'b', accessRows: true, retentionMs: 3600_000 });
+      const builder = new AccessRowBatchBuilder({ batch: 'b', retentionMs: 3600_000 });
       for (const id of ['b', 'ab', 'a', 'c']) builder.addAccessLines(accessLine(entryOf({ env: 'e1', id, dt: 0, block: 'api', status: 200, via: 'line' })));
       const rows = builder.build().accessRows!;
       index.add('e1', rows, [0, 1, 2, 3]);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { AccessLineWriter, accessEntryOf, type AccessFacts } from '../../lambdas/core/logs/access-line-writer';
-import { accessLine, parseAccessLine } from '../../lambdas/core/logs/access-row';
+import { AccessLineWriter, accessEntryOf, type AccessFacts } from '../../lambdas/adapters/local/logs/access-line-writer';
+import { accessLine, parseAccessLine } from '../../lambdas/adapters/local/logs/access-row';
 import { isoTime, isUsableTime } from '../../lambdas/core/logs/iso-time';
 import { entryFields, number, optional, text } from './access-fields';
 

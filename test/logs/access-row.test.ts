@@ -15,7 +15,7 @@ import {
   parseAccessLine,
   parseAccessRow,
   unescapeField,
-} from '../../lambdas/core/logs/access-row';
+} from '../../lambdas/adapters/local/logs/access-row';
 import { entryFields, finite, id, number, text } from './access-fields';
 import type { AccessEntry, AccessRecord } from '../../lambdas/core/logs/log-records';
 

@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { FileLogStore } from '../../lambdas/adapters/local/file-log-store';
-import { accessLine, accessRecordAt, type AccessRows } from '../../lambdas/core/logs/access-row';
-import { LogBatchBuilder } from '../../lambdas/core/logs/index-log-events';
+import { FileLogStore } from '../../lambdas/adapters/local/logs/file-log-store';
+import { accessLine, accessRecordAt, type AccessRows } from '../../lambdas/adapters/local/logs/access-row';
+import { AccessRowBatchBuilder, type RowIndexedBatch } from '../../lambdas/adapters/local/logs/access-row-batch';
 import { isoTime } from '../../lambdas/core/logs/iso-time';
-import type { AccessEntry, AccessRecord, IndexedBatch } from '../../lambdas/core/logs/log-records';
+import type { AccessEntry, AccessRecord } from '../../lambdas/core/logs/log-records';
 
 const T0 = Date.parse('2025-06-15T10:59:58.000Z'); // minutes and seconds change within the batch
 
@@ -100,8 +100,8 @@ const calls: fc.Arbitrary<Call[]> = fc.array(
 );
 const retentions = fc.constantFrom(undefined, 3600_000, 1500, 0);
 
-function index(list: readonly Call[], accessRows: boolean, retentionMs: number | undefined): IndexedBatch {
-  const b = new LogBatchBuilder({ batch: 'b1', accessRows, ...(retentionMs !== undefined ? { retentionMs } : {}) });
+function index(list: readonly Call[], accessRows: boolean, retentionMs: number | undefined): RowIndexedBatch {
+  const b = new AccessRowBatchBuilder({ batch: 'b1', rows: accessRows, ...(retentionMs !== undefined ? { retentionMs } : {}) });
   for (const c of list) {
     if (c.k === 'lines') b.addAccessLines(c.text);
     else b.addAccess(c.e);
@@ -112,7 +112,7 @@ function index(list: readonly Call[], accessRows: boolean, retentionMs: number |
 /** The records rows describe. */
 const recordsOf = (rows: AccessRows): AccessRecord[] => Array.from({ length: rows.count }, (_, i) => accessRecordAt(rows.texts[rows.textOf[i]!]!, rows.starts[i]!, rows.expires[i]!));
 
-describe('Class: LogBatchBuilder', () => {
+describe('Class: AccessRowBatchBuilder', () => {
   describe('Method: addAccessLines (accessRows)', () => {
     it('gives rows of exactly the records, metrics and summary of the builder without rows', () => {
       fc.assert(

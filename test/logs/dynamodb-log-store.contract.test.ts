@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { ensureLogsTable } from '../../lambdas/adapters/aws/create-logs-table';
-import { DynamoDbLogStore } from '../../lambdas/adapters/aws/dynamodb-log-store';
-import { startDynalite } from '../../lambdas/adapters/local/dynalite-server';
+import { ensureLogsTable } from '../../lambdas/adapters/dynamodb/create-logs-table';
+import { DynamoDbLogStore } from '../../lambdas/adapters/dynamodb/dynamodb-log-store';
+import { startDynalite } from '../../lambdas/local/dynalite-server';
 import { logStoreContract } from './log-store-contract';
 
 // A file of its own: aws-sdk-client-mock (dynamodb-log-store.test.ts) patches the SDK client class.

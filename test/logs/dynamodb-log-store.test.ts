@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { DynamoDbLogStore, LogWriteError } from '../../lambdas/adapters/aws/dynamodb-log-store';
+import { DynamoDbLogStore, LogWriteError } from '../../lambdas/adapters/dynamodb/dynamodb-log-store';
 import { LogBatchBuilder } from '../../lambdas/core/logs/index-log-events';
 
 describe('Class: DynamoDbLogStore', () => {

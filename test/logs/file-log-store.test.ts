@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LogBatchBuilder } from '../../lambdas/core/logs/index-log-events';
-import { FileLogStore } from '../../lambdas/adapters/local/file-log-store';
+import { FileLogStore } from '../../lambdas/adapters/local/logs/file-log-store';
 import { logStoreContract } from './log-store-contract';
 
 logStoreContract('local files', async () => {

@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { DynamoDbLogStore } from '../../lambdas/adapters/aws/dynamodb-log-store';
+import { DynamoDbLogStore } from '../../lambdas/adapters/dynamodb/dynamodb-log-store';
 import { blockLogGroupName } from '../../lambdas/core/logs/log-groups';
 import { createLogIndexer } from '../../lambdas/handlers/log-indexer';
 import { dataMessage, subscriptionEvent } from './subscription-payload';

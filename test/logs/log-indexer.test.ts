@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { ensureLogsTable } from '../../lambdas/adapters/aws/create-logs-table';
-import { DynamoDbLogStore } from '../../lambdas/adapters/aws/dynamodb-log-store';
-import { startDynalite, type LocalDynamoDb } from '../../lambdas/adapters/local/dynalite-server';
+import { ensureLogsTable } from '../../lambdas/adapters/dynamodb/create-logs-table';
+import { DynamoDbLogStore } from '../../lambdas/adapters/dynamodb/dynamodb-log-store';
+import { startDynalite, type LocalDynamoDb } from '../../lambdas/local/dynalite-server';
 import { gatewayAccessLogFormat } from '../../lambdas/core/logs/access-log-format';
 import { blockLogGroupName, gatewayLogGroupName } from '../../lambdas/core/logs/log-groups';
 import { createLogIndexer } from '../../lambdas/handlers/log-indexer';

@@ -1,4 +1,4 @@
-import { lineText, MAX_LINE_BYTES } from '../../lambdas/core/logs/line-text';
+import { lineText, MAX_LINE_BYTES } from '../../lambdas/core/logs/long-lines';
 import { parseConsoleLine, stripRuntimePrefix } from '../../lambdas/core/logs/parse-console-line';
 
 describe('Function: parseConsoleLine', () => {

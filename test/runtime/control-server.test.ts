@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import type { Server } from 'node:http';
-import { createControlServer } from '../../lambdas/adapters/local/control-server';
+import { createControlServer } from '../../lambdas/local/servers/control-server';
 
 /** The control plane's own server, over real HTTP and a raw socket. */
 describe('Function: createControlServer', () => {

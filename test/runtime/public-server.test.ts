@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
-import { createControlServer } from '../../lambdas/adapters/local/control-server';
-import { createPublicServer, forwardToControl } from '../../lambdas/adapters/local/public-server';
+import { createControlServer } from '../../lambdas/local/servers/control-server';
+import { createPublicServer, forwardToControl } from '../../lambdas/local/servers/public-server';
 
 const listen = async (server: Server): Promise<string> => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

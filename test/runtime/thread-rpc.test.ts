@@ -1,14 +1,24 @@
 import { MessageChannel } from 'node:worker_threads';
 import { KintoError } from '../../lambdas/core/errors';
 import { WriteConflictError } from '../../lambdas/ports/store';
-import { ThreadRpc } from '../../lambdas/adapters/local/thread-rpc';
+import { ThreadRpc } from '../../lambdas/local/threads/thread-rpc';
 
 /** Calls between the platform's threads (here the two ends of one channel in one thread). */
 describe('Class: ThreadRpc', () => {
-  const pair = (handlers: Record<string, (...a: any[]) => unknown>, onMessage?: (m: unknown) => void) => {
+  /** What the tests' other side may serve (`nothing` never is). */
+  interface Served {
+    add(a: number, b: number): number;
+    later(x: string): Promise<{ x: string; at: number[] }>;
+    deploy(): never;
+    write(): Promise<never>;
+    crash(): never;
+    slow(): Promise<never>;
+    nothing(): void;
+  }
+  const pair = (handlers: Partial<Served>, onMessage?: (m: unknown) => void) => {
     const { port1, port2 } = new MessageChannel();
-    const caller = new ThreadRpc(port1, {});
-    new ThreadRpc(port2, handlers, onMessage);
+    const caller = new ThreadRpc<object, Served>(port1, {});
+    new ThreadRpc<Partial<Served>, object>(port2, handlers, onMessage);
     return { caller, close: () => (port1.close(), port2.close()) };
   };
 
@@ -45,7 +55,7 @@ describe('Class: ThreadRpc', () => {
   it('hands messages that are not calls to onMessage', async () => {
     const seen: unknown[] = [];
     const { port1, port2 } = new MessageChannel();
-    new ThreadRpc(port2, {}, (m) => seen.push(m));
+    new ThreadRpc<object, object>(port2, {}, (m) => seen.push(m));
     port1.postMessage({ ready: true });
     await new Promise((r) => setTimeout(r, 20));
     expect(seen).toEqual([{ ready: true }]);
@@ -54,8 +64,8 @@ describe('Class: ThreadRpc', () => {
 
   it('fails pending and later calls once the other side is gone', async () => {
     const { port1, port2 } = new MessageChannel();
-    const caller = new ThreadRpc(port1, {});
-    new ThreadRpc(port2, { slow: () => new Promise(() => undefined) });
+    const caller = new ThreadRpc<object, Served>(port1, {});
+    new ThreadRpc<Partial<Served>, object>(port2, { slow: () => new Promise<never>(() => undefined) });
     const pending = caller.call('slow');
     caller.fail(new Error('the data plane stopped'));
     await expect(pending).rejects.toThrow('the data plane stopped');

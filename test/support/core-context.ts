@@ -2,7 +2,7 @@ import type { BuildEvent } from '../../lambdas/core/builds';
 import { recordBuildEvent } from '../../lambdas/core/builds';
 import type { CoreContext } from '../../lambdas/core/context';
 import type { Build } from '../../lambdas/core/model';
-import { randomIds, systemClock } from '../../lambdas/adapters/system';
+import { randomIds, systemClock } from '../../lambdas/adapters/clock-and-ids';
 import type { Builder, BuildRequest } from '../../lambdas/ports/builder';
 import type { DeploymentPlan, Runtime } from '../../lambdas/ports/runtime';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { ensureStateTable } from '../../lambdas/adapters/aws/create-state-table';
-import { DynamoDbStore } from '../../lambdas/adapters/aws/dynamodb-store';
-import { startDynalite, type LocalDynamoDb } from '../../lambdas/adapters/local/dynalite-server';
+import { ensureStateTable } from '../../lambdas/adapters/dynamodb/create-state-table';
+import { DynamoDbStore } from '../../lambdas/adapters/dynamodb/dynamodb-store';
+import { startDynalite, type LocalDynamoDb } from '../../lambdas/local/dynalite-server';
 
 /** A real DynamoDB API (dynalite, in memory) with a fresh state table: no in-memory stand-in. */
 export async function startTestStore(): Promise<{ store: DynamoDbStore; dynamo: LocalDynamoDb; tableName: string; close(): Promise<void> }> {

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalPlatform, type LocalPlatform } from '../../lambdas/adapters/local/local-platform';
-import type { LocalSettings } from '../../lambdas/adapters/local/settings';
+import { startLocalPlatform, type LocalPlatform } from '../../lambdas/local/local-platform';
+import type { LocalSettings } from '../../lambdas/local/settings';
 
 export interface TestPlatform extends LocalPlatform {
   /** Calls the control API with the admin token; JSON in, parsed JSON out. */

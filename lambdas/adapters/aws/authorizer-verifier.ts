@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { importTokenKey } from '../../core/auth/platform-keys';
 import { MAX_TOKEN_LIFETIME_SECONDS, TokenVerifier } from '../../core/auth/verify-token';
-import { dynamoClientStatus } from './client-status';
+import { dynamoClientStatus } from '../dynamodb/client-status';
 import { secretsManagerKeys } from './secrets-manager-keys';
 
 export interface AuthorizerConfig {

@@ -11,13 +11,12 @@ import {
   type InstanceLineRecord,
   type LambdaReport,
 } from './log-records';
-import { accessLine, parseAccessLine, type AccessRows } from './access-row';
 import { accessEntry, parseAccessLogLine } from './parse-access-entry';
 import { parseConsoleLine, stripRuntimePrefix } from './parse-console-line';
 import { parseLambdaPlatformLine } from './parse-lambda-platform-line';
-import { isoTime, isoTimeMs, isUsableTime } from './iso-time';
+import { isoTime, isUsableTime } from './iso-time';
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Entries expire this long after they happened unless configured otherwise (KintoHub kept 2 days). */
 export const DEFAULT_RETENTION_MS = 2 * 24 * 3600_000;
@@ -32,12 +31,6 @@ export interface LogBatchOptions {
    * @default true
    */
   readonly lossy?: boolean;
-  /**
-   * Access records as rows (`IndexedBatch.accessRows`, see access-row.ts) instead of objects, for
-   * a store that keeps rows (the local file store).
-   * @default false
-   */
-  readonly accessRows?: boolean;
 }
 
 export type BlockSource = Extract<LogSource, { kind: 'block' }>;
@@ -52,7 +45,7 @@ export interface BlockLine {
   readonly stream: 'stdout' | 'stderr';
 }
 
-interface MutableMetric {
+export interface MutableMetric {
   envId: string;
   block: string;
   minute: string;
@@ -73,26 +66,14 @@ interface MutableMetric {
  */
 export class LogBatchBuilder {
   private readonly access: AccessRecord[] = [];
-  /** With `accessRows`: the access lines to keep, those only in memory (normalized), and the rows. */
-  private input = '';
-  private inputLines = 0;
-  private extra = '';
-  private readonly rows = { textOf: [] as number[], starts: [] as number[], times: [] as number[], expires: [] as number[] };
   private readonly lines: ConsoleLineRecord[] = [];
   private readonly instance: InstanceLineRecord[] = [];
   private readonly metrics = new Map<string, MutableMetric>();
-  private readonly summary: IndexSummary = emptySummary();
+  protected readonly summary: IndexSummary = emptySummary();
   private readonly retentionS: number;
   private readonly lossy: boolean;
   private lastMetricKey = '';
   private lastMetric?: MutableMetric;
-  /** The metric of the last access line read in place, and what it was for. */
-  private lineMetric?: MutableMetric;
-  private lineMetricEnv = '';
-  private lineMetricBlock = '';
-  private lineMetricMinute = NaN;
-  /** Where the separators of the access line being read are. */
-  private readonly tabs = new Int32Array(ACCESS_LINE_TABS);
 
   constructor(private readonly options: LogBatchOptions) {
     this.retentionS = Math.round((options.retentionMs ?? DEFAULT_RETENTION_MS) / 1000);
@@ -107,102 +88,14 @@ export class LogBatchBuilder {
       this.summary.invalidAccess++;
       return;
     }
-    // A block given but refused leaves the record without one, where a line without one takes
-    // its path's: indexed again, the input must hold the block as given (the row is in memory only).
-    if (this.options.accessRows && valid.block === undefined && typeof entry.block === 'string' && entry.block !== '' && entry.block !== '-') {
-      this.input += accessLine({ ...valid, block: entry.block });
-      this.inputLines++;
-      this.pushAccess(valid, Date.parse(valid.time), false);
-    } else this.pushAccess(valid, Date.parse(valid.time));
-  }
-
-  /**
-   * Access entries as lines (`accessLine`: how the local gateway's entries reach the log worker),
-   * one per line. With `accessRows`, a line already in normal form — every line the local gateway
-   * writes — is checked in place and becomes its row as it is: no string per field, no object per
-   * request. Any other line is read field by field and normalized like `addAccess`.
-   */
-  addAccessLines(text: string): void {
-    const rows = this.options.accessRows === true;
-    if (rows && text.length > 0) {
-      // Kept as given (the rows point into it); one line break at the end, whatever came.
-      if (text.charCodeAt(text.length - 1) !== 10) text = `${text}\n`;
-      this.input += text;
-    }
-    const base = this.input.length - (rows ? text.length : 0);
-    // Escapes and carriage returns send a line the slow way: find the next one only past it.
-    let special = -1;
-    for (let start = 0; start < text.length; ) {
-      let end = text.indexOf('\n', start);
-      if (end < 0) end = text.length;
-      if (rows) this.inputLines++;
-      if (end > start) {
-        this.summary.events++;
-        if (special < start) special = nextSpecial(text, start);
-        if (!(rows && special >= end && this.rowOfLine(text, start, end, base))) {
-          const fields = parseAccessLine(text, start, end);
-          const valid = fields && accessEntry({ ...fields, envId: fields.envId! });
-          // Indexed again from the input, a line normalizes the same way: its row stays in memory only.
-          if (valid) this.pushAccess(valid, Date.parse(valid.time), false);
-          else this.summary.invalidAccess++;
-        }
-      }
-      start = end + 1;
-    }
-  }
-
-  /**
-   * The row of an access line in normal form, read in place: the same checks as `accessEntry`,
-   * which would return every field unchanged. False (and nothing done) for any other line.
-   */
-  private rowOfLine(text: string, start: number, end: number, base: number): boolean {
-    const t = this.tabs;
-    let at = start;
-    for (let i = 0; i < ACCESS_LINE_TABS; i++) {
-      const tab = text.indexOf('\t', at);
-      if (tab < 0 || tab >= end) return false;
-      t[i] = tab;
-      at = tab + 1;
-    }
-    const more = text.indexOf('\t', at);
-    if (more >= 0 && more < end) return false;
-    // requestId, time, envId, method, path, block, release, commit, status, durationMs, clientId, lambdaRequestId
-    REQUEST_ID_AT.lastIndex = start;
-    if (!REQUEST_ID_AT.test(text) || REQUEST_ID_AT.lastIndex !== t[0]! + 1) return false;
-    if (t[1]! - t[0]! !== 25) return false;
-    const ms = isoTimeMs(text, t[0]! + 1);
-    if (ms !== ms) return false;
-    if (!isMethodAt(text, t[2]! + 1, t[3]!)) return false;
-    const pathLength = t[4]! - t[3]! - 1;
-    if (pathLength > MAX_PATH || (pathLength === 1 && text.charCodeAt(t[3]! + 1) === 45 /* - */)) return false;
-    BLOCK_NAME_AT.lastIndex = t[4]! + 1;
-    if (!BLOCK_NAME_AT.test(text) || BLOCK_NAME_AT.lastIndex !== t[5]! + 1) return false;
-    if (!isNormalText(text, t[5]! + 1, t[6]!) || !isNormalText(text, t[6]! + 1, t[7]!)) return false;
-    const status = readStatus(text, t[7]! + 1, t[8]!);
-    if (status < 0) return false;
-    const duration = readDuration(text, t[8]! + 1, t[9]!);
-    if (duration < 0) return false;
-    if (!isNormalText(text, t[9]! + 1, t[10]!) || !isNormalText(text, t[10]! + 1, end)) return false;
-
-    this.summary.accessEntries++;
-    this.pushRow(0, base + start, ms);
-    const minute = Math.floor(ms / 60_000);
-    let m = this.lineMetric;
-    if (!m || minute !== this.lineMetricMinute || !fieldIs(text, t[1]! + 1, t[2]!, this.lineMetricEnv) || !fieldIs(text, t[4]! + 1, t[5]!, this.lineMetricBlock)) {
-      this.lineMetricEnv = text.slice(t[1]! + 1, t[2]!);
-      this.lineMetricBlock = text.slice(t[4]! + 1, t[5]!);
-      this.lineMetricMinute = minute;
-      m = this.lineMetric = this.metric(this.lineMetricEnv, this.lineMetricBlock, isoTime(ms));
-    }
-    this.count(m, status, duration);
-    return true;
+    this.keepAccess(valid, Date.parse(valid.time), entry);
   }
 
   /** One line of an HTTP API stage access log (AWS). */
   addAccessLogLine(envId: string, text: string): void {
     this.summary.events++;
     const valid = parseAccessLogLine(text, envId);
-    if (valid) this.pushAccess(valid, Date.parse(valid.time));
+    if (valid) this.keepAccess(valid, Date.parse(valid.time));
     else this.summary.invalidAccess++;
   }
 
@@ -286,53 +179,27 @@ export class LogBatchBuilder {
 
   build(): IndexedBatch {
     const metrics = [...this.metrics.values()].map((m) => ({ ...m, batch: this.options.batch, expiresAt: this.expiry(Date.parse(`${m.minute}:00.000Z`) + 60_000) }));
-    const batch = { access: this.access, lines: this.lines, instance: this.instance, metrics, summary: { ...this.summary } };
-    if (!this.options.accessRows) return batch;
-    const { textOf, starts, times, expires } = this.rows;
-    const accessRows: AccessRows = {
-      count: starts.length,
-      texts: [this.input, this.extra],
-      textOf,
-      starts,
-      times,
-      expires,
-      input: this.input,
-      lines: this.inputLines,
-      retentionMs: this.options.retentionMs ?? DEFAULT_RETENTION_MS,
-    };
-    return { ...batch, accessRows };
+    return { access: this.access, lines: this.lines, instance: this.instance, metrics, summary: { ...this.summary } };
   }
 
-  /** `input`: a row made from a record (not from an input line) is kept in the input too. */
-  private pushAccess(entry: Mutable<AccessEntry> & { expiresAt?: number }, timeMs: number, input = true): void {
+  /**
+   * Keeps one valid access entry and counts it in its block's minute. A store that keeps access
+   * entries in a form of its own (the local file store's rows) overrides it; `given` is the entry
+   * as it was added, before it was checked.
+   */
+  protected keepAccess(entry: Mutable<AccessEntry> & { expiresAt?: number }, timeMs: number, _given?: unknown): void {
     this.summary.accessEntries++;
-    if (this.options.accessRows) {
-      const line = accessLine(entry);
-      if (input) {
-        this.pushRow(0, this.input.length, timeMs);
-        this.input += line;
-        this.inputLines++;
-      } else {
-        this.pushRow(1, this.extra.length, timeMs);
-        this.extra += line;
-      }
-    } else {
-      // The entry was built for this batch: adding the expiry in place saves a copy per request.
-      entry.expiresAt = this.expiry(timeMs);
-      this.access.push(entry as AccessRecord);
-    }
+    // The entry was built for this batch: adding the expiry in place saves a copy per request.
+    entry.expiresAt = this.expiry(timeMs);
+    this.access.push(entry as AccessRecord);
+    this.countAccess(entry);
+  }
+
+  protected countAccess(entry: AccessEntry): void {
     this.count(this.metric(entry.envId, entry.block ?? GATEWAY_BLOCK, entry.time), entry.status, entry.durationMs);
   }
 
-  private pushRow(textOf: number, start: number, timeMs: number): void {
-    const r = this.rows;
-    r.textOf.push(textOf);
-    r.starts.push(start);
-    r.times.push(timeMs);
-    r.expires.push(this.expiry(timeMs));
-  }
-
-  private count(m: MutableMetric, status: number, durationMs: number): void {
+  protected count(m: MutableMetric, status: number, durationMs: number): void {
     m.requests++;
     if (status >= 500) m.errors5xx++;
     else if (status >= 400) m.errors4xx++;
@@ -352,7 +219,7 @@ export class LogBatchBuilder {
     m.coldStartSumMs += ms;
   }
 
-  private metric(envId: string, block: string, iso: string): MutableMetric {
+  protected metric(envId: string, block: string, iso: string): MutableMetric {
     const minute = iso.slice(0, 16);
     const key = `${envId}\u0000${block}\u0000${minute}`;
     if (key === this.lastMetricKey) return this.lastMetric!;
@@ -366,74 +233,9 @@ export class LogBatchBuilder {
     return m;
   }
 
-  private expiry(timeMs: number): number {
+  protected expiry(timeMs: number): number {
     return Math.floor(timeMs / 1000) + this.retentionS;
   }
-}
-
-const ACCESS_LINE_TABS = 11;
-/** The checks of `accessEntry` (parse-access-entry.ts), as sticky patterns that end at the field's tab. */
-const REQUEST_ID_AT = /(?=[^\t]*[A-Za-z0-9])[A-Za-z0-9._:=+/-]{1,128}\t/y;
-const BLOCK_NAME_AT = /[a-z][a-z0-9-]{0,31}\t/y;
-const MAX_PATH = 2048;
-const MAX_TEXT = 256;
-
-/** Where the next `\\` or `\r` is, at or after `from` (Infinity when there is none). */
-function nextSpecial(text: string, from: number): number {
-  const backslash = text.indexOf('\\', from);
-  const cr = text.indexOf('\r', from);
-  return Math.min(backslash < 0 ? Infinity : backslash, cr < 0 ? Infinity : cr);
-}
-
-/** `text` from `start` to `end` is `value`. */
-const fieldIs = (text: string, start: number, end: number, value: string): boolean => end - start === value.length && text.startsWith(value, start);
-
-/** An HTTP method as `accessEntry` keeps it: 1 to 16 capital letters. */
-function isMethodAt(text: string, start: number, end: number): boolean {
-  if (end === start || end - start > 16) return false;
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 65 || c > 90) return false;
-  }
-  return true;
-}
-
-/** An optional text field `accessEntry` keeps as it is: absent (empty), or not `-` and at most 256 characters. */
-const isNormalText = (text: string, start: number, end: number): boolean => end - start <= MAX_TEXT && !(end - start === 1 && text.charCodeAt(start) === 45);
-
-/** A status of 3 digits, 100 to 999; -1 otherwise. */
-function readStatus(text: string, start: number, end: number): number {
-  if (end - start !== 3) return -1;
-  const a = text.charCodeAt(start) - 48;
-  const b = text.charCodeAt(start + 1) - 48;
-  const c = text.charCodeAt(start + 2) - 48;
-  return a >= 1 && a <= 9 && b >= 0 && b <= 9 && c >= 0 && c <= 9 ? a * 100 + b * 10 + c : -1;
-}
-
-/**
- * A duration `accessEntry` keeps as it is: digits with at most two decimals (the gateway rounds
- * to 0.01 ms), read exactly as `Number` reads them (hundredths / 100); -1 otherwise.
- */
-function readDuration(text: string, start: number, end: number): number {
-  let hundredths = 0;
-  let i = start;
-  for (; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 46 /* . */) break;
-    if (c < 48 || c > 57 || i - start >= 9) return -1;
-    hundredths = hundredths * 10 + (c - 48);
-  }
-  if (i === start) return -1;
-  hundredths *= 100;
-  if (i < end) {
-    const decimals = end - i - 1;
-    if (decimals < 1 || decimals > 2) return -1;
-    const d1 = text.charCodeAt(i + 1) - 48;
-    const d2 = decimals === 2 ? text.charCodeAt(i + 2) - 48 : 0;
-    if (!(d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9)) return -1;
-    hundredths += d1 * 10 + d2;
-  }
-  return hundredths / 100;
 }
 
 function versionOf(source: BlockSource): { release?: string; commit?: string } {

@@ -1,5 +1,3 @@
-import type { AccessRows } from './access-row';
-
 /**
  * What the log index holds. The indexer (`LogBatchBuilder`) builds these from raw lines; a
  * `LogStore` keeps them until `expiresAt` and answers the log and metrics API from them.
@@ -148,12 +146,6 @@ export const emptySummary = (): IndexSummary => ({
 /** Everything one batch of raw lines turned into: what a LogStore writes. */
 export interface IndexedBatch {
   readonly access: AccessRecord[];
-  /**
-   * Access records as rows (access-row.ts) instead of `access`: only when the indexer was asked
-   * for rows (`LogBatchOptions.accessRows`), for a store that keeps them as they are (the local
-   * file store).
-   */
-  readonly accessRows?: AccessRows;
   readonly lines: ConsoleLineRecord[];
   readonly instance: InstanceLineRecord[];
   readonly metrics: MetricPartial[];

@@ -1,4 +1,4 @@
-import { lineText } from './line-text';
+import { lineText } from './long-lines';
 import { isRequestId, REQUEST_ID_FIELD } from './request-id';
 
 /** Why a line was kept as plain output rather than attached to a request. */

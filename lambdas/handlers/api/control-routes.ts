@@ -16,7 +16,7 @@ import {
   tagReleaseInput,
   updateBlockInput,
   updateProjectInput,
-} from '../../core/inputs';
+} from '../../core/request-schemas';
 import { requireProject } from '../../core/lookups';
 import { createProject, deleteProject, listProjects, updateProject } from '../../core/projects';
 import { getRelease, listReleases, tagRelease } from '../../core/releases';
