@@ -36,7 +36,17 @@ async function makeTokens(key: webcrypto.CryptoKey, n: number): Promise<string[]
   const now = Math.floor(Date.now() / 1000);
   const tokens: string[] = [];
   for (let i = 0; i < n; i++) {
-    tokens.push(await signToken(key, { issuer: 'kinto', envId: ENV_ID, clientId: CLIENT_ID, generation: 1, tokenId: i.toString(16).padStart(32, '0'), issuedAt: now, lifetimeSeconds: 3600 }));
+    tokens.push(
+      await signToken(key, {
+        issuer: 'kinto',
+        envId: ENV_ID,
+        clientId: CLIENT_ID,
+        generation: 1,
+        tokenId: i.toString(16).padStart(32, '0'),
+        issuedAt: now,
+        lifetimeSeconds: 3600,
+      }),
+    );
   }
   return tokens;
 }
@@ -54,7 +64,13 @@ async function main(): Promise<void> {
   const rawKey = tokenKeyBytes(material);
   const tokens = await makeTokens(cryptoKey, DISTINCT);
   const clientStatus = async () => ({ generation: 1 });
-  const results = { distinct: [] as number[], joseOnly: [] as number[], rawBytes: [] as number[], repeated: [] as number[], floor: [] as number[] };
+  const results = {
+    distinct: [] as number[],
+    joseOnly: [] as number[],
+    rawBytes: [] as number[],
+    repeated: [] as number[],
+    floor: [] as number[],
+  };
 
   for (let run = 0; run < RUNS; run++) {
     // Distinct tokens: a fresh verifier each run, so no token is cached.
@@ -73,10 +89,11 @@ async function main(): Promise<void> {
     const rawCount = DISTINCT / 4;
     results.rawBytes.push(
       await rate(rawCount, async () => {
-        for (let i = 0; i < rawCount; i++) await jwtVerify(tokens[i]!, Uint8Array.from(rawKey), { algorithms: ['HS256'], issuer: 'kinto', audience: ENV_ID });
+        for (let i = 0; i < rawCount; i++)
+          await jwtVerify(tokens[i], Uint8Array.from(rawKey), { algorithms: ['HS256'], issuer: 'kinto', audience: ENV_ID });
       }),
     );
-    const one = tokens[run]!;
+    const one = tokens[run];
     await verifier.verify(one, ENV_ID);
     results.repeated.push(
       await rate(REPEATS, () => {
@@ -120,7 +137,14 @@ async function main(): Promise<void> {
     // A plain Node, as Lambda's: without the TypeScript loader this bench runs under (NODE_OPTIONS).
     const env = { ...process.env };
     delete env.NODE_OPTIONS;
-    const r = spawnSync(process.execPath, ['-e', `const t=process.hrtime.bigint();require(${JSON.stringify(bundle)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`], { encoding: 'utf8', env });
+    const r = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `const t=process.hrtime.bigint();require(${JSON.stringify(bundle)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`,
+      ],
+      { encoding: 'utf8', env },
+    );
     if (r.status !== 0) throw new Error(`loading the bundle failed: ${r.stderr}`);
     initMs.push(Number(r.stdout));
   }
@@ -136,15 +160,31 @@ async function main(): Promise<void> {
     initMs: median(initMs),
   };
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-  console.log(`\nToken verification, warm, in process, one at a time; median of ${RUNS} runs (${DISTINCT.toLocaleString('en-US')} distinct tokens, ${REPEATS.toLocaleString('en-US')} repeats)`);
+  console.log(
+    `\nToken verification, warm, in process, one at a time; median of ${RUNS} runs (${DISTINCT.toLocaleString('en-US')} distinct tokens, ${REPEATS.toLocaleString('en-US')} repeats)`,
+  );
   console.table({
-    'distinct tokens (CryptoKey imported once)': { 'verifications/s': fmt(m.distinct), 'vs floor': `${((m.distinct / m.floor) * 100).toFixed(1)} %` },
-    'distinct tokens, jose jwtVerify alone (same CryptoKey)': { 'verifications/s': fmt(m.joseOnly), 'vs floor': `${((m.joseOnly / m.floor) * 100).toFixed(1)} %` },
-    'distinct tokens, jose with raw key bytes (re-imported)': { 'verifications/s': fmt(m.rawBytes), 'vs floor': `${((m.rawBytes / m.floor) * 100).toFixed(1)} %` },
-    'repeated token (verified-claims cache)': { 'verifications/s': fmt(m.repeated), 'vs floor': `${((m.repeated / m.floor) * 100).toFixed(0)} %` },
+    'distinct tokens (CryptoKey imported once)': {
+      'verifications/s': fmt(m.distinct),
+      'vs floor': `${((m.distinct / m.floor) * 100).toFixed(1)} %`,
+    },
+    'distinct tokens, jose jwtVerify alone (same CryptoKey)': {
+      'verifications/s': fmt(m.joseOnly),
+      'vs floor': `${((m.joseOnly / m.floor) * 100).toFixed(1)} %`,
+    },
+    'distinct tokens, jose with raw key bytes (re-imported)': {
+      'verifications/s': fmt(m.rawBytes),
+      'vs floor': `${((m.rawBytes / m.floor) * 100).toFixed(1)} %`,
+    },
+    'repeated token (verified-claims cache)': {
+      'verifications/s': fmt(m.repeated),
+      'vs floor': `${((m.repeated / m.floor) * 100).toFixed(0)} %`,
+    },
     'floor: raw HMAC-SHA256 + JSON.parse': { 'verifications/s': fmt(m.floor), 'vs floor': '100 %' },
   });
-  console.log(`\nAuthorizer Lambda bundle (esbuild, minified, @aws-sdk/* external); init = require() in a fresh process, median of ${initMs.length}`);
+  console.log(
+    `\nAuthorizer Lambda bundle (esbuild, minified, @aws-sdk/* external); init = require() in a fresh process, median of ${initMs.length}`,
+  );
   console.table({ authorizer: { 'size KB': m.bundleKb.toFixed(1), 'init ms': m.initMs.toFixed(1) } });
   const targets = {
     'distinct >= 10,000/s': m.distinct >= 10_000,

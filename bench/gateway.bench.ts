@@ -68,13 +68,22 @@ function canConnect(port: number): Promise<boolean> {
 }
 
 function ensureNginx(): string | undefined {
-  const which = spawnSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx 2>/dev/null'], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
+  const which = spawnSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx 2>/dev/null'], { encoding: 'utf8' })
+    .stdout.trim()
+    .split('\n')[0];
   if (which) return which;
   console.log('installing nginx from Debian (services kept from starting)...');
   writeFileSync('/usr/sbin/policy-rc.d', '#!/bin/sh\nexit 101\n', { mode: 0o755 });
   try {
-    const r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'nginx-light'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    if (r.status !== 0) spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'nginx'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    const r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'nginx-light'], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+    if (r.status !== 0)
+      spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'nginx'], {
+        stdio: 'inherit',
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      });
   } finally {
     rmSync('/usr/sbin/policy-rc.d', { force: true });
   }
@@ -112,12 +121,24 @@ http {
  * keeps its blocks running for the whole bench (like the direct target's block, which never
  * stops), the wake platform stops them after 1 s.
  */
-async function startKinto(name: string, idleTimeoutMs: number): Promise<{ publicUrl: string; secureUrl: string; token: string; api: (m: string, p: string, b?: unknown) => Promise<any>; pidOf: () => Promise<number> }> {
+async function startKinto(
+  name: string,
+  idleTimeoutMs: number,
+): Promise<{
+  publicUrl: string;
+  secureUrl: string;
+  token: string;
+  api: (m: string, p: string, b?: unknown) => Promise<any>;
+  pidOf: () => Promise<number>;
+}> {
   const home = join(work, name, 'home');
   const repo = join(work, name, 'repo');
   execFileSync('git', ['init', '-q', '-b', 'main', repo]);
   copyFileSync(join(FIXTURES, 'hello-block.js'), join(repo, 'server.js'));
-  writeFileSync(join(repo, 'pid.js'), "require('http').createServer((q,s)=>s.end(String(process.pid))).listen(Number(process.env.PORT),'127.0.0.1');");
+  writeFileSync(
+    join(repo, 'pid.js'),
+    "require('http').createServer((q,s)=>s.end(String(process.pid))).listen(Number(process.env.PORT),'127.0.0.1');",
+  );
   execFileSync('git', ['-C', repo, 'add', '-A']);
   execFileSync('git', ['-C', repo, '-c', 'user.email=b@k', '-c', 'user.name=b', 'commit', '-qm', 'bench']);
   const port = await freePort();
@@ -132,14 +153,28 @@ async function startKinto(name: string, idleTimeoutMs: number): Promise<{ public
   await waitForPort(port, 60_000);
   const base = `http://127.0.0.1:${port}`;
   const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: body ? JSON.stringify(body) : undefined,
+    });
     const json: any = res.status === 204 ? {} : await res.json();
     if (res.status >= 400) throw new Error(`${method} ${path}: ${JSON.stringify(json)}`);
     return json;
   };
   await api('POST', '/v1/projects', { name: 'bench' });
-  await api('POST', '/v1/projects/bench/blocks', { name: 'hello', type: 'microservice', source: { repo }, build: { startCommand: 'node server.js' } });
-  await api('POST', '/v1/projects/bench/blocks', { name: 'pid', type: 'microservice', source: { repo }, build: { startCommand: 'node pid.js' } });
+  await api('POST', '/v1/projects/bench/blocks', {
+    name: 'hello',
+    type: 'microservice',
+    source: { repo },
+    build: { startCommand: 'node server.js' },
+  });
+  await api('POST', '/v1/projects/bench/blocks', {
+    name: 'pid',
+    type: 'microservice',
+    source: { repo },
+    build: { startCommand: 'node pid.js' },
+  });
   for (const block of ['hello', 'pid']) {
     const build = (await api('POST', `/v1/projects/bench/blocks/${block}/builds`)).data;
     for (;;) {
@@ -151,14 +186,19 @@ async function startKinto(name: string, idleTimeoutMs: number): Promise<{ public
   }
   await api('POST', '/v1/projects/bench/environments', { name: 'open' });
   const secure = (await api('POST', '/v1/projects/bench/environments', { name: 'secure' })).data;
-  for (const block of ['hello', 'pid']) await api('PUT', `/v1/projects/bench/environments/open/blocks/${block}/config`, { visibility: 'public' });
+  for (const block of ['hello', 'pid'])
+    await api('PUT', `/v1/projects/bench/environments/open/blocks/${block}/config`, { visibility: 'public' });
   await api('POST', '/v1/projects/bench/releases', { version: '1.0.0' });
   await api('POST', '/v1/projects/bench/releases', { version: '1.0.1' });
   await api('POST', '/v1/projects/bench/environments/open/deployments', { release: '1.0.0' });
   await api('POST', '/v1/projects/bench/environments/secure/deployments', { release: '1.0.0' });
   const publicUrl = `${base}/gw/${(await api('GET', '/v1/projects/bench/environments/open')).data.id}`;
   const secureUrl = `${base}/gw/${secure.id}`;
-  const auth = await fetch(`${secureUrl}/authorize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ clientId: secure.client.clientId, secret: secure.client.secret }) });
+  const auth = await fetch(`${secureUrl}/authorize`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ clientId: secure.client.clientId, secret: secure.client.secret }),
+  });
   const clientToken = ((await auth.json()) as any).data.token as string;
   return { publicUrl, secureUrl, token: clientToken, api, pidOf: async () => Number(await (await fetch(`${publicUrl}/pid/`)).text()) };
 }
@@ -166,7 +206,8 @@ async function startKinto(name: string, idleTimeoutMs: number): Promise<{ public
 async function throughput(t: Target): Promise<number> {
   const result = await autocannon({ url: t.url, connections: 50, duration: DURATION, headers: t.headers });
   const bad = result.non2xx + result.errors;
-  if (bad > result.requests.total / 1000) throw new Error(`${t.name}: ${result.non2xx} non-2xx and ${result.errors} errors in ${result.requests.total} requests`);
+  if (bad > result.requests.total / 1000)
+    throw new Error(`${t.name}: ${result.non2xx} non-2xx and ${result.errors} errors in ${result.requests.total} requests`);
   if (bad > 0) console.warn(`  (${t.name}: ${result.non2xx} non-2xx, ${result.errors} errors in ${result.requests.total} requests)`);
   return result.requests.average;
 }
@@ -198,20 +239,20 @@ async function interleavedLatency(given: readonly Target[], rounds = 3000): Prom
   const others = given.filter((t) => !t.name.startsWith('kinto'));
   const targets: Target[] = [];
   for (let i = 0; i < Math.max(kinto.length, others.length); i++) {
-    if (others[i]) targets.push(others[i]!);
-    if (kinto[i]) targets.push(kinto[i]!);
+    if (others[i]) targets.push(others[i]);
+    if (kinto[i]) targets.push(kinto[i]);
   }
   const agents = targets.map(() => new Agent({ keepAlive: true, maxSockets: 1 }));
   const urls = targets.map((t) => new URL(t.url));
   const samples: number[][] = targets.map(() => []);
   for (let i = 0; i < rounds + 300; i++) {
     for (let k = 0; k < targets.length; k++) {
-      const ms = await timedGet(urls[k]!, targets[k]!.headers, agents[k]!);
-      if (i >= 300) samples[k]!.push(ms);
+      const ms = await timedGet(urls[k], targets[k].headers, agents[k]);
+      if (i >= 300) samples[k].push(ms);
     }
   }
   for (const a of agents) a.destroy();
-  return given.map((t) => median(samples[targets.indexOf(t)]!));
+  return given.map((t) => median(samples[targets.indexOf(t)]));
 }
 
 /** p50 and p99 of sequential requests over one keep-alive connection, in ms (hrtime). */
@@ -224,7 +265,7 @@ async function latency(t: Target, n = 3000): Promise<{ p50: number; p99: number 
   for (let i = 0; i < n; i++) samples.push(await once());
   agent.destroy();
   samples.sort((a, b) => a - b);
-  return { p50: samples[Math.floor(n * 0.5)]!, p99: samples[Math.floor(n * 0.99)]! };
+  return { p50: samples[Math.floor(n * 0.5)], p99: samples[Math.floor(n * 0.99)] };
 }
 
 /** A process and all its descendants (children, grandchildren, ...), from `ps`. */
@@ -234,7 +275,7 @@ function processTree(root: number): number[] {
     .split('\n')
     .map((line) => line.trim().split(/\s+/).map(Number));
   const tree = [root];
-  for (let i = 0; i < tree.length; i++) for (const [pid, ppid] of rows) if (ppid === tree[i]) tree.push(pid!);
+  for (let i = 0; i < tree.length; i++) for (const [pid, ppid] of rows) if (ppid === tree[i]) tree.push(pid);
   return tree;
 }
 
@@ -253,7 +294,10 @@ function startFlags(): string[] {
 async function bareWake(): Promise<number> {
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(process.execPath, [join(FIXTURES, 'hello-block.js')], { env: { ...process.env, PORT: String(port) }, stdio: 'ignore' });
+  const child = spawn(process.execPath, [join(FIXTURES, 'hello-block.js')], {
+    env: { ...process.env, PORT: String(port) },
+    stdio: 'ignore',
+  });
   await waitForPort(port);
   const res = await fetch(`http://127.0.0.1:${port}/`);
   await res.text();
@@ -307,13 +351,15 @@ async function main(): Promise<void> {
       (p50[t.name] ??= []).push(l.p50);
       (p99[t.name] ??= []).push(l.p99);
     }
-    console.log(`run ${run + 1}/${RUNS}: ${targets.map((t) => `${t.name} ${Math.round(rps[t.name]!.at(-1)!)}/s p50 ${p50[t.name]!.at(-1)!.toFixed(3)} ms`).join(' | ')}`);
+    console.log(
+      `run ${run + 1}/${RUNS}: ${targets.map((t) => `${t.name} ${Math.round(rps[t.name].at(-1)!)}/s p50 ${p50[t.name].at(-1)!.toFixed(3)} ms`).join(' | ')}`,
+    );
   }
 
   const inter: Record<string, number[]> = {};
   for (let run = 0; run < RUNS; run++) {
     const p50s = await interleavedLatency(targets);
-    targets.forEach((t, k) => (inter[t.name] ??= []).push(p50s[k]!));
+    targets.forEach((t, k) => (inter[t.name] ??= []).push(p50s[k]));
   }
 
   // The hot loop again with the placement fixed: every server process (and each thread of it,
@@ -361,26 +407,41 @@ async function main(): Promise<void> {
   // machine (one invocation here: per-run ratios 1.19/1.11/1.10/1.38/1.52, median 1.19x, while
   // the ratio of medians took its numerator and denominator from different runs: 1.53x).
   const perRun = (samples: Record<string, number[]>, name: string): number =>
-    m(samples[name]!.map((p, run) => (p - samples.direct![run]!) / (samples['bare node proxy']![run]! - samples.direct![run]!)));
+    m(samples[name].map((p, run) => (p - samples.direct[run]) / (samples['bare node proxy'][run] - samples.direct[run])));
   const ofMedians = (samples: Record<string, number[]>, name: string): number =>
-    (m(samples[name]!) - m(samples.direct!)) / (m(samples['bare node proxy']!) - m(samples.direct!));
+    (m(samples[name]) - m(samples.direct)) / (m(samples['bare node proxy']) - m(samples.direct));
   const added = (samples: Record<string, number[]>, name: string): string =>
     name === 'direct' ? '-' : `${perRun(samples, name).toFixed(2)}x (${ofMedians(samples, name).toFixed(2)}x)`;
   // Throughput the same way: each target's rate over the bare proxy's in the same run.
   const rate = (name: string): string =>
-    `${(m(rps[name]!.map((r, run) => r / rps['bare node proxy']![run]!)) * 100).toFixed(0)}% (${((m(rps[name]!) / m(rps['bare node proxy']!)) * 100).toFixed(0)}%)`;
+    `${(m(rps[name].map((r, run) => r / rps['bare node proxy'][run])) * 100).toFixed(0)}% (${((m(rps[name]) / m(rps['bare node proxy'])) * 100).toFixed(0)}%)`;
   console.log(`\nRatios to the bare proxy: the median of per-run ratios, then (in brackets) the ratio of the medians.`);
-  console.log(`| target | req/s @50 conns (median of ${RUNS}) | vs bare node proxy | p50 @1 conn, hot loop | added / bare proxy's added | p50 @1 conn, interleaved | added / bare proxy's added | p99 @1 conn, hot loop | p50 @1 conn, hot loop pinned | added / bare proxy's added |`);
+  console.log(
+    `| target | req/s @50 conns (median of ${RUNS}) | vs bare node proxy | p50 @1 conn, hot loop | added / bare proxy's added | p50 @1 conn, interleaved | added / bare proxy's added | p99 @1 conn, hot loop | p50 @1 conn, hot loop pinned | added / bare proxy's added |`,
+  );
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const t of targets) {
-    const pinnedCells = pinned[t.name] ? `${m(pinned[t.name]!).toFixed(3)} ms | ${added(pinned, t.name)}` : 'n/a (one CPU) | -';
+    const pinnedCells = pinned[t.name] ? `${m(pinned[t.name]).toFixed(3)} ms | ${added(pinned, t.name)}` : 'n/a (one CPU) | -';
     console.log(
-      `| ${t.name} | ${Math.round(m(rps[t.name]!))} | ${rate(t.name)} | ${m(p50[t.name]!).toFixed(3)} ms | ${added(p50, t.name)} | ${m(inter[t.name]!).toFixed(3)} ms | ${added(inter, t.name)} | ${m(p99[t.name]!).toFixed(3)} ms | ${pinnedCells} |`,
+      `| ${t.name} | ${Math.round(m(rps[t.name]))} | ${rate(t.name)} | ${m(p50[t.name]).toFixed(3)} ms | ${added(p50, t.name)} | ${m(inter[t.name]).toFixed(3)} ms | ${added(inter, t.name)} | ${m(p99[t.name]).toFixed(3)} ms | ${pinnedCells} |`,
     );
   }
-  console.log(`\nwake (first request to a sleeping block): kinto ${m(wakeKinto).toFixed(1)} ms vs bare spawn-then-connect ${m(wakeBare).toFixed(1)} ms: +${(m(wakeKinto) - m(wakeBare)).toFixed(1)} ms (median of 8)`);
+  console.log(
+    `\nwake (first request to a sleeping block): kinto ${m(wakeKinto).toFixed(1)} ms vs bare spawn-then-connect ${m(wakeBare).toFixed(1)} ms: +${(m(wakeKinto) - m(wakeBare)).toFixed(1)} ms (median of 8)`,
+  );
   console.log(`deploy of an already-built release: ${m(deploys).toFixed(1)} ms (median of 10, max ${Math.max(...deploys).toFixed(1)} ms)`);
-  saveResults('gateway', { runs: RUNS, duration: DURATION, rps, p50, p99, interleavedP50: inter, pinnedP50: pinned, wakeBare, wakeKinto, deploys });
+  saveResults('gateway', {
+    runs: RUNS,
+    duration: DURATION,
+    rps,
+    p50,
+    p99,
+    interleavedP50: inter,
+    pinnedP50: pinned,
+    wakeBare,
+    wakeKinto,
+    deploys,
+  });
 }
 
 main()

@@ -32,21 +32,37 @@ async function load(url: string, seconds = SECONDS): Promise<number> {
 
 async function bareProxy(): Promise<{ url: string; close(): void }> {
   const port = await freePort();
-  const block = spawn(process.execPath, ['-e', NODE_SERVICE], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
-  block.stdout!.resume(); // read and drop, as a proxy without logging would
-  block.stderr!.resume();
+  const block = spawn(process.execPath, ['-e', NODE_SERVICE], {
+    env: { ...process.env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  block.stdout.resume(); // read and drop, as a proxy without logging would
+  block.stderr.resume();
   await new Promise((r) => setTimeout(r, 500));
   const agent = new Agent({ keepAlive: true, maxSockets: 1024 });
   const server = createServer((req, res) => {
-    const up = request({ host: '127.0.0.1', port, path: req.url!.replace(/^\/api/, '') || '/', method: req.method, headers: { ...req.headers, 'kinto-request-id': 'x' }, agent }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
+    const up = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: req.url!.replace(/^\/api/, '') || '/',
+        method: req.method,
+        headers: { ...req.headers, 'kinto-request-id': 'x' },
+        agent,
+      },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
     up.on('error', () => res.destroy());
     req.pipe(up);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/hello`, close: () => (server.close(), agent.destroy(), block.kill()) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/hello`,
+    close: () => (server.close(), agent.destroy(), block.kill()),
+  };
 }
 
 async function platform(store: 'off' | 'files' | 'dynamodb'): Promise<{ kinto: TestPlatform; url: string }> {
@@ -54,7 +70,12 @@ async function platform(store: 'off' | 'files' | 'dynamodb'): Promise<{ kinto: T
   const kinto = await startTestPlatform({ idleTimeoutMs: 600_000 });
   const repo = createGitRepo({ 'server.js': NODE_SERVICE });
   await kinto.api('POST', '/v1/projects', { name: 'bench' });
-  await kinto.api('POST', '/v1/projects/bench/blocks', { name: 'api', type: 'microservice', source: { repo }, build: { startCommand: 'node server.js' } });
+  await kinto.api('POST', '/v1/projects/bench/blocks', {
+    name: 'api',
+    type: 'microservice',
+    source: { repo },
+    build: { startCommand: 'node server.js' },
+  });
   await kinto.api('POST', '/v1/projects/bench/environments', { name: 'dev' });
   await kinto.api('PUT', '/v1/projects/bench/environments/dev/blocks/api/config', { visibility: 'public' });
   await kinto.buildBlock('bench', 'api');
@@ -90,18 +111,31 @@ async function main(): Promise<void> {
   for (let i = 0; i < RUNS; i++) dynRates.push(await load(dyn.url));
   results['gateway, logs: dynamodb'] = { rps: median(dynRates), rates: dynRates, feed: await dyn.kinto.logFeed?.stats() };
 
-  const base = results['bare proxy']!.rps;
+  const base = results['bare proxy'].rps;
   console.log(`\nLocal feed, ${CONNECTIONS} connections, ${RUNS} x ${SECONDS} s, median requests/s:`);
   console.table(
     Object.fromEntries(
       Object.entries(results).map(([k, v]) => {
         const f = v.feed as { queued: number; indexed: number; shed: number; waiting: number } | undefined;
-        return [k, { 'req/s': Math.round(v.rps), 'vs bare': `${Math.round((v.rps / base) * 100)} %`, runs: v.rates.map(Math.round).join(' '), 'entries queued': f?.queued ?? '', indexed: f?.indexed ?? '', shed: f?.shed ?? '', 'still waiting': f?.waiting ?? '' }];
+        return [
+          k,
+          {
+            'req/s': Math.round(v.rps),
+            'vs bare': `${Math.round((v.rps / base) * 100)} %`,
+            runs: v.rates.map(Math.round).join(' '),
+            'entries queued': f?.queued ?? '',
+            indexed: f?.indexed ?? '',
+            shed: f?.shed ?? '',
+            'still waiting': f?.waiting ?? '',
+          },
+        ];
       }),
     ),
   );
-  const offRps = results['gateway, logs: off']!.rps;
-  console.log(`File-store logging costs ${Math.round((1 - results['gateway, logs: files']!.rps / offRps) * 100)} % of the gateway's throughput (files vs off, same runs).`);
+  const offRps = results['gateway, logs: off'].rps;
+  console.log(
+    `File-store logging costs ${Math.round((1 - results['gateway, logs: files'].rps / offRps) * 100)} % of the gateway's throughput (files vs off, same runs).`,
+  );
   saveResults('logs-feed', { runs: RUNS, seconds: SECONDS, connections: CONNECTIONS, results });
   process.exit(0); // the dynalite platform still has a backlog to write: not waited for
 }

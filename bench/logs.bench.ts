@@ -35,14 +35,21 @@ const ENV_ID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 function blockPayload(events = 6000): { event: { awslogs: { data: string } }; bytes: number } {
   const start = Date.parse('2025-06-15T10:00:00Z');
   const logEvents = Array.from({ length: events }, (_, i) => {
-    const id = `${(Math.floor(i / 10) * 2654435761 % 4294967296).toString(16).padStart(8, '0')}-7f3a-4c2b-9d1e-${String(i).padStart(12, '0')}`;
+    const id = `${((Math.floor(i / 10) * 2654435761) % 4294967296).toString(16).padStart(8, '0')}-7f3a-4c2b-9d1e-${String(i).padStart(12, '0')}`;
     const message =
       i % 20 === 19
         ? `GET /items/${i} served from cache in ${i % 17} ms, pool 12/64`
         : JSON.stringify({ kinto_request_id: id, msg: 'order ok', ms: i % 97 });
     return { id: String(3.7e55 + i).padStart(56, '0'), timestamp: start + i, message };
   });
-  const json = JSON.stringify({ messageType: 'DATA_MESSAGE', owner: '123456789012', logGroup: blockLogGroupName(ENV_ID, 'orders'), logStream: '2025/06/15/[7]abc', subscriptionFilters: ['kinto'], logEvents });
+  const json = JSON.stringify({
+    messageType: 'DATA_MESSAGE',
+    owner: '123456789012',
+    logGroup: blockLogGroupName(ENV_ID, 'orders'),
+    logStream: '2025/06/15/[7]abc',
+    subscriptionFilters: ['kinto'],
+    logEvents,
+  });
   return { event: { awslogs: { data: gzipSync(json).toString('base64') } }, bytes: Buffer.byteLength(json) };
 }
 
@@ -50,22 +57,27 @@ function blockPayload(events = 6000): { event: { awslogs: { data: string } }; by
 function accessPayload(events = 6000): { event: { awslogs: { data: string } }; bytes: number } {
   const format = gatewayAccessLogFormat(ENV_ID, { release: '1.4.2', commits: { orders: 'abcdef012345', web: '0123456789ab' } });
   const start = Date.parse('2025-06-15T10:00:00Z');
-  const logEvents = Array.from({ length: events }, (_, i) =>
-    ({
-      id: String(3.7e55 + i).padStart(56, '0'),
-      timestamp: start + i,
-      message: format
-        .replace('$context.requestId', `Req${String(i).padStart(10, '0')}=`)
-        .replace('$context.requestTimeEpoch', String(start + i))
-        .replace('$context.httpMethod', 'GET')
-        .replace('$context.path', `/orders/items/${i}`)
-        .replace('$context.status', i % 50 === 0 ? '500' : '200')
-        .replace('$context.responseLatency', String(5 + (i % 40)))
-        .replace('$context.authorizer.clientId', `client-${i % 7}`)
-        .replace('$context.integration.requestId', `4f1b2c3d-0000-4000-8000-${String(i).padStart(12, '0')}`),
-    }),
-  );
-  const json = JSON.stringify({ messageType: 'DATA_MESSAGE', owner: '123456789012', logGroup: gatewayLogGroupName(ENV_ID), logStream: 'stage', subscriptionFilters: ['kinto'], logEvents });
+  const logEvents = Array.from({ length: events }, (_, i) => ({
+    id: String(3.7e55 + i).padStart(56, '0'),
+    timestamp: start + i,
+    message: format
+      .replace('$context.requestId', `Req${String(i).padStart(10, '0')}=`)
+      .replace('$context.requestTimeEpoch', String(start + i))
+      .replace('$context.httpMethod', 'GET')
+      .replace('$context.path', `/orders/items/${i}`)
+      .replace('$context.status', i % 50 === 0 ? '500' : '200')
+      .replace('$context.responseLatency', String(5 + (i % 40)))
+      .replace('$context.authorizer.clientId', `client-${i % 7}`)
+      .replace('$context.integration.requestId', `4f1b2c3d-0000-4000-8000-${String(i).padStart(12, '0')}`),
+  }));
+  const json = JSON.stringify({
+    messageType: 'DATA_MESSAGE',
+    owner: '123456789012',
+    logGroup: gatewayLogGroupName(ENV_ID),
+    logStream: 'stage',
+    subscriptionFilters: ['kinto'],
+    logEvents,
+  });
   return { event: { awslogs: { data: gzipSync(json).toString('base64') } }, bytes: Buffer.byteLength(json) };
 }
 
@@ -118,8 +130,15 @@ async function storeRate(store: LogStore, records: number, batchSize: number): P
     const b = new LogBatchBuilder({ batch: `b${done}` });
     for (let i = 0; i < batchSize; i++) {
       const n = seq++;
-      if (i % 3 === 0) b.addAccess({ envId: ENV_ID, requestId: `r${n}`, time: t0Time + n, method: 'GET', path: '/orders/x', status: 200, durationMs: 3 });
-      else b.addBlockLine(source, { time: t0Time + n, seq: String(n).padStart(10, '0'), text: i % 3 === 1 ? JSON.stringify({ kinto_request_id: `r${n - 1}`, message: 'handled' }) : `plain line ${n}`, stream: 'stdout' });
+      if (i % 3 === 0)
+        b.addAccess({ envId: ENV_ID, requestId: `r${n}`, time: t0Time + n, method: 'GET', path: '/orders/x', status: 200, durationMs: 3 });
+      else
+        b.addBlockLine(source, {
+          time: t0Time + n,
+          seq: String(n).padStart(10, '0'),
+          text: i % 3 === 1 ? JSON.stringify({ kinto_request_id: `r${n - 1}`, message: 'handled' }) : `plain line ${n}`,
+          stream: 'stdout',
+        });
     }
     batches.push(b.build());
   }
@@ -133,22 +152,34 @@ async function main(): Promise<void> {
   const access = accessPayload();
   const rows: Record<string, number[]> = { bareBlock: [], realBlock: [], bareAccess: [], realAccess: [] };
   for (let run = 0; run < RUNS; run++) {
-    rows.bareBlock!.push(timeIt(() => bareLoop(block.event), 15));
-    rows.realBlock!.push(timeIt(() => realIndexer(block.event), 15));
-    rows.bareAccess!.push(timeIt(() => bareLoop(access.event), 15));
-    rows.realAccess!.push(timeIt(() => realIndexer(access.event), 15));
+    rows.bareBlock.push(timeIt(() => bareLoop(block.event), 15));
+    rows.realBlock.push(timeIt(() => realIndexer(block.event), 15));
+    rows.bareAccess.push(timeIt(() => bareLoop(access.event), 15));
+    rows.realAccess.push(timeIt(() => realIndexer(access.event), 15));
   }
   const ms = Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, median(v)])) as Record<keyof typeof rows, number>;
   const rate = (msPer: number) => Math.round(6000 / (msPer / 1000));
-  console.log(`\nIndexer, ${RUNS} runs, payloads of 6,000 events: block ${(block.bytes / 1e6).toFixed(2)} MB, access ${(access.bytes / 1e6).toFixed(2)} MB (uncompressed)`);
+  console.log(
+    `\nIndexer, ${RUNS} runs, payloads of 6,000 events: block ${(block.bytes / 1e6).toFixed(2)} MB, access ${(access.bytes / 1e6).toFixed(2)} MB (uncompressed)`,
+  );
   console.table({
     'block log: bare loop': { 'ms / payload': ms.bareBlock.toFixed(2), 'events/s': rate(ms.bareBlock) },
-    'block log: indexer': { 'ms / payload': ms.realBlock.toFixed(2), 'events/s': rate(ms.realBlock), 'vs bare': `${((ms.bareBlock / ms.realBlock) * 100).toFixed(0)} %` },
+    'block log: indexer': {
+      'ms / payload': ms.realBlock.toFixed(2),
+      'events/s': rate(ms.realBlock),
+      'vs bare': `${((ms.bareBlock / ms.realBlock) * 100).toFixed(0)} %`,
+    },
     'access log: bare loop': { 'ms / payload': ms.bareAccess.toFixed(2), 'events/s': rate(ms.bareAccess) },
-    'access log: indexer': { 'ms / payload': ms.realAccess.toFixed(2), 'events/s': rate(ms.realAccess), 'vs bare': `${((ms.bareAccess / ms.realAccess) * 100).toFixed(0)} %` },
+    'access log: indexer': {
+      'ms / payload': ms.realAccess.toFixed(2),
+      'events/s': rate(ms.realAccess),
+      'vs bare': `${((ms.bareAccess / ms.realAccess) * 100).toFixed(0)} %`,
+    },
   });
   const perMb = ms.realBlock / (block.bytes / 1e6);
-  console.log(`Indexer: ${perMb.toFixed(1)} ms per MB of block log (bare loop ${(ms.bareBlock / (block.bytes / 1e6)).toFixed(1)} ms per MB).`);
+  console.log(
+    `Indexer: ${perMb.toFixed(1)} ms per MB of block log (bare loop ${(ms.bareBlock / (block.bytes / 1e6)).toFixed(1)} ms per MB).`,
+  );
   const targets = {
     'indexer >= 50 % of bare (block)': ms.bareBlock / ms.realBlock >= 0.5,
     'indexer >= 200,000 events/s (block)': rate(ms.realBlock) >= 200_000,
@@ -173,9 +204,24 @@ async function main(): Promise<void> {
   await dynamo.close();
   rmSync(dir, { recursive: true, force: true });
   console.log('\nLocal feed store, records/s written in batches of 1,000 (median of 3):');
-  console.table({ 'file store (append + memory index)': { 'records/s': Math.round(median(fileRates)) }, 'logs table on dynalite (in process)': { 'records/s': Math.round(median(tableRates)) } });
+  console.table({
+    'file store (append + memory index)': { 'records/s': Math.round(median(fileRates)) },
+    'logs table on dynalite (in process)': { 'records/s': Math.round(median(tableRates)) },
+  });
 
-  saveResults('logs', { runs: RUNS, ms, eventsPerSecond: { block: rate(ms.realBlock), bareBlock: rate(ms.bareBlock), access: rate(ms.realAccess), bareAccess: rate(ms.bareAccess) }, msPerMb: perMb, targets, storeRecordsPerSecond: { files: median(fileRates), dynalite: median(tableRates) } });
+  saveResults('logs', {
+    runs: RUNS,
+    ms,
+    eventsPerSecond: {
+      block: rate(ms.realBlock),
+      bareBlock: rate(ms.bareBlock),
+      access: rate(ms.realAccess),
+      bareAccess: rate(ms.bareAccess),
+    },
+    msPerMb: perMb,
+    targets,
+    storeRecordsPerSecond: { files: median(fileRates), dynalite: median(tableRates) },
+  });
   if (Object.values(targets).some((v) => !v)) process.exitCode = 1;
 }
 

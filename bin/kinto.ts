@@ -19,9 +19,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // tracking up to 8 shapes per load cut that to ~5 % and the gateway's CPU per request by ~1.5 µs.
 // (The gateway has since moved to the data plane's thread; the flag was not measured again there.)
 
-const program = new Command()
-  .name('kinto')
-  .description('Kinto: git repos to running, secured, observable, serverless endpoints.');
+const program = new Command().name('kinto').description('Kinto: git repos to running, secured, observable, serverless endpoints.');
 
 program
   .command('dev', { isDefault: true })

@@ -74,7 +74,9 @@ export class BuildPipeline extends Construct {
     }
     const buildTimeout = props.buildTimeout ?? Duration.minutes(30);
     if (buildTimeout.toMinutes({ integral: false }) < 5 || buildTimeout.toMinutes({ integral: false }) > 480) {
-      throw new Error(`BuildPipeline ${id}: buildTimeout must be between 5 and 480 minutes (CodeBuild's limits), got ${buildTimeout.toHumanString()}.`);
+      throw new Error(
+        `BuildPipeline ${id}: buildTimeout must be between 5 and 480 minutes (CodeBuild's limits), got ${buildTimeout.toHumanString()}.`,
+      );
     }
     const buildSpecPath = props.buildSpecPath ?? join(REPO_ROOT, 'buildspec.yml');
 
@@ -99,7 +101,7 @@ export class BuildPipeline extends Construct {
     });
 
     this.project = new codebuild.Project(this, 'Project', {
-      description: "Kinto block builds: clone at a commit, build an image with the Lambda Web Adapter, push to ECR (buildspec.yml)",
+      description: 'Kinto block builds: clone at a commit, build an image with the Lambda Web Adapter, push to ECR (buildspec.yml)',
       buildSpec: new InlineBuildSpec(readFileSync(buildSpecPath, 'utf8')),
       environment: {
         buildImage: codebuild.LinuxArmBuildImage.AMAZON_LINUX_2023_STANDARD_3_0,
@@ -134,9 +136,17 @@ export class BuildPipeline extends Construct {
     });
     const fn = this.eventsHandler.function;
     // recordBuildEvent reads the build and writes it back conditionally: nothing else.
-    fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'BuildItems', actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resources: [props.stateTable.table.tableArn] }));
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'BuildItems',
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        resources: [props.stateTable.table.tableArn],
+      }),
+    );
     // Exported variables (commit, image digest) are not in the event; BatchGetBuilds has them.
-    fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'ReadBuilds', actions: ['codebuild:BatchGetBuilds'], resources: [this.project.projectArn] }));
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ sid: 'ReadBuilds', actions: ['codebuild:BatchGetBuilds'], resources: [this.project.projectArn] }),
+    );
 
     this.project.onStateChange('StateChange', {
       description: "Kinto: the build project's state changes -> build-events Lambda",
@@ -163,11 +173,13 @@ export class BuildPipeline extends Construct {
     });
     Validations.of(this.project).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:codebuild:<AWS::Region>:<AWS::AccountId>:report-group/${projectRef}-*]`,
-      reason: "codebuild.Project always grants test-report groups named after the project (<project>-*); buildspec.yml declares no reports, so none is created.",
+      reason:
+        'codebuild.Project always grants test-report groups named after the project (<project>-*); buildspec.yml declares no reports, so none is created.',
     });
     Validations.of(this.project).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'ecr:GetAuthorizationToken (docker login) has no resource-level permissions and must be granted on "*" (added by repository.grantPullPush).',
+      reason:
+        'ecr:GetAuthorizationToken (docker login) has no resource-level permissions and must be granted on "*" (added by repository.grantPullPush).',
     });
   }
 }

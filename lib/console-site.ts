@@ -56,7 +56,12 @@ export class ConsoleSite extends Construct {
       enforceSSL: true,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
-    const spaFallback = (httpStatus: number): cloudfront.ErrorResponse => ({ httpStatus, responseHttpStatus: 200, responsePagePath: '/index.html', ttl: Duration.seconds(10) });
+    const spaFallback = (httpStatus: number): cloudfront.ErrorResponse => ({
+      httpStatus,
+      responseHttpStatus: 200,
+      responsePagePath: '/index.html',
+      ttl: Duration.seconds(10),
+    });
     this.distribution = new cloudfront.Distribution(this, 'Distribution', {
       comment: 'Kinto console',
       defaultBehavior: {
@@ -77,23 +82,28 @@ export class ConsoleSite extends Construct {
 
     Validations.of(this.bucket).acknowledge({
       id: 'AwsSolutions-S1',
-      reason: 'The bucket holds the public console build only and is read solely by CloudFront (origin access control); server access logs would record nothing but CloudFront fetches.',
+      reason:
+        'The bucket holds the public console build only and is read solely by CloudFront (origin access control); server access logs would record nothing but CloudFront fetches.',
     });
     Validations.of(this.distribution).acknowledge({
       id: 'AwsSolutions-CFR1',
-      reason: 'The console is a static admin page (no data without the admin token); teams deploy Kinto in any country, so no geo restriction is imposed by default.',
+      reason:
+        'The console is a static admin page (no data without the admin token); teams deploy Kinto in any country, so no geo restriction is imposed by default.',
     });
     Validations.of(this.distribution).acknowledge({
       id: 'AwsSolutions-CFR2',
-      reason: 'AWS WAF costs $5/month per web ACL plus $1 per rule while idle, against the free-when-idle goal; the site is static files and the control API checks the admin token and is throttled.',
+      reason:
+        'AWS WAF costs $5/month per web ACL plus $1 per rule while idle, against the free-when-idle goal; the site is static files and the control API checks the admin token and is throttled.',
     });
     Validations.of(this.distribution).acknowledge({
       id: 'AwsSolutions-CFR3',
-      reason: 'Access logs of static console files carry no audit value (every action goes through the control API, whose access logs are on); standard logs need an ACL-enabled bucket.',
+      reason:
+        'Access logs of static console files carry no audit value (every action goes through the control API, whose access logs are on); standard logs need an ACL-enabled bucket.',
     });
     Validations.of(this.distribution).acknowledge({
       id: 'AwsSolutions-CFR4',
-      reason: 'The distribution uses the default *.cloudfront.net certificate (no custom domain), for which CloudFront fixes the minimum protocol at TLSv1; a custom domain and ACM certificate would allow TLSv1.2_2021.',
+      reason:
+        'The distribution uses the default *.cloudfront.net certificate (no custom domain), for which CloudFront fixes the minimum protocol at TLSv1; a custom domain and ACM certificate would allow TLSv1.2_2021.',
     });
   }
 
@@ -132,7 +142,8 @@ export class ConsoleSite extends Construct {
       'Action::s3:DeleteObject*': `${siteWrite} (s3:DeleteObject* as granted by grantReadWrite).`,
       'Action::s3:Abort*': `${siteWrite}; s3:Abort* cancels its own failed multipart uploads.`,
       [`Resource::<${Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket)}.Arn>/*`]: `${siteWrite}: every object of this one site bucket.`,
-      'Resource::*': 'cloudfront:CreateInvalidation and cloudfront:GetInvalidation, to refresh the distribution after a deploy: GetInvalidation takes invalidation ids that do not exist before the call.',
+      'Resource::*':
+        'cloudfront:CreateInvalidation and cloudfront:GetInvalidation, to refresh the distribution after a deploy: GetInvalidation takes invalidation ids that do not exist before the call.',
     };
     for (const [finding, reason] of Object.entries(acknowledgements)) {
       Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
@@ -142,7 +153,8 @@ export class ConsoleSite extends Construct {
     if (handler) {
       Validations.of(handler).acknowledge({
         id: 'AwsSolutions-L1',
-        reason: "aws-s3-deployment's BucketDeployment handler runs on the Python runtime its aws-cdk-lib release pins (it bundles the AWS CLI layer); upgrading aws-cdk-lib upgrades it. It runs only during deploys.",
+        reason:
+          "aws-s3-deployment's BucketDeployment handler runs on the Python runtime its aws-cdk-lib release pins (it bundles the AWS CLI layer); upgrading aws-cdk-lib upgrades it. It runs only during deploys.",
       });
     }
   }

@@ -94,11 +94,19 @@ export class ControlApi extends Construct {
         resources: [props.stateTable.table.tableArn],
       }),
     );
-    fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'StateTableById', actions: ['dynamodb:Query'], resources: [props.stateTable.byIdIndexArn] }));
     fn.addToRolePolicy(
-      new iam.PolicyStatement({ sid: 'PlatformSecrets', actions: ['secretsmanager:GetSecretValue'], resources: [props.adminToken.secretArn, props.platformKey.secretArn] }),
+      new iam.PolicyStatement({ sid: 'StateTableById', actions: ['dynamodb:Query'], resources: [props.stateTable.byIdIndexArn] }),
     );
-    fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'StartBuilds', actions: ['codebuild:StartBuild'], resources: [props.buildProject.projectArn] }));
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'PlatformSecrets',
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [props.adminToken.secretArn, props.platformKey.secretArn],
+      }),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ sid: 'StartBuilds', actions: ['codebuild:StartBuild'], resources: [props.buildProject.projectArn] }),
+    );
     if (props.logsTable) {
       fn.addEnvironment('LOGS_TABLE_NAME', props.logsTable.tableName);
       const tableArn = props.logsTable.tableArn;

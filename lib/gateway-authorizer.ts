@@ -8,7 +8,6 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { handlerEntry, KintoFunction } from './kinto-function';
 
-
 /** Header that carries client tokens; API Gateway matches header names in any case. */
 export const TOKEN_IDENTITY_SOURCE = '$request.header.Kinto-Authorization';
 
@@ -89,12 +88,14 @@ export class GatewayAuthorizer extends Construct {
     const memorySize = props.memorySize ?? 256;
     const issuer = props.issuer ?? 'kinto';
     if (!/^[\x21-\x7e]{1,128}$/.test(issuer)) {
-      throw new Error(`GatewayAuthorizer ${id}: issuer must be 1 to 128 printable ASCII characters without spaces, got ${JSON.stringify(issuer)}.`);
+      throw new Error(
+        `GatewayAuthorizer ${id}: issuer must be 1 to 128 printable ASCII characters without spaces, got ${JSON.stringify(issuer)}.`,
+      );
     }
 
     const fn = new KintoFunction(this, 'Lambda', {
       entry: handlerEntry('authorizer'),
-      description: 'Kinto gateway authorizer: verifies Kinto-Authorization tokens for environments\' HTTP APIs',
+      description: "Kinto gateway authorizer: verifies Kinto-Authorization tokens for environments' HTTP APIs",
       roleDescription: 'Kinto gateway authorizer: verifies client tokens',
       memorySize,
       timeout: Duration.seconds(5),
@@ -123,7 +124,12 @@ export class GatewayAuthorizer extends Construct {
     this.function.addPermission('InvokeAsAuthorizer', {
       principal: new iam.ServicePrincipal('apigateway.amazonaws.com'),
       sourceAccount: stack.account,
-      sourceArn: stack.formatArn({ service: 'execute-api', resource: '*', resourceName: 'authorizers/*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME }),
+      sourceArn: stack.formatArn({
+        service: 'execute-api',
+        resource: '*',
+        resourceName: 'authorizers/*',
+        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      }),
     });
 
     this.authorizer = this.authorizerFor('Authorizer');

@@ -10,7 +10,6 @@ import { handlerEntry, KintoFunction } from './kinto-function';
 import { LOG_GROUP_PREFIX } from '../lambdas/core/logs/log-groups';
 import { DEFAULT_METRICS_NAMESPACE, LOG_INDEXER_ENV } from '../lambdas/handlers/logs/log-indexer-env';
 
-
 export interface LogIndexerProps {
   /** The logs table (see `LogsTable`): the function may only BatchWriteItem and UpdateItem on it. */
   readonly logsTable: dynamodb.ITable;
@@ -77,7 +76,9 @@ export class LogIndexer extends Construct {
     const memorySize = props.memorySize ?? 512;
     const namespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
     if (!/^[A-Za-z0-9._/#:-]{1,255}$/.test(namespace) || namespace.startsWith('AWS/')) {
-      throw new Error(`LogIndexer ${id}: metricsNamespace must be 1 to 255 letters, digits or . - _ / # : and not start with "AWS/", got ${JSON.stringify(namespace)}.`);
+      throw new Error(
+        `LogIndexer ${id}: metricsNamespace must be 1 to 255 letters, digits or . - _ / # : and not start with "AWS/", got ${JSON.stringify(namespace)}.`,
+      );
     }
 
     this.deadLetterQueue =
@@ -108,7 +109,9 @@ export class LogIndexer extends Construct {
     this.role = fn.role;
     this.logGroup = fn.logGroup;
     // The table only: `table.grant()` would add its indexes, where writes mean nothing.
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:BatchWriteItem', 'dynamodb:UpdateItem'], resources: [props.logsTable.tableArn] }));
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:BatchWriteItem', 'dynamodb:UpdateItem'], resources: [props.logsTable.tableArn] }),
+    );
 
     const stack = Stack.of(this);
     // Log groups the deployer creates at run time, all under /kinto/env/: CloudWatch Logs may
@@ -116,10 +119,14 @@ export class LogIndexer extends Construct {
     this.function.addPermission('InvokeFromKintoLogGroups', {
       principal: new iam.ServicePrincipal('logs.amazonaws.com'),
       sourceAccount: stack.account,
-      sourceArn: stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: `${LOG_GROUP_PREFIX}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+      sourceArn: stack.formatArn({
+        service: 'logs',
+        resource: 'log-group',
+        resourceName: `${LOG_GROUP_PREFIX}*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
     });
     this.subscriptionSettings = { destinationArn: this.function.functionArn, filterName: 'kinto-log-indexer', filterPattern: '' };
-
   }
 
   /**
@@ -150,7 +157,14 @@ export class LogIndexer extends Construct {
     const grant = iam.Grant.addToPrincipal({
       grantee,
       actions: ['logs:PutSubscriptionFilter', 'logs:DeleteSubscriptionFilter'],
-      resourceArns: [stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: `${LOG_GROUP_PREFIX}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      resourceArns: [
+        stack.formatArn({
+          service: 'logs',
+          resource: 'log-group',
+          resourceName: `${LOG_GROUP_PREFIX}*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
     });
     const principal = grantee.grantPrincipal;
     if (Construct.isConstruct(principal)) {

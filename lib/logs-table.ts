@@ -52,7 +52,10 @@ export class LogsTable extends Construct {
     return Grant.addToPrincipal({
       grantee,
       actions: ['dynamodb:Query'],
-      resourceArns: [this.table.tableArn, ...[LOGS_TABLE.byEnvIndex.name, LOGS_TABLE.byBlockIndex.name].map((name) => `${this.table.tableArn}/index/${name}`)],
+      resourceArns: [
+        this.table.tableArn,
+        ...[LOGS_TABLE.byEnvIndex.name, LOGS_TABLE.byBlockIndex.name].map((name) => `${this.table.tableArn}/index/${name}`),
+      ],
     });
   }
 }

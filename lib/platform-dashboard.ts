@@ -55,45 +55,78 @@ export class PlatformDashboard extends Construct {
       defaultInterval: Duration.hours(24),
     });
     this.dashboard.addWidgets(
-      new cloudwatch.TextWidget({ markdown: '# Kinto platform\nControl API, platform Lambdas, tables and builds. Block metrics are per environment.', width: 24, height: 2 }),
+      new cloudwatch.TextWidget({
+        markdown: '# Kinto platform\nControl API, platform Lambdas, tables and builds. Block metrics are per environment.',
+        width: 24,
+        height: 2,
+      }),
     );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Control API requests and errors',
-        left: [api.metricCount({ period, label: 'requests' }), api.metricClientError({ period, label: '4xx' }), api.metricServerError({ period, label: '5xx' })],
+        left: [
+          api.metricCount({ period, label: 'requests' }),
+          api.metricClientError({ period, label: '4xx' }),
+          api.metricServerError({ period, label: '5xx' }),
+        ],
         width: 12,
       }),
       new cloudwatch.GraphWidget({
         title: 'Control API latency (ms)',
-        left: [api.metricLatency({ period, statistic: 'p50', label: 'p50' }), api.metricLatency({ period, statistic: 'p99', label: 'p99' }), api.metricIntegrationLatency({ period, statistic: 'p99', label: 'integration p99' })],
+        left: [
+          api.metricLatency({ period, statistic: 'p50', label: 'p50' }),
+          api.metricLatency({ period, statistic: 'p99', label: 'p99' }),
+          api.metricIntegrationLatency({ period, statistic: 'p99', label: 'integration p99' }),
+        ],
         width: 12,
       }),
     );
     this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({ title: 'Lambda invocations', left: fns.map(([name, fn]) => fn.metricInvocations({ period, label: name })), width: 8 }),
       new cloudwatch.GraphWidget({
-        title: 'Lambda errors and throttles',
-        left: fns.flatMap(([name, fn]) => [fn.metricErrors({ period, label: `${name} errors` }), fn.metricThrottles({ period, label: `${name} throttles` })]),
+        title: 'Lambda invocations',
+        left: fns.map(([name, fn]) => fn.metricInvocations({ period, label: name })),
         width: 8,
       }),
-      new cloudwatch.GraphWidget({ title: 'Lambda duration p99 (ms)', left: fns.map(([name, fn]) => fn.metricDuration({ period, statistic: 'p99', label: name })), width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: 'Lambda errors and throttles',
+        left: fns.flatMap(([name, fn]) => [
+          fn.metricErrors({ period, label: `${name} errors` }),
+          fn.metricThrottles({ period, label: `${name} throttles` }),
+        ]),
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Lambda duration p99 (ms)',
+        left: fns.map(([name, fn]) => fn.metricDuration({ period, statistic: 'p99', label: name })),
+        width: 8,
+      }),
     );
     const tables = Object.entries(props.tables);
     const dlqs = Object.entries(props.deadLetterQueues ?? {});
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'DynamoDB consumed capacity',
-        left: tables.flatMap(([name, t]) => [t.metricConsumedReadCapacityUnits({ period, label: `${name} read` }), t.metricConsumedWriteCapacityUnits({ period, label: `${name} write` })]),
+        left: tables.flatMap(([name, t]) => [
+          t.metricConsumedReadCapacityUnits({ period, label: `${name} read` }),
+          t.metricConsumedWriteCapacityUnits({ period, label: `${name} write` }),
+        ]),
         width: 6,
       }),
       // One widget per table: the per-operation math expressions of two tables share metric ids.
       ...tables.map(
         ([name, t]) =>
-          new cloudwatch.GraphWidget({ title: `DynamoDB throttled requests (${name})`, left: [t.metricThrottledRequestsForOperations({ period, label: name, operations: OPERATIONS })], width: 6 }),
+          new cloudwatch.GraphWidget({
+            title: `DynamoDB throttled requests (${name})`,
+            left: [t.metricThrottledRequestsForOperations({ period, label: name, operations: OPERATIONS })],
+            width: 6,
+          }),
       ),
       new cloudwatch.GraphWidget({
         title: 'Builds',
-        left: [props.buildProject.metricBuilds({ period, label: 'builds' }), props.buildProject.metricFailedBuilds({ period, label: 'failed' })],
+        left: [
+          props.buildProject.metricBuilds({ period, label: 'builds' }),
+          props.buildProject.metricFailedBuilds({ period, label: 'failed' }),
+        ],
         right: [props.buildProject.metricDuration({ period, statistic: 'Maximum', label: 'longest (s)' })],
         width: 6,
       }),

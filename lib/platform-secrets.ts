@@ -40,7 +40,9 @@ export class PlatformSecrets extends Construct {
       throw new Error(`PlatformSecrets ${id}: adminTokenLength must be a whole number from 32 to 4096, got ${adminTokenLength}.`);
     }
     if (!Number.isInteger(platformKeyLength) || platformKeyLength < 43 || platformKeyLength > 4096) {
-      throw new Error(`PlatformSecrets ${id}: platformKeyLength must be a whole number from 43 (256 bits of letters and digits) to 4096, got ${platformKeyLength}.`);
+      throw new Error(
+        `PlatformSecrets ${id}: platformKeyLength must be a whole number from 43 (256 bits of letters and digits) to 4096, got ${platformKeyLength}.`,
+      );
     }
     const generate = (length: number): secretsmanager.SecretStringGenerator => ({
       passwordLength: length,
@@ -54,7 +56,8 @@ export class PlatformSecrets extends Construct {
       removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
     });
     this.platformKey = new secretsmanager.Secret(this, 'PlatformKey', {
-      description: "Kinto platform key: the core derives the key that signs clients' gateway tokens and the key that hashes client secrets from it.",
+      description:
+        "Kinto platform key: the core derives the key that signs clients' gateway tokens and the key that hashes client secrets from it.",
       generateSecretString: generate(platformKeyLength),
       removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
     });

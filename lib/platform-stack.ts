@@ -68,10 +68,17 @@ export class KintoPlatformStack extends Stack {
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const dataRemovalPolicy = props.dataRemovalPolicy ?? RemovalPolicy.RETAIN;
 
-    this.stateTable = new StateTable(this, 'StateTable', { deletionProtection: props.deletionProtection, removalPolicy: dataRemovalPolicy });
+    this.stateTable = new StateTable(this, 'StateTable', {
+      deletionProtection: props.deletionProtection,
+      removalPolicy: dataRemovalPolicy,
+    });
     this.logsTable = new LogsTable(this, 'LogsTable', { deletionProtection: props.deletionProtection, removalPolicy: dataRemovalPolicy });
     this.secrets = new PlatformSecrets(this, 'Secrets');
-    this.builds = new BuildPipeline(this, 'Builds', { stateTable: this.stateTable, repositoryRemovalPolicy: dataRemovalPolicy, logRetention });
+    this.builds = new BuildPipeline(this, 'Builds', {
+      stateTable: this.stateTable,
+      repositoryRemovalPolicy: dataRemovalPolicy,
+      logRetention,
+    });
     this.blocks = new BlockCluster(this, 'Blocks', { maxAzs: props.maxAzs, flowLogRetention: logRetention });
     // The API allows the console's origin, and the console's config.json names the API's URL:
     // the distribution does not depend on the API, only the deployment of files does (no cycle).
@@ -98,7 +105,8 @@ export class KintoPlatformStack extends Stack {
     });
     Validations.of(this.gatewayAuthorizer).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.stateTable.table.node.defaultChild as CfnTable)}.Arn>/index/*]`,
-      reason: 'Table.grant adds the index ARNs to every grant; the only action granted is dynamodb:GetItem, which reads the base table and cannot act on an index.',
+      reason:
+        'Table.grant adds the index ARNs to every grant; the only action granted is dynamodb:GetItem, which reads the base table and cannot act on an index.',
     });
     // Environments' gateways and blocks log to /kinto/env/<envId>/...: the deployer subscribes those
     // groups. The platform's own log groups are not subscribed: the indexer files lines by the
@@ -118,8 +126,14 @@ export class KintoPlatformStack extends Stack {
     });
 
     new CfnOutput(this, 'ConsoleUrl', { description: 'The Kinto console', value: this.console.url });
-    new CfnOutput(this, 'ControlApiUrl', { description: 'The control API (send "Authorization: Bearer <admin token>")', value: this.controlApi.url });
-    new CfnOutput(this, 'AdminTokenSecretArn', { description: 'The Secrets Manager secret holding the admin token', value: this.secrets.adminToken.secretArn });
+    new CfnOutput(this, 'ControlApiUrl', {
+      description: 'The control API (send "Authorization: Bearer <admin token>")',
+      value: this.controlApi.url,
+    });
+    new CfnOutput(this, 'AdminTokenSecretArn', {
+      description: 'The Secrets Manager secret holding the admin token',
+      value: this.secrets.adminToken.secretArn,
+    });
     new CfnOutput(this, 'AdminTokenCommand', {
       description: 'Prints the admin token',
       value: `aws secretsmanager get-secret-value --secret-id ${this.secrets.adminToken.secretArn} --query SecretString --output text`,
@@ -128,6 +142,9 @@ export class KintoPlatformStack extends Stack {
       description: "The platform's CloudWatch dashboard",
       value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.dashboard.dashboard.dashboardName}`,
     });
-    new CfnOutput(this, 'ImageRepositoryUri', { description: 'Where block images are pushed', value: this.builds.repository.repositoryUri });
+    new CfnOutput(this, 'ImageRepositoryUri', {
+      description: 'Where block images are pushed',
+      value: this.builds.repository.repositoryUri,
+    });
   }
 }

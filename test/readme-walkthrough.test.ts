@@ -7,7 +7,7 @@ import { startTestPlatform, type TestPlatform } from './support/platform';
 function walkthroughScript(): string {
   const readme = readFileSync(join(__dirname, '../README.md'), 'utf8');
   const section = readme.slice(readme.indexOf('<!-- walkthrough:start -->'), readme.indexOf('<!-- walkthrough:end -->'));
-  const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
   expect(blocks.length).toBeGreaterThan(5);
   return blocks.join('\n').replace(/^export (KINTO|ADMIN)=.*$/gm, '');
 }

@@ -76,12 +76,18 @@ export async function putBlockConfig(
   const project = await requireProject(ctx, projectName);
   const [env, block] = await Promise.all([requireEnvironment(ctx, project, envName), requireBlock(ctx, project, blockName)]);
   if (input.basicAuth && block.type !== 'website') {
-    throw badRequest('INVALID_CONFIG', `Basic auth protects websites; block "${block.name}" is a ${block.type}. Use visibility "protected" (client tokens) instead.`);
+    throw badRequest(
+      'INVALID_CONFIG',
+      `Basic auth protects websites; block "${block.name}" is a ${block.type}. Use visibility "protected" (client tokens) instead.`,
+    );
   }
   const current = await ctx.store.blockConfigs.get({ envId: env.id, blockId: block.id });
   const currentRev = current?.rev ?? 0;
   if (expectedRev !== undefined && expectedRev !== currentRev) {
-    throw conflict('CONFIG_CHANGED', `The config of "${block.name}" in "${env.name}" is at revision ${currentRev}, not ${expectedRev}; GET it again and retry.`);
+    throw conflict(
+      'CONFIG_CHANGED',
+      `The config of "${block.name}" in "${env.name}" is at revision ${currentRev}, not ${expectedRev}; GET it again and retry.`,
+    );
   }
   const at = nowIso(ctx);
   const basicAuth =
@@ -106,7 +112,10 @@ export async function putBlockConfig(
     saved = current ? await ctx.store.blockConfigs.update(next) : await ctx.store.blockConfigs.create({ ...next, rev: 1 });
   } catch (e) {
     if (e instanceof WriteConflictError) {
-      throw conflict('CONFIG_CHANGED', `The config of "${block.name}" in "${env.name}" changed while this request ran; GET it again and retry.`);
+      throw conflict(
+        'CONFIG_CHANGED',
+        `The config of "${block.name}" in "${env.name}" changed while this request ran; GET it again and retry.`,
+      );
     }
     throw e;
   }

@@ -20,12 +20,15 @@ export function checkBlockDefinition(def: BlockDefinition): void {
       if (kind === 'static-build' && !(build.buildCommand && build.outputDir)) {
         fail('A static-build website needs build.buildCommand and build.outputDir (the folder the build writes the site to).');
       }
-      if (kind === 'dynamic' && !runnable) fail('A dynamic website needs build.startCommand (or build.dockerfile): the command that starts its HTTP server on $PORT.');
-      if (kind === 'static' && build.startCommand) fail('A static website is served from its files: remove build.startCommand, or use kind "dynamic".');
+      if (kind === 'dynamic' && !runnable)
+        fail('A dynamic website needs build.startCommand (or build.dockerfile): the command that starts its HTTP server on $PORT.');
+      if (kind === 'static' && build.startCommand)
+        fail('A static website is served from its files: remove build.startCommand, or use kind "dynamic".');
       break;
     case 'microservice':
       if (kind) fail('A microservice has no "kind"; remove it.');
-      if (!runnable) fail('A microservice needs build.startCommand (or build.dockerfile): the command that starts its HTTP server on $PORT.');
+      if (!runnable)
+        fail('A microservice needs build.startCommand (or build.dockerfile): the command that starts its HTTP server on $PORT.');
       break;
     case 'custom-service':
       if (kind) fail('A custom service has no "kind"; remove it.');
@@ -39,6 +42,7 @@ export function checkBlockDefinition(def: BlockDefinition): void {
   }
   if (def.schedule && kind !== 'cron') fail('Only cron jobs have a "schedule"; remove it.');
   for (const [name, spec] of Object.entries(def.variables)) {
-    if (spec.required && spec.default !== undefined) fail(`Variable ${name} is required and has a default; a default already satisfies it, so drop one of them.`);
+    if (spec.required && spec.default !== undefined)
+      fail(`Variable ${name} is required and has a default; a default already satisfies it, so drop one of them.`);
   }
 }

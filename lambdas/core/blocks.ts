@@ -34,7 +34,8 @@ export async function createBlock(ctx: CoreContext, projectName: string, input: 
   try {
     return await ctx.store.blocks.create(block);
   } catch (e) {
-    if (e instanceof WriteConflictError) throw conflict('BLOCK_EXISTS', `Project "${project.name}" already has a block "${block.name}"; choose another name or PATCH it.`);
+    if (e instanceof WriteConflictError)
+      throw conflict('BLOCK_EXISTS', `Project "${project.name}" already has a block "${block.name}"; choose another name or PATCH it.`);
     throw e;
   }
 }
@@ -67,7 +68,8 @@ export async function updateBlock(ctx: CoreContext, projectName: string, blockNa
   try {
     return await ctx.store.blocks.update(merged);
   } catch (e) {
-    if (e instanceof WriteConflictError) throw conflict('CONCURRENT_UPDATE', `Block "${blockName}" changed while this request ran; read it again and retry.`);
+    if (e instanceof WriteConflictError)
+      throw conflict('CONCURRENT_UPDATE', `Block "${blockName}" changed while this request ran; read it again and retry.`);
     throw e;
   }
 }

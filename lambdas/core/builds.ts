@@ -34,7 +34,12 @@ export async function requestBuild(ctx: CoreContext, projectName: string, blockN
   return (await ctx.store.builds.get({ blockId: block.id, id: build.id })) ?? build;
 }
 
-export async function listBuilds(ctx: CoreContext, projectName: string, blockName: string, options: ListOptions = {}): Promise<Page<Build>> {
+export async function listBuilds(
+  ctx: CoreContext,
+  projectName: string,
+  blockName: string,
+  options: ListOptions = {},
+): Promise<Page<Build>> {
   const block = await requireBlock(ctx, await requireProject(ctx, projectName), blockName);
   return ctx.store.builds.list({ blockId: block.id }, { ...options, descending: true });
 }
@@ -44,14 +49,24 @@ export async function getBuild(ctx: CoreContext, projectName: string, blockName:
   return requireBuild(ctx, block, buildId);
 }
 
-export async function readBuildLog(ctx: CoreContext, projectName: string, blockName: string, buildId: string, offset: number): Promise<{ build: Build; log: BuildLogChunk }> {
+export async function readBuildLog(
+  ctx: CoreContext,
+  projectName: string,
+  blockName: string,
+  buildId: string,
+  offset: number,
+): Promise<{ build: Build; log: BuildLogChunk }> {
   const build = await getBuild(ctx, projectName, blockName, buildId);
   return { build, log: await ctx.builder.readLog(build, offset) };
 }
 
 export async function requireBuild(ctx: CoreContext, block: Block, buildId: string): Promise<Build> {
   const build = /^[A-Za-z0-9_-]{1,64}$/.test(buildId) ? await ctx.store.builds.get({ blockId: block.id, id: buildId }) : undefined;
-  if (!build) throw notFound('BUILD_NOT_FOUND', `Block "${block.name}" has no build "${buildId}". List them with GET .../blocks/${block.name}/builds.`);
+  if (!build)
+    throw notFound(
+      'BUILD_NOT_FOUND',
+      `Block "${block.name}" has no build "${buildId}". List them with GET .../blocks/${block.name}/builds.`,
+    );
   return build;
 }
 
@@ -108,7 +123,11 @@ export async function recordBuildEvent(ctx: CoreContext, build: Pick<Build, 'blo
  * After a restart: builds that were queued or running when the platform stopped can never
  * finish, so they are marked failed (retry = ask for a new build).
  */
-export async function failInterruptedBuilds(ctx: CoreContext, projects: readonly Project[], blocksOf: (p: Project) => Promise<Block[]>): Promise<Build[]> {
+export async function failInterruptedBuilds(
+  ctx: CoreContext,
+  projects: readonly Project[],
+  blocksOf: (p: Project) => Promise<Block[]>,
+): Promise<Build[]> {
   const failed: Build[] = [];
   for (const project of projects) {
     for (const block of await blocksOf(project)) {
@@ -116,7 +135,12 @@ export async function failInterruptedBuilds(ctx: CoreContext, projects: readonly
       do {
         const page = await ctx.store.builds.list({ blockId: block.id }, { cursor, limit: 100 });
         for (const b of page.items.filter((x) => x.status === 'queued' || x.status === 'running')) {
-          failed.push(await recordBuildEvent(ctx, b, { status: 'failed', error: 'interrupted: the platform stopped during this build; build again to retry' }));
+          failed.push(
+            await recordBuildEvent(ctx, b, {
+              status: 'failed',
+              error: 'interrupted: the platform stopped during this build; build again to retry',
+            }),
+          );
         }
         cursor = page.cursor;
       } while (cursor);

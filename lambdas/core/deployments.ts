@@ -57,7 +57,10 @@ export async function deployRelease(
     const reason = e instanceof KintoError ? e.message : `the runtime could not prepare the release: ${(e as Error).message}`;
     record = await finishDeployment(ctx, record, 'failed', reason);
     await unlockEnvironment(ctx, locked, deploymentId);
-    throw conflict('DEPLOYMENT_FAILED', `Deployment ${deploymentId} of ${release.version} to "${env.name}" failed: ${reason}. "${env.name}" still serves what it served before.`);
+    throw conflict(
+      'DEPLOYMENT_FAILED',
+      `Deployment ${deploymentId} of ${release.version} to "${env.name}" failed: ${reason}. "${env.name}" still serves what it served before.`,
+    );
   }
   let committed: Environment;
   try {
@@ -70,7 +73,9 @@ export async function deployRelease(
     });
   } catch (e) {
     await finishDeployment(ctx, record, 'failed', 'the environment changed during the deployment');
-    throw e instanceof WriteConflictError ? conflict('CONCURRENT_UPDATE', `Environment "${env.name}" changed during deployment ${deploymentId}; deploy again.`) : e;
+    throw e instanceof WriteConflictError
+      ? conflict('CONCURRENT_UPDATE', `Environment "${env.name}" changed during deployment ${deploymentId}; deploy again.`)
+      : e;
   }
   await ctx.runtime.activate({ ...plan, environment: committed });
   return finishDeployment(ctx, record, 'succeeded');
@@ -80,12 +85,22 @@ export async function deployRelease(
 export async function promote(ctx: CoreContext, projectName: string, envName: string, from: string): Promise<Deployment> {
   const project = await requireProject(ctx, projectName);
   const source = await requireEnvironment(ctx, project, from);
-  if (!source.running) throw conflict('NOTHING_TO_PROMOTE', `Environment "${source.name}" has no completed deployment to promote; deploy a release to it first.`);
-  if (source.name === envName) throw conflict('NOTHING_TO_PROMOTE', 'Promote from another environment: "from" names the environment the target is promoted from.');
+  if (!source.running)
+    throw conflict(
+      'NOTHING_TO_PROMOTE',
+      `Environment "${source.name}" has no completed deployment to promote; deploy a release to it first.`,
+    );
+  if (source.name === envName)
+    throw conflict('NOTHING_TO_PROMOTE', 'Promote from another environment: "from" names the environment the target is promoted from.');
   return deployRelease(ctx, projectName, envName, source.running.release, { action: 'promote', promotedFrom: source.name });
 }
 
-export async function listDeployments(ctx: CoreContext, projectName: string, envName: string, options: ListOptions = {}): Promise<Page<Deployment>> {
+export async function listDeployments(
+  ctx: CoreContext,
+  projectName: string,
+  envName: string,
+  options: ListOptions = {},
+): Promise<Page<Deployment>> {
   const env = await requireEnvironment(ctx, await requireProject(ctx, projectName), envName);
   return ctx.store.deployments.list({ envId: env.id }, { ...options, descending: true });
 }
@@ -132,7 +147,12 @@ export async function recoverInterruptedDeployments(ctx: CoreContext, projects: 
       const page = await ctx.store.deployments.list({ envId: env.id }, { descending: true, limit: 20 });
       for (const d of page.items.filter((x) => x.status === 'in-progress')) {
         const committed = env.running?.deploymentId === d.id;
-        await finishDeployment(ctx, d, committed ? 'succeeded' : 'failed', committed ? undefined : 'interrupted: the platform stopped during this deployment');
+        await finishDeployment(
+          ctx,
+          d,
+          committed ? 'succeeded' : 'failed',
+          committed ? undefined : 'interrupted: the platform stopped during this deployment',
+        );
         settled++;
       }
       if (env.deploying) await unlockEnvironment(ctx, env, env.deploying.deploymentId);
@@ -169,18 +189,25 @@ function isOlder(version: string, running: string | undefined): boolean {
 
 async function lockEnvironment(ctx: CoreContext, env: Environment, deploymentId: string, at: string): Promise<Environment> {
   if (env.deploying && ctx.clock.now().getTime() - Date.parse(env.deploying.since) < STALE_DEPLOYMENT_MS) {
-    throw conflict('DEPLOYMENT_IN_PROGRESS', `Environment "${env.name}" is being deployed (deployment ${env.deploying.deploymentId}); retry when it ends.`);
+    throw conflict(
+      'DEPLOYMENT_IN_PROGRESS',
+      `Environment "${env.name}" is being deployed (deployment ${env.deploying.deploymentId}); retry when it ends.`,
+    );
   }
   try {
     return await ctx.store.environments.update({ ...env, deploying: { deploymentId, since: at }, updatedAt: at });
   } catch (e) {
-    if (e instanceof WriteConflictError) throw conflict('DEPLOYMENT_IN_PROGRESS', `Environment "${env.name}" changed while this deployment started (another deployment?); retry.`);
+    if (e instanceof WriteConflictError)
+      throw conflict(
+        'DEPLOYMENT_IN_PROGRESS',
+        `Environment "${env.name}" changed while this deployment started (another deployment?); retry.`,
+      );
     throw e;
   }
 }
 
 async function unlockEnvironment(ctx: CoreContext, env: Environment, deploymentId: string): Promise<void> {
-  for (let current: Environment | undefined = env; current?.deploying?.deploymentId === deploymentId; ) {
+  for (let current: Environment | undefined = env; current?.deploying?.deploymentId === deploymentId;) {
     try {
       await ctx.store.environments.update({ ...current, deploying: undefined, updatedAt: nowIso(ctx) });
       return;

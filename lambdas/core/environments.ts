@@ -67,13 +67,15 @@ export async function getEnvironment(ctx: CoreContext, projectName: string, envN
 export async function shutDownEnvironment(ctx: CoreContext, projectName: string, envName: string): Promise<Environment> {
   const project = await requireProject(ctx, projectName);
   const env = await requireEnvironment(ctx, project, envName);
-  if (env.deploying) throw conflict('DEPLOYMENT_IN_PROGRESS', `Environment "${env.name}" is being deployed; shut it down when the deployment ends.`);
+  if (env.deploying)
+    throw conflict('DEPLOYMENT_IN_PROGRESS', `Environment "${env.name}" is being deployed; shut it down when the deployment ends.`);
   let updated = env;
   if (env.status !== 'shut-down') {
     try {
       updated = await ctx.store.environments.update({ ...env, status: 'shut-down', updatedAt: nowIso(ctx) });
     } catch (e) {
-      if (e instanceof WriteConflictError) throw conflict('CONCURRENT_UPDATE', `Environment "${env.name}" changed while this request ran; retry.`);
+      if (e instanceof WriteConflictError)
+        throw conflict('CONCURRENT_UPDATE', `Environment "${env.name}" changed while this request ran; retry.`);
       throw e;
     }
   }
@@ -86,9 +88,13 @@ export async function deleteEnvironment(ctx: CoreContext, projectName: string, e
   const project = await requireProject(ctx, projectName);
   const env = await requireEnvironment(ctx, project, envName);
   if (confirm !== env.name) {
-    throw badRequest('CONFIRMATION_MISMATCH', `To delete environment "${env.name}", send {"confirm": "${env.name}"}; got ${JSON.stringify(confirm)}.`);
+    throw badRequest(
+      'CONFIRMATION_MISMATCH',
+      `To delete environment "${env.name}", send {"confirm": "${env.name}"}; got ${JSON.stringify(confirm)}.`,
+    );
   }
-  if (env.deploying) throw conflict('DEPLOYMENT_IN_PROGRESS', `Environment "${env.name}" is being deployed; delete it when the deployment ends.`);
+  if (env.deploying)
+    throw conflict('DEPLOYMENT_IN_PROGRESS', `Environment "${env.name}" is being deployed; delete it when the deployment ends.`);
   await ctx.store.environments.remove({ projectId: project.id, name: env.name });
   await ctx.runtime.stop(env.id);
   await removeEnvironmentState(ctx, env);

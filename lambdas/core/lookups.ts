@@ -14,14 +14,21 @@ export async function requireProject(ctx: CoreContext, name: string): Promise<Pr
 
 export async function requireBlock(ctx: CoreContext, project: Project, name: string): Promise<Block> {
   const block = await ctx.store.blocks.get({ projectId: project.id, name: assertName('block', name) });
-  if (!block) throw notFound('BLOCK_NOT_FOUND', `Project "${project.name}" has no block "${name}". List them with GET /v1/projects/${project.name}/blocks.`);
+  if (!block)
+    throw notFound(
+      'BLOCK_NOT_FOUND',
+      `Project "${project.name}" has no block "${name}". List them with GET /v1/projects/${project.name}/blocks.`,
+    );
   return block;
 }
 
 export async function requireEnvironment(ctx: CoreContext, project: Project, name: string): Promise<Environment> {
   const env = await ctx.store.environments.get({ projectId: project.id, name: assertName('environment', name) });
   if (!env) {
-    throw notFound('ENVIRONMENT_NOT_FOUND', `Project "${project.name}" has no environment "${name}". List them with GET /v1/projects/${project.name}/environments.`);
+    throw notFound(
+      'ENVIRONMENT_NOT_FOUND',
+      `Project "${project.name}" has no environment "${name}". List them with GET /v1/projects/${project.name}/environments.`,
+    );
   }
   return env;
 }
@@ -30,7 +37,10 @@ export async function requireRelease(ctx: CoreContext, project: Project, version
   const normalized = formatReleaseVersion(parseReleaseVersion(version));
   const release = await ctx.store.releases.get({ projectId: project.id, version: normalized });
   if (!release) {
-    throw notFound('RELEASE_NOT_FOUND', `Project "${project.name}" has no release ${normalized}. List them with GET /v1/projects/${project.name}/releases.`);
+    throw notFound(
+      'RELEASE_NOT_FOUND',
+      `Project "${project.name}" has no release ${normalized}. List them with GET /v1/projects/${project.name}/releases.`,
+    );
   }
   return release;
 }

@@ -22,7 +22,10 @@ export const MAX_COMMAND_LENGTH = 2048;
  */
 export function parseCommand(command: string, variables: Readonly<Record<string, string>> = {}, what = 'command'): CommandStep[] {
   if (command.length > MAX_COMMAND_LENGTH) {
-    throw badRequest('INVALID_COMMAND', `The ${what} is ${command.length} characters long; use at most ${MAX_COMMAND_LENGTH} (or a script in the repo).`);
+    throw badRequest(
+      'INVALID_COMMAND',
+      `The ${what} is ${command.length} characters long; use at most ${MAX_COMMAND_LENGTH} (or a script in the repo).`,
+    );
   }
   if (/[\0\r\n]/.test(command)) {
     throw badRequest('INVALID_COMMAND', `The ${what} must be one line; join programs with "&&" or call a script in the repo.`);
@@ -35,14 +38,17 @@ export function parseCommand(command: string, variables: Readonly<Record<string,
   let words: string[] = [];
   const endStep = (): void => {
     if (words.length === 0) {
-      throw badRequest('INVALID_COMMAND', `The ${what} ${JSON.stringify(command)} has an empty step: write "a && b", with a program on both sides.`);
+      throw badRequest(
+        'INVALID_COMMAND',
+        `The ${what} ${JSON.stringify(command)} has an empty step: write "a && b", with a program on both sides.`,
+      );
     }
     const env: Record<string, string> = {};
     let i = 0;
     for (; i < words.length - 1; i++) {
-      const m = ASSIGNMENT.exec(words[i]!);
+      const m = ASSIGNMENT.exec(words[i]);
       if (!m) break;
-      env[m[1]!] = m[2]!;
+      env[m[1]] = m[2]!;
     }
     steps.push({ env, argv: words.slice(i) });
     words = [];

@@ -21,7 +21,8 @@ export async function createProject(ctx: CoreContext, input: CreateProjectInput)
   try {
     return await ctx.store.projects.create(project);
   } catch (e) {
-    if (e instanceof WriteConflictError) throw conflict('PROJECT_EXISTS', `A project named "${project.name}" already exists; choose another name.`);
+    if (e instanceof WriteConflictError)
+      throw conflict('PROJECT_EXISTS', `A project named "${project.name}" already exists; choose another name.`);
     throw e;
   }
 }
@@ -33,7 +34,8 @@ export async function updateProject(ctx: CoreContext, name: string, input: Updat
   try {
     return await ctx.store.projects.update({ ...project, description: input.description, updatedAt: nowIso(ctx) });
   } catch (e) {
-    if (e instanceof WriteConflictError) throw conflict('CONCURRENT_UPDATE', `Project "${name}" changed while this request ran; read it again and retry.`);
+    if (e instanceof WriteConflictError)
+      throw conflict('CONCURRENT_UPDATE', `Project "${name}" changed while this request ran; read it again and retry.`);
     throw e;
   }
 }
@@ -49,7 +51,10 @@ export async function deleteProject(ctx: CoreContext, name: string, confirm?: st
   const environments = await listAll(ctx.store.environments, { projectId: project.id });
   if (environments.length > 0 && confirm !== project.name) {
     if (confirm !== undefined) {
-      throw badRequest('CONFIRMATION_MISMATCH', `To delete project "${project.name}", send {"confirm": "${project.name}"}; got ${JSON.stringify(confirm)}.`);
+      throw badRequest(
+        'CONFIRMATION_MISMATCH',
+        `To delete project "${project.name}", send {"confirm": "${project.name}"}; got ${JSON.stringify(confirm)}.`,
+      );
     }
     throw conflict(
       'PROJECT_HAS_ENVIRONMENTS',

@@ -17,7 +17,10 @@ export function parseReleaseVersion(value: unknown): ReleaseVersion {
   const match = typeof value === 'string' ? VERSION_PATTERN.exec(value) : null;
   if (!match) {
     const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : String(typeof value);
-    throw badRequest('INVALID_VERSION', `The release version ${shown} is not valid: use MAJOR.MINOR.REVISION with whole numbers, e.g. "1.0.0".`);
+    throw badRequest(
+      'INVALID_VERSION',
+      `The release version ${shown} is not valid: use MAJOR.MINOR.REVISION with whole numbers, e.g. "1.0.0".`,
+    );
   }
   return { major: Number(match[1]), minor: Number(match[2]), revision: Number(match[3]) };
 }

@@ -17,18 +17,28 @@ export async function tagRelease(ctx: CoreContext, projectName: string, input: T
   const version = formatReleaseVersion(parseReleaseVersion(input.version));
   const project = await requireProject(ctx, projectName);
   const blocks = await listAll(ctx.store.blocks, { projectId: project.id });
-  if (blocks.length === 0) throw conflict('NO_BLOCKS', `Project "${project.name}" has no blocks to release; add one with POST /v1/projects/${project.name}/blocks.`);
+  if (blocks.length === 0)
+    throw conflict(
+      'NO_BLOCKS',
+      `Project "${project.name}" has no blocks to release; add one with POST /v1/projects/${project.name}/blocks.`,
+    );
   const pins = input.blocks ?? {};
   for (const name of Object.keys(pins)) {
-    if (!blocks.some((b) => b.name === name)) throw notFound('BLOCK_NOT_FOUND', `Project "${project.name}" has no block "${name}" to pin a build for.`);
+    if (!blocks.some((b) => b.name === name))
+      throw notFound('BLOCK_NOT_FOUND', `Project "${project.name}" has no block "${name}" to pin a build for.`);
   }
   if (await ctx.store.releases.get({ projectId: project.id, version })) throw releaseExists(project.name, version);
   const frozen: ReleaseBlock[] = [];
   for (const block of blocks) {
     const pinned = pins[block.name]?.build;
     const build = pinned ? await requireBuild(ctx, block, pinned) : await latestSucceededBuild(ctx, block);
-    if (!build) throw buildNotReady(block.name, `has no succeeded build; build it with POST /v1/projects/${project.name}/blocks/${block.name}/builds.`);
-    if (build.status !== 'succeeded') throw buildNotReady(block.name, `build ${build.id} is ${build.status}; pin a succeeded build or build again.`);
+    if (!build)
+      throw buildNotReady(
+        block.name,
+        `has no succeeded build; build it with POST /v1/projects/${project.name}/blocks/${block.name}/builds.`,
+      );
+    if (build.status !== 'succeeded')
+      throw buildNotReady(block.name, `build ${build.id} is ${build.status}; pin a succeeded build or build again.`);
     frozen.push(freezeBlock(block, build));
   }
   const release: Release = {

@@ -15,7 +15,10 @@ export const variableName = z
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'use letters, digits and underscores, not starting with a digit (e.g. "API_KEY")')
   .refine((v) => !v.toUpperCase().startsWith('KINTO_'), 'names starting with KINTO_ are set by the platform');
 // The OS passes environment variables as C strings: a NUL would cut the value (or fail every start).
-const variableValue = z.string().max(32_768).refine((v) => !v.includes('\0'), 'must not contain a NUL character (\\u0000): environment variables cannot hold one; remove it');
+const variableValue = z
+  .string()
+  .max(32_768)
+  .refine((v) => !v.includes('\0'), 'must not contain a NUL character (\\u0000): environment variables cannot hold one; remove it');
 const text = (max: number) => z.string().max(max);
 
 /** A path inside the repo: relative, no `..`, no leading `-`, plain characters. */
@@ -29,7 +32,7 @@ const relativePath = z
 /** A password or token in a repo URL: `scheme://user:password@`, `https://token@`, `user:password@host:path`. */
 function carriesCredentials(url: string): boolean {
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)@/.exec(url);
-  if (scheme) return scheme[2]!.includes(':') || /^https?$/i.test(scheme[1]!);
+  if (scheme) return scheme[2].includes(':') || /^https?$/i.test(scheme[1]);
   return /^[^/@:]+:[^/@]*@/.test(url);
 }
 
@@ -58,7 +61,10 @@ export const gitBranch = z
   .string()
   .min(1)
   .max(255)
-  .regex(/^(?![-/.])(?!.*\.\.)(?!.*@\{)(?!.*\/\/)(?!.*\/\.)(?!.*\.lock$)[A-Za-z0-9._\/+-]+(?<![./])$/, 'use a git branch name such as "main" or "release/1.x"');
+  .regex(
+    /^(?![-/.])(?!.*\.\.)(?!.*@\{)(?!.*\/\/)(?!.*\/\.)(?!.*\.lock$)[A-Za-z0-9._\/+-]+(?<![./])$/,
+    'use a git branch name such as "main" or "release/1.x"',
+  );
 export const gitCommit = z.string().regex(/^[0-9a-f]{7,40}$/, 'use a commit sha: 7 to 40 lower-case hex digits');
 
 const command = (what: string) =>
@@ -79,7 +85,10 @@ export const cronSchedule = z
   .max(128)
   .superRefine((value, ctx) => {
     if (value.trim().split(/\s+/).length !== 5) {
-      ctx.addIssue({ code: 'custom', message: 'use a 5-field cron expression (minute hour day-of-month month day-of-week, UTC), e.g. "0 3 * * *"' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'use a 5-field cron expression (minute hour day-of-month month day-of-week, UTC), e.g. "0 3 * * *"',
+      });
       return;
     }
     try {
@@ -129,15 +138,17 @@ export const createBlockInput = z.strictObject({ name, ...blockFields });
 export type CreateBlockInput = z.infer<typeof createBlockInput>;
 
 /** PATCH: any field but the name; the merged block is checked again as a whole. */
-export const updateBlockInput = z.strictObject({
-  description: blockFields.description,
-  type: blockFields.type.optional(),
-  kind: blockFields.kind.nullable(),
-  schedule: blockFields.schedule.nullable(),
-  source: blockSourceInput.optional(),
-  build: buildSettingsInput.optional(),
-  variables: blockFields.variables,
-}).partial();
+export const updateBlockInput = z
+  .strictObject({
+    description: blockFields.description,
+    type: blockFields.type.optional(),
+    kind: blockFields.kind.nullable(),
+    schedule: blockFields.schedule.nullable(),
+    source: blockSourceInput.optional(),
+    build: buildSettingsInput.optional(),
+    variables: blockFields.variables,
+  })
+  .partial();
 export type UpdateBlockInput = z.infer<typeof updateBlockInput>;
 
 export const createProjectInput = z.strictObject({ name, description: text(1024).optional() });
@@ -160,7 +171,11 @@ export const blockConfigInput = z.strictObject({
   visibility: z.enum(['protected', 'public', 'internal']).optional(),
   basicAuth: z
     .strictObject({
-      username: z.string().min(1).max(128).regex(/^[^:\s]+$/, 'must not contain ":" or spaces'),
+      username: z
+        .string()
+        .min(1)
+        .max(128)
+        .regex(/^[^:\s]+$/, 'must not contain ":" or spaces'),
       password: z.string().min(8, 'use at least 8 characters').max(256),
     })
     .nullable()

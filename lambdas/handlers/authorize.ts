@@ -38,7 +38,8 @@ export function createAuthorizeEndpoint(options: AuthorizeEndpointOptions): (eve
       const envId = event.stageVariables?.[ENVIRONMENT_STAGE_VARIABLE];
       if (!envId) throw new Error(`stage variable ${ENVIRONMENT_STAGE_VARIABLE} is not set on API ${event.requestContext?.apiId ?? '?'}`);
       const raw = event.body === undefined ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-      if (Buffer.byteLength(raw) > MAX_BODY) return errorResponse(413, 'PAYLOAD_TOO_LARGE', `Send {"clientId": "...", "secret": "..."}: at most ${MAX_BODY} bytes.`);
+      if (Buffer.byteLength(raw) > MAX_BODY)
+        return errorResponse(413, 'PAYLOAD_TOO_LARGE', `Send {"clientId": "...", "secret": "..."}: at most ${MAX_BODY} bytes.`);
       let body: unknown;
       try {
         body = raw ? JSON.parse(raw) : undefined;
@@ -55,8 +56,21 @@ export function createAuthorizeEndpoint(options: AuthorizeEndpointOptions): (eve
       if (isKintoError(e) && e.status < 500) {
         return errorResponse(e.status, e.code, e.message, e.status === 401 ? { 'www-authenticate': 'Bearer realm="kinto"' } : {});
       }
-      log(JSON.stringify({ level: 'error', message: 'authorize failed', requestId, error: e instanceof Error ? { name: e.name, message: e.message, stack: e.stack } : String(e) }));
-      return errorResponse(500, 'INTERNAL', `Something went wrong on Kinto's side. Quote request id ${requestId} when you report it.`, {}, { requestId });
+      log(
+        JSON.stringify({
+          level: 'error',
+          message: 'authorize failed',
+          requestId,
+          error: e instanceof Error ? { name: e.name, message: e.message, stack: e.stack } : String(e),
+        }),
+      );
+      return errorResponse(
+        500,
+        'INTERNAL',
+        `Something went wrong on Kinto's side. Quote request id ${requestId} when you report it.`,
+        {},
+        { requestId },
+      );
     }
   };
 }

@@ -59,7 +59,15 @@ export function createAuthorizer(deps: AuthorizerDependencies): (event: Authoriz
       verdict = await (await verifier).verify(value, envId);
     }
     if (!verdict.ok) {
-      log(JSON.stringify({ level: 'info', message: 'token refused', reason: verdict.code, environmentId: envId, requestId: event.requestContext?.requestId }));
+      log(
+        JSON.stringify({
+          level: 'info',
+          message: 'token refused',
+          reason: verdict.code,
+          environmentId: envId,
+          requestId: event.requestContext?.requestId,
+        }),
+      );
       return { isAuthorized: false };
     }
     return { isAuthorized: true, context: { clientId: verdict.clientId, environmentId: verdict.envId, tokenId: verdict.tokenId } };
@@ -83,7 +91,8 @@ export function readAuthorizerConfig(env: NodeJS.ProcessEnv = process.env): Auth
     return value;
   };
   const cacheSeconds = env.KINTO_AUTH_CACHE_SECONDS ? Number(env.KINTO_AUTH_CACHE_SECONDS) : DEFAULT_IN_LAMBDA_CACHE_SECONDS;
-  if (!Number.isInteger(cacheSeconds) || cacheSeconds < 0 || cacheSeconds > 3600) throw new Error('KINTO_AUTH_CACHE_SECONDS must be a whole number of seconds from 0 to 3600');
+  if (!Number.isInteger(cacheSeconds) || cacheSeconds < 0 || cacheSeconds > 3600)
+    throw new Error('KINTO_AUTH_CACHE_SECONDS must be a whole number of seconds from 0 to 3600');
   return {
     stateTableName: need('STATE_TABLE_NAME'),
     platformKeySecretArn: need('PLATFORM_KEY_SECRET_ARN'),

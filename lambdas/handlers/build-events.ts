@@ -45,11 +45,27 @@ export function createBuildEventsHandler(options: BuildEventsHandlerOptions): (e
     const report = await buildEventOf(change, options.codebuild);
     try {
       const build = await recordBuildEvent(ctx, change.build, report);
-      log(JSON.stringify({ level: 'info', message: 'build event recorded', buildId: build.id, blockId: build.blockId, codebuildStatus: change.status, status: build.status }));
+      log(
+        JSON.stringify({
+          level: 'info',
+          message: 'build event recorded',
+          buildId: build.id,
+          blockId: build.blockId,
+          codebuildStatus: change.status,
+          status: build.status,
+        }),
+      );
     } catch (e) {
       if (isKintoError(e) && e.code === 'BUILD_NOT_FOUND') {
         // The block (and its builds) was deleted while it built: nothing left to update.
-        log(JSON.stringify({ level: 'warn', message: 'build no longer exists; event ignored', buildId: change.build.id, blockId: change.build.blockId }));
+        log(
+          JSON.stringify({
+            level: 'warn',
+            message: 'build no longer exists; event ignored',
+            buildId: change.build.id,
+            blockId: change.build.blockId,
+          }),
+        );
         return;
       }
       throw e;

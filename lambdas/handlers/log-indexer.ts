@@ -34,7 +34,8 @@ export interface LogIndexerResult {
 export function createLogIndexer(options: LogIndexerOptions) {
   const namespace = options.namespace ?? DEFAULT_METRICS_NAMESPACE;
   const write = options.write ?? ((line: string) => void process.stdout.write(`${line}\n`));
-  const log = (level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>) => write(JSON.stringify({ level, message, ...fields }));
+  const log = (level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>) =>
+    write(JSON.stringify({ level, message, ...fields }));
 
   return async (event: CloudWatchLogsEvent): Promise<LogIndexerResult> => {
     const decoded = decodeSubscription(event);
@@ -51,19 +52,31 @@ export function createLogIndexer(options: LogIndexerOptions) {
     }
     const source = parseLogGroupName(batch.logGroup);
     if (!source) {
-      log('warn', 'log batch ignored: not a Kinto log group (expected /kinto/env/<envId>/gateway or /block/<block>)', { logGroup: batch.logGroup.slice(0, 512), events: batch.logEvents.length });
+      log('warn', 'log batch ignored: not a Kinto log group (expected /kinto/env/<envId>/gateway or /block/<block>)', {
+        logGroup: batch.logGroup.slice(0, 512),
+        events: batch.logEvents.length,
+      });
       return { status: 'unknown-group', summary: emptySummary() };
     }
     if (batch.logEvents.length === 0) {
       log('info', 'log batch empty', { logGroup: batch.logGroup });
       return { status: 'empty', summary: emptySummary() };
     }
-    const indexed = indexLogEvents(source, batch.logEvents, { batch: batchId(batch), retentionMs: options.retentionMs ?? DEFAULT_RETENTION_MS, lossy });
+    const indexed = indexLogEvents(source, batch.logEvents, {
+      batch: batchId(batch),
+      retentionMs: options.retentionMs ?? DEFAULT_RETENTION_MS,
+      lossy,
+    });
     await options.store.write(indexed);
     for (const line of metricLines(indexed.metrics, namespace)) write(line);
     const s = indexed.summary;
     const unusable = s.notJson + s.notObject + s.noRequestId + s.truncated + s.invalidUtf8 + s.invalidAccess;
-    log(s.invalidAccess + s.invalidUtf8 + s.truncated > 0 ? 'warn' : 'info', 'log batch indexed', { logGroup: batch.logGroup, logStream: batch.logStream, unusable, ...s });
+    log(s.invalidAccess + s.invalidUtf8 + s.truncated > 0 ? 'warn' : 'info', 'log batch indexed', {
+      logGroup: batch.logGroup,
+      logStream: batch.logStream,
+      unusable,
+      ...s,
+    });
     write(indexerHealthLine(s, 0, namespace, Date.now()));
     return { status: 'indexed', summary: s };
   };

@@ -7,11 +7,20 @@ export function consolePage(req: IncomingMessage, res: ServerResponse): void {
     return void res.end('{"status":"ok"}');
   }
   if (req.url !== '/' && req.url !== '/index.html') {
-    const body = JSON.stringify({ error: { code: 'NOT_FOUND', message: 'Nothing here: the control API is under /v1 (see /v1/openapi.json) and gateways under /gw/<env id>/.' } });
+    const body = JSON.stringify({
+      error: {
+        code: 'NOT_FOUND',
+        message: 'Nothing here: the control API is under /v1 (see /v1/openapi.json) and gateways under /gw/<env id>/.',
+      },
+    });
     res.writeHead(404, { 'content-type': 'application/json; charset=utf-8' });
     return void res.end(body);
   }
-  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'x-content-type-options': 'nosniff', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'" });
+  res.writeHead(200, {
+    'content-type': 'text/html; charset=utf-8',
+    'x-content-type-options': 'nosniff',
+    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
+  });
   res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Kinto</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:42rem;margin:3rem auto;padding:0 1rem}code{background:#f3f3f3;padding:.1em .3em}</style></head>
 <body><h1>Kinto is running</h1>

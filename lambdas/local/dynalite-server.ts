@@ -28,7 +28,9 @@ export async function startDynalite(options: { path?: string; socketPath?: strin
     if (options.socketPath) server.listen(options.socketPath, () => resolve());
     else server.listen(0, '127.0.0.1', () => resolve());
   });
-  const address: DynaliteAddress = options.socketPath ? { socketPath: options.socketPath } : { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  const address: DynaliteAddress = options.socketPath
+    ? { socketPath: options.socketPath }
+    : { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
   const client = dynamoDbClient(address);
   return {
     address,

@@ -86,7 +86,12 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
     await Promise.allSettled([logs.close(), dynamo.close()]);
     throw e;
   });
-  const builder = new LocalBuilder({ home: settings.home, tracker, sandbox: new Sandbox(sandbox), report: (build, event) => recordBuildEvent(ctx, build, event) });
+  const builder = new LocalBuilder({
+    home: settings.home,
+    tracker,
+    sandbox: new Sandbox(sandbox),
+    report: (build, event) => recordBuildEvent(ctx, build, event),
+  });
   ctx = {
     store: new DynamoDbStore({ client: dynamo.client, tableName: STATE_TABLE_NAME }),
     clock: systemClock,
@@ -94,7 +99,7 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
     runtime: dataPlane.runtime,
     builder,
     keys: platformKeys,
-    onClientChange: dataPlane.onClientChange,
+    onClientChange: (envId, clientId) => dataPlane.onClientChange(envId, clientId),
   };
 
   const projects = await listAll(ctx.store.projects, {});
@@ -117,7 +122,8 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
     api,
     adminToken: () => admin.token,
     console: consolePage,
-    streams: logs.store && logFeed && createLogFollowHandler({ ctx: () => ctx, logs: logs.store, feed: logFeed, adminToken: () => admin.token }),
+    streams:
+      logs.store && logFeed && createLogFollowHandler({ ctx: () => ctx, logs: logs.store, feed: logFeed, adminToken: () => admin.token }),
   });
   await new Promise<void>((resolve, reject) => {
     control.once('error', reject);

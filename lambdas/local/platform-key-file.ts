@@ -29,7 +29,9 @@ export function loadOrCreatePlatformKey(home: string): PlatformKeys {
   }
   const material = Buffer.from(text, 'utf8');
   if (material.length < MIN_KEY_MATERIAL_BYTES) {
-    throw new Error(`${file} holds ${material.length} bytes; it needs at least ${MIN_KEY_MATERIAL_BYTES}. Delete it to generate a new key (every client secret and token becomes invalid).`);
+    throw new Error(
+      `${file} holds ${material.length} bytes; it needs at least ${MIN_KEY_MATERIAL_BYTES}. Delete it to generate a new key (every client secret and token becomes invalid).`,
+    );
   }
   return { material: async () => material };
 }

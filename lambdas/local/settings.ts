@@ -44,7 +44,8 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
 function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, values: readonly T[], fallback: T): T {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
-  if (!(values as readonly string[]).includes(raw)) throw new Error(`${name} must be one of ${values.join(', ')} (got ${JSON.stringify(raw)}).`);
+  if (!(values as readonly string[]).includes(raw))
+    throw new Error(`${name} must be one of ${values.join(', ')} (got ${JSON.stringify(raw)}).`);
   return raw as T;
 }
 

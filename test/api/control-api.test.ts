@@ -22,13 +22,13 @@ describe('Control API over HTTP (the real local platform)', () => {
       const res = await fetch(`${kinto.url}/v1/projects`, { headers });
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
-      expect(((await res.json() as any) as any).error.code).toBe('UNAUTHORIZED');
+      expect(((await res.json()) as any).error.code).toBe('UNAUTHORIZED');
     });
 
     it('serves the OpenAPI document without a token, covering the public contract', async () => {
       const res = await fetch(`${kinto.url}/v1/openapi.json`);
       expect(res.status).toBe(200);
-      const doc: any = await res.json() as any;
+      const doc: any = (await res.json()) as any;
       expect(doc.openapi).toBe('3.1.0');
       for (const path of [
         '/v1/projects',
@@ -52,7 +52,10 @@ describe('Control API over HTTP (the real local platform)', () => {
     it('creates a project, a block, environments, config, a release and a deployment', async () => {
       expect((await kinto.api('POST', '/v1/projects', { name: 'flow', description: 'the demo' })).status).toBe(201);
       expect((await kinto.api('GET', '/v1/projects/flow')).body.data).toMatchObject({ name: 'flow', description: 'the demo', rev: 1 });
-      expect((await kinto.api('PATCH', '/v1/projects/flow', { description: 'changed' })).body.data).toMatchObject({ description: 'changed', rev: 2 });
+      expect((await kinto.api('PATCH', '/v1/projects/flow', { description: 'changed' })).body.data).toMatchObject({
+        description: 'changed',
+        rev: 2,
+      });
 
       const block = await kinto.api('POST', '/v1/projects/flow/blocks', {
         name: 'api',
@@ -66,7 +69,10 @@ describe('Control API over HTTP (the real local platform)', () => {
       expect((await kinto.api('GET', '/v1/projects/flow/blocks')).body.data.map((b: { name: string }) => b.name)).toEqual(['api']);
 
       expect((await kinto.api('POST', '/v1/projects/flow/environments', { name: 'dev' })).status).toBe(201);
-      const config = await kinto.api('PUT', '/v1/projects/flow/environments/dev/blocks/api/config', { variables: { GREETING: 'hi dev' }, memoryMb: 256 });
+      const config = await kinto.api('PUT', '/v1/projects/flow/environments/dev/blocks/api/config', {
+        variables: { GREETING: 'hi dev' },
+        memoryMb: 256,
+      });
       expect(config.status).toBe(200);
       expect(config.headers.get('etag')).toBe('"1"');
       expect(config.body.data).toMatchObject({ variables: { GREETING: 'hi dev' }, memoryMb: 256, visibility: 'protected', rev: 1 });
@@ -114,11 +120,32 @@ describe('Control API over HTTP (the real local platform)', () => {
       ['an env delete without confirm', 'DELETE', '/v1/projects/errs/environments/nope', { confirm: 'x' }, 404, 'ENVIRONMENT_NOT_FOUND'],
       ['a body where none is taken', 'POST', '/v1/projects/errs/blocks/x/builds', { branch: 'dev' }, 400, 'UNEXPECTED_BODY'],
       ['a bad limit', 'GET', '/v1/projects?limit=0', undefined, 400, 'INVALID_QUERY'],
-      ['a forged cursor', 'GET', `/v1/projects?cursor=${Buffer.from(JSON.stringify({ pk: 'ENV#x', sk: 'CONFIG#y' })).toString('base64url')}`, undefined, 400, 'INVALID_CURSOR'],
-      ['a git transport that runs commands', 'POST', '/v1/projects/errs/blocks', { name: 'b', type: 'microservice', source: { repo: 'ext::sh -c id' }, build: { startCommand: 'x' } }, 400, 'VALIDATION_FAILED'],
-      ['a shell pipeline as a command', 'POST', '/v1/projects/errs/blocks', { name: 'b', type: 'microservice', source: { repo: '/r' }, build: { startCommand: 'node a.js | tee log' } }, 400, 'VALIDATION_FAILED'],
+      [
+        'a forged cursor',
+        'GET',
+        `/v1/projects?cursor=${Buffer.from(JSON.stringify({ pk: 'ENV#x', sk: 'CONFIG#y' })).toString('base64url')}`,
+        undefined,
+        400,
+        'INVALID_CURSOR',
+      ],
+      [
+        'a git transport that runs commands',
+        'POST',
+        '/v1/projects/errs/blocks',
+        { name: 'b', type: 'microservice', source: { repo: 'ext::sh -c id' }, build: { startCommand: 'x' } },
+        400,
+        'VALIDATION_FAILED',
+      ],
+      [
+        'a shell pipeline as a command',
+        'POST',
+        '/v1/projects/errs/blocks',
+        { name: 'b', type: 'microservice', source: { repo: '/r' }, build: { startCommand: 'node a.js | tee log' } },
+        400,
+        'VALIDATION_FAILED',
+      ],
     ])('%s -> %s %s', async (_what, method, path, body, status, code) => {
-      const res = await kinto.api(method as string, path as string, body);
+      const res = await kinto.api(method, path, body);
       expect(res.status).toBe(status);
       expect(res.body.error.code).toBe(code);
       expect(typeof res.body.error.message).toBe('string');
@@ -158,13 +185,20 @@ describe('Control API over HTTP (the real local platform)', () => {
   describe('Concurrency: nothing lost, nothing duplicated', () => {
     beforeAll(async () => {
       await kinto.api('POST', '/v1/projects', { name: 'race' });
-      await kinto.api('POST', '/v1/projects/race/blocks', { name: 'api', type: 'microservice', source: { repo }, build: { startCommand: 'node server.js' } });
+      await kinto.api('POST', '/v1/projects/race/blocks', {
+        name: 'api',
+        type: 'microservice',
+        source: { repo },
+        build: { startCommand: 'node server.js' },
+      });
       await kinto.api('POST', '/v1/projects/race/environments', { name: 'dev' });
       await kinto.buildBlock('race', 'api');
     });
 
     it('20 concurrent tags of one version: exactly one 201, the rest 409, one stored release', async () => {
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => kinto.api('POST', '/v1/projects/race/releases', { version: '3.0.0', notes: `try ${i}` })));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => kinto.api('POST', '/v1/projects/race/releases', { version: '3.0.0', notes: `try ${i}` })),
+      );
       const statuses = results.map((r) => r.status).sort();
       expect(statuses.filter((s) => s === 201)).toHaveLength(1);
       expect(statuses.filter((s) => s === 409)).toHaveLength(19);
@@ -174,7 +208,11 @@ describe('Control API over HTTP (the real local platform)', () => {
     });
 
     it('concurrent config updates: each 200 is one revision, the others are told (409)', async () => {
-      const results = await Promise.all(Array.from({ length: 15 }, (_, i) => kinto.api('PUT', '/v1/projects/race/environments/dev/blocks/api/config', { variables: { N: String(i) } })));
+      const results = await Promise.all(
+        Array.from({ length: 15 }, (_, i) =>
+          kinto.api('PUT', '/v1/projects/race/environments/dev/blocks/api/config', { variables: { N: String(i) } }),
+        ),
+      );
       const ok = results.filter((r) => r.status === 200);
       expect(ok.length + results.filter((r) => r.status === 409).length).toBe(15);
       const final = await kinto.api('GET', '/v1/projects/race/environments/dev/blocks/api/config');
@@ -185,8 +223,15 @@ describe('Control API over HTTP (the real local platform)', () => {
     it('If-Match with a stale ETag gets 409; with the current one, 200', async () => {
       const current = await kinto.api('GET', '/v1/projects/race/environments/dev/blocks/api/config');
       const etag = current.headers.get('etag')!;
-      expect((await kinto.api('PUT', '/v1/projects/race/environments/dev/blocks/api/config', { memoryMb: 1024 }, { 'if-match': etag })).status).toBe(200);
-      const stale = await kinto.api('PUT', '/v1/projects/race/environments/dev/blocks/api/config', { memoryMb: 2048 }, { 'if-match': etag });
+      expect(
+        (await kinto.api('PUT', '/v1/projects/race/environments/dev/blocks/api/config', { memoryMb: 1024 }, { 'if-match': etag })).status,
+      ).toBe(200);
+      const stale = await kinto.api(
+        'PUT',
+        '/v1/projects/race/environments/dev/blocks/api/config',
+        { memoryMb: 2048 },
+        { 'if-match': etag },
+      );
       expect([stale.status, stale.body.error.code]).toEqual([409, 'CONFIG_CHANGED']);
     });
   });
@@ -197,7 +242,10 @@ describe('Control API over HTTP (the real local platform)', () => {
       const seen: string[] = [];
       let cursor: string | null = null;
       do {
-        const res: { body: { data: { name: string }[]; nextCursor: string | null } } = await kinto.api('GET', `/v1/projects?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+        const res: { body: { data: { name: string }[]; nextCursor: string | null } } = await kinto.api(
+          'GET',
+          `/v1/projects?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+        );
         expect(res.body.data.length).toBeLessThanOrEqual(2);
         seen.push(...res.body.data.map((p) => p.name));
         cursor = res.body.nextCursor;

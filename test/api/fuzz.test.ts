@@ -12,7 +12,12 @@ describe('Control API under random input (fast-check)', () => {
   beforeAll(async () => {
     kinto = await startTestPlatform();
     await kinto.api('POST', '/v1/projects', { name: 'fuzz' });
-    await kinto.api('POST', '/v1/projects/fuzz/blocks', { name: 'api', type: 'microservice', source: { repo: '/tmp/none' }, build: { startCommand: 'node s.js' } });
+    await kinto.api('POST', '/v1/projects/fuzz/blocks', {
+      name: 'api',
+      type: 'microservice',
+      source: { repo: '/tmp/none' },
+      build: { startCommand: 'node s.js' },
+    });
     await kinto.api('POST', '/v1/projects/fuzz/environments', { name: 'dev' });
   });
   afterAll(() => kinto.stop());
@@ -58,9 +63,13 @@ describe('Control API under random input (fast-check)', () => {
 
   it('malformed JSON text: 400 MALFORMED_JSON (or a clean 4xx), never 5xx', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...writeRoutes), fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 200 }), async ([method, path], text) => {
-        expectContract(await kinto.api(method, path, text, { 'content-type': 'application/json' }));
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...writeRoutes),
+        fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 200 }),
+        async ([method, path], text) => {
+          expectContract(await kinto.api(method, path, text, { 'content-type': 'application/json' }));
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -72,8 +81,22 @@ describe('Control API under random input (fast-check)', () => {
         type: fc.oneof(fc.constantFrom('website', 'microservice', 'custom-service', 'job'), fc.anything()),
         kind: fc.oneof(fc.constantFrom('static', 'static-build', 'dynamic', 'cron', 'pre-deploy'), fc.integer()),
         schedule: fc.oneof(fc.constantFrom('* * * * *', '0 0 31 2 *', 'bad'), fc.string()),
-        source: fc.record({ repo: fc.oneof(fc.constantFrom('/tmp/r', 'ext::sh -c x', '-x', 'https://h/r.git'), fc.string()), branch: fc.oneof(nameLike, fc.constantFrom('--upload-pack=x', 'main')), subfolder: fc.oneof(nameLike, fc.constant('../..')) }, { requiredKeys: ['repo'] }),
-        build: fc.record({ startCommand: fc.oneof(fc.constantFrom('node s.js', 'a | b', 'x $(id)'), fc.string()), port: fc.oneof(fc.integer(), fc.double()), buildArgs: fc.dictionary(fc.string(), fc.string()) }, { requiredKeys: [] }),
+        source: fc.record(
+          {
+            repo: fc.oneof(fc.constantFrom('/tmp/r', 'ext::sh -c x', '-x', 'https://h/r.git'), fc.string()),
+            branch: fc.oneof(nameLike, fc.constantFrom('--upload-pack=x', 'main')),
+            subfolder: fc.oneof(nameLike, fc.constant('../..')),
+          },
+          { requiredKeys: ['repo'] },
+        ),
+        build: fc.record(
+          {
+            startCommand: fc.oneof(fc.constantFrom('node s.js', 'a | b', 'x $(id)'), fc.string()),
+            port: fc.oneof(fc.integer(), fc.double()),
+            buildArgs: fc.dictionary(fc.string(), fc.string()),
+          },
+          { requiredKeys: [] },
+        ),
         variables: fc.dictionary(fc.string(), fc.record({ default: fc.anything(), required: fc.anything() }, { requiredKeys: [] })),
       },
       { requiredKeys: ['name', 'type', 'source'] },
@@ -87,22 +110,36 @@ describe('Control API under random input (fast-check)', () => {
       { numRuns: 150 },
     );
     await fc.assert(
-      fc.asyncProperty(fc.record({ name: nameLike, cloneFrom: fc.option(nameLike, { nil: undefined }) }, { requiredKeys: ['name'] }), async (body) => {
-        expectContract(await kinto.api('POST', '/v1/projects/fuzz/environments', body));
-      }),
+      fc.asyncProperty(
+        fc.record({ name: nameLike, cloneFrom: fc.option(nameLike, { nil: undefined }) }, { requiredKeys: ['name'] }),
+        async (body) => {
+          expectContract(await kinto.api('POST', '/v1/projects/fuzz/environments', body));
+        },
+      ),
       { numRuns: 100 },
     );
     await fc.assert(
       fc.asyncProperty(
-        fc.record({ variables: fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.integer())), memoryMb: fc.oneof(fc.integer(), fc.string()), visibility: fc.string(), basicAuth: fc.anything() }, { requiredKeys: [] }),
+        fc.record(
+          {
+            variables: fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.integer())),
+            memoryMb: fc.oneof(fc.integer(), fc.string()),
+            visibility: fc.string(),
+            basicAuth: fc.anything(),
+          },
+          { requiredKeys: [] },
+        ),
         async (body) => expectContract(await kinto.api('PUT', '/v1/projects/fuzz/environments/dev/blocks/api/config', body)),
       ),
       { numRuns: 100 },
     );
     await fc.assert(
-      fc.asyncProperty(fc.record({ version: fc.oneof(fc.string(), fc.stringMatching(/^\d{1,8}\.\d{1,8}\.\d{1,8}$/)), notes: fc.anything() }), async (body) => {
-        expectContract(await kinto.api('POST', '/v1/projects/fuzz/releases', body));
-      }),
+      fc.asyncProperty(
+        fc.record({ version: fc.oneof(fc.string(), fc.stringMatching(/^\d{1,8}\.\d{1,8}\.\d{1,8}$/)), notes: fc.anything() }),
+        async (body) => {
+          expectContract(await kinto.api('POST', '/v1/projects/fuzz/releases', body));
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -111,7 +148,13 @@ describe('Control API under random input (fast-check)', () => {
     await fc.assert(
       fc.asyncProperty(nameLike, nameLike, fc.string({ maxLength: 60 }), async (a, b, q) => {
         const seg = (s: string) => encodeURIComponent(s) || 'x';
-        for (const path of [`/v1/projects/${seg(a)}`, `/v1/projects/fuzz/blocks/${seg(b)}`, `/v1/projects/${seg(a)}/releases/${seg(b)}`, `/v1/projects/fuzz/environments/${seg(a)}/blocks/${seg(b)}/config`, `/v1/projects?limit=${seg(q)}&cursor=${seg(b)}`]) {
+        for (const path of [
+          `/v1/projects/${seg(a)}`,
+          `/v1/projects/fuzz/blocks/${seg(b)}`,
+          `/v1/projects/${seg(a)}/releases/${seg(b)}`,
+          `/v1/projects/fuzz/environments/${seg(a)}/blocks/${seg(b)}/config`,
+          `/v1/projects?limit=${seg(q)}&cursor=${seg(b)}`,
+        ]) {
           expectContract(await kinto.api('GET', path));
         }
       }),
@@ -126,7 +169,10 @@ describe('Control API under random input (fast-check)', () => {
       expect(p.name).toMatch(NAME);
       expect((await kinto.api('GET', `/v1/projects/${p.name}`)).status).toBe(200);
       for (const kind of ['blocks', 'environments', 'releases']) {
-        const items = (await kinto.api('GET', `/v1/projects/${p.name}/${kind}?limit=1000`)).body.data as { name?: string; version?: string }[];
+        const items = (await kinto.api('GET', `/v1/projects/${p.name}/${kind}?limit=1000`)).body.data as {
+          name?: string;
+          version?: string;
+        }[];
         const keys = items.map((i) => i.name ?? i.version);
         expect(new Set(keys).size).toBe(keys.length);
         for (const key of keys) expect((await kinto.api('GET', `/v1/projects/${p.name}/${kind}/${key}`)).status).toBe(200);

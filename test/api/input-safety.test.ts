@@ -17,9 +17,21 @@ describe('Control API: values that would hurt later are refused or cleaned when 
 
   beforeAll(async () => {
     kinto = await startTestPlatform();
-    repo = createGitRepo({ 'server.js': 'require("http").createServer((q, s) => s.end("ok")).listen(process.env.PORT);\n', 'build.js': NOISY_BUILD });
+    repo = createGitRepo({
+      'server.js': 'require("http").createServer((q, s) => s.end("ok")).listen(process.env.PORT);\n',
+      'build.js': NOISY_BUILD,
+    });
     expect((await kinto.api('POST', '/v1/projects', { name: 'safe' })).status).toBe(201);
-    expect((await kinto.api('POST', '/v1/projects/safe/blocks', { name: 'api', type: 'microservice', source: { repo }, build: { buildCommand: 'node build.js', startCommand: 'node server.js' } })).status).toBe(201);
+    expect(
+      (
+        await kinto.api('POST', '/v1/projects/safe/blocks', {
+          name: 'api',
+          type: 'microservice',
+          source: { repo },
+          build: { buildCommand: 'node build.js', startCommand: 'node server.js' },
+        })
+      ).status,
+    ).toBe(201);
     expect((await kinto.api('POST', '/v1/projects/safe/environments', { name: 'dev' })).status).toBe(201);
   }, 60_000);
   afterAll(() => kinto.stop());
@@ -38,7 +50,11 @@ describe('Control API: values that would hurt later are refused or cleaned when 
 
     it.each([
       ['a variable default', { variables: { GREETING: { default: 'a\u0000b' } } }, /variables\.GREETING\.default: must not contain a NUL/],
-      ['a build argument', { build: { startCommand: 'node server.js', buildArgs: { TOKEN: '\u0000' } } }, /build\.buildArgs\.TOKEN: must not contain a NUL/],
+      [
+        'a build argument',
+        { build: { startCommand: 'node server.js', buildArgs: { TOKEN: '\u0000' } } },
+        /build\.buildArgs\.TOKEN: must not contain a NUL/,
+      ],
     ])('refuses one in %s', async (_what, patch, message) => {
       const res = await kinto.api('PATCH', '/v1/projects/safe/blocks/api', patch);
       expect(res.status).toBe(400);
@@ -53,7 +69,12 @@ describe('Control API: values that would hurt later are refused or cleaned when 
       'ssh://git:s3cr3t-pass@git.example.com/team/app.git',
       'ann:s3cr3t-pass@git.example.com:team/app.git',
     ])('refuses %s with a 400 that says how to give git credentials, and stores nothing', async (url) => {
-      const res = await kinto.api('POST', '/v1/projects/safe/blocks', { name: 'private', type: 'microservice', source: { repo: url }, build: { startCommand: 'node server.js' } });
+      const res = await kinto.api('POST', '/v1/projects/safe/blocks', {
+        name: 'private',
+        type: 'microservice',
+        source: { repo: url },
+        build: { startCommand: 'node server.js' },
+      });
       expect(res.status).toBe(400);
       expect(res.body.error.message).toMatch(/source\.repo: must not carry a password or token/);
       expect(res.body.error.message).toMatch(/SSH URL .* deploy key/);
@@ -77,7 +98,9 @@ describe('Control API: values that would hurt later are refused or cleaned when 
   describe('Feature: build logs without terminal control sequences', () => {
     it('returns the build output as text, without escape sequences or control characters other than tabs and line ends', async () => {
       const build = await kinto.buildBlock('safe', 'api');
-      const res = await fetch(`${kinto.url}/v1/projects/safe/blocks/api/builds/${build.id}/log`, { headers: { authorization: `Bearer ${kinto.adminToken}` } });
+      const res = await fetch(`${kinto.url}/v1/projects/safe/blocks/api/builds/${build.id}/log`, {
+        headers: { authorization: `Bearer ${kinto.adminToken}` },
+      });
       expect(res.status).toBe(200);
       const text = await res.text();
       expect(text).toContain('red text\n');

@@ -16,10 +16,15 @@ interface Started {
 
 /** Runs `npm start` as a new user would, and reads the URL and admin token it prints. */
 function npmStart(env: Record<string, string>, options: { detached?: boolean } = {}): Promise<Started> {
-  const child = spawn('npm', ['start', '--silent'], { cwd: join(__dirname, '../..'), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
+  const child = spawn('npm', ['start', '--silent'], {
+    cwd: join(__dirname, '../..'),
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
+  });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`npm start printed no URL within 30 s:\n${out}`)), 30_000);
     const check = () => {
@@ -30,7 +35,7 @@ function npmStart(env: Record<string, string>, options: { detached?: boolean } =
         resolve({ child, url, token, output: () => out });
       }
     };
-    child.stdout!.on('data', check);
+    child.stdout.on('data', check);
     child.once('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${out}`)));
   });
 }
@@ -65,7 +70,7 @@ describe('npm start (the local platform as a process)', () => {
     try {
       expect(second.token).toBe(first.token);
       const list = await fetch(`${second.url}/v1/projects`, { headers: { authorization: `Bearer ${second.token}` } });
-      expect(((await list.json() as any) as any).data.map((p: { name: string }) => p.name)).toEqual(['kept']);
+      expect(((await list.json()) as any).data.map((p: { name: string }) => p.name)).toEqual(['kept']);
     } finally {
       second.child.kill('SIGINT');
     }
@@ -90,9 +95,21 @@ describe('npm start (the local platform as a process)', () => {
     const started = await npmStart({ KINTO_HOME: mkdtempSync(join(tmpdir(), 'kinto-ctrl-c-')), KINTO_PORT: '0' }, { detached: true });
     try {
       const api = async (method: string, path: string, body?: unknown) =>
-        (await fetch(`${started.url}${path}`, { method, headers: { authorization: `Bearer ${started.token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })).json() as Promise<any>;
+        (
+          await fetch(`${started.url}${path}`, {
+            method,
+            headers: { authorization: `Bearer ${started.token}`, 'content-type': 'application/json' },
+            body: body === undefined ? undefined : JSON.stringify(body),
+          })
+        ).json() as Promise<any>;
       await api('POST', '/v1/projects', { name: 'ctrlc' });
-      await api('POST', '/v1/projects/ctrlc/blocks', { name: 'db', type: 'microservice', source: { repo }, build: { startCommand: 'node server.js' }, variables: { RECORDER: { default: recorderUrl } } });
+      await api('POST', '/v1/projects/ctrlc/blocks', {
+        name: 'db',
+        type: 'microservice',
+        source: { repo },
+        build: { startCommand: 'node server.js' },
+        variables: { RECORDER: { default: recorderUrl } },
+      });
       const env = (await api('POST', '/v1/projects/ctrlc/environments', { name: 'dev' })).data;
       await api('PUT', '/v1/projects/ctrlc/environments/dev/blocks/db/config', { visibility: 'public' });
       const build = (await api('POST', '/v1/projects/ctrlc/blocks/db/builds')).data;
@@ -111,7 +128,11 @@ describe('npm start (the local platform as a process)', () => {
   }, 90_000);
 
   it('uses KINTO_ADMIN_TOKEN when set', async () => {
-    const started = await npmStart({ KINTO_HOME: mkdtempSync(join(tmpdir(), 'kinto-token-')), KINTO_PORT: '0', KINTO_ADMIN_TOKEN: 'my-own-admin-token-123' });
+    const started = await npmStart({
+      KINTO_HOME: mkdtempSync(join(tmpdir(), 'kinto-token-')),
+      KINTO_PORT: '0',
+      KINTO_ADMIN_TOKEN: 'my-own-admin-token-123',
+    });
     try {
       expect(started.token).toBe('my-own-admin-token-123');
       expect((await fetch(`${started.url}/v1/projects`, { headers: { authorization: 'Bearer my-own-admin-token-123' } })).status).toBe(200);

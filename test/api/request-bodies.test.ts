@@ -6,7 +6,10 @@ import { startTestPlatform, type TestPlatform } from '../support/platform';
 import { waitFor } from '../support/wait';
 
 /** Opens a raw connection and sends `head`; `answer` waits for a whole answer (or the server closing, or `waitMs`). */
-function rawRequest(url: string, head: string): { socket: Socket; answer: (waitMs: number) => Promise<{ text: string; closed: boolean; ms: number }> } {
+function rawRequest(
+  url: string,
+  head: string,
+): { socket: Socket; answer: (waitMs: number) => Promise<{ text: string; closed: boolean; ms: number }> } {
   const { hostname, port } = new URL(url);
   const started = Date.now();
   const socket = connect(Number(port), hostname);
@@ -41,7 +44,11 @@ function rawRequest(url: string, head: string): { socket: Socket; answer: (waitM
 /** Status and parsed JSON body of a raw HTTP/1.1 answer (content-length framed). */
 function parseAnswer(text: string): { status: number; headers: string; body: any } {
   const [head = '', ...rest] = text.split('\r\n\r\n');
-  return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]), headers: head.toLowerCase(), body: rest.length ? JSON.parse(rest.join('\r\n\r\n')) : undefined };
+  return {
+    status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]),
+    headers: head.toLowerCase(),
+    body: rest.length ? JSON.parse(rest.join('\r\n\r\n')) : undefined,
+  };
 }
 
 describe('Control API request bodies (the real platform, real sockets)', () => {
@@ -54,7 +61,10 @@ describe('Control API request bodies (the real platform, real sockets)', () => {
 
   describe('Feature: the admin token is checked before the body is read', () => {
     it('answers 401 to a wrong token as soon as the headers arrive, without waiting for the body', async () => {
-      const { socket, answer } = rawRequest(kinto.url, `POST /v1/projects HTTP/1.1\r\nhost: x\r\nauthorization: Bearer wrong-token\r\ncontent-type: application/json\r\ncontent-length: 1000000\r\n\r\n`);
+      const { socket, answer } = rawRequest(
+        kinto.url,
+        `POST /v1/projects HTTP/1.1\r\nhost: x\r\nauthorization: Bearer wrong-token\r\ncontent-type: application/json\r\ncontent-length: 1000000\r\n\r\n`,
+      );
       const got = await answer(3000);
       socket.destroy();
       const res = parseAnswer(got.text);
@@ -68,7 +78,12 @@ describe('Control API request bodies (the real platform, real sockets)', () => {
       const body = Buffer.alloc(2 * 1024 * 1024, 'x');
       const outcomes: (number | string)[] = [];
       for (let i = 0; i < 20; i++) {
-        outcomes.push(await fetch(`${kinto.url}/v1/projects`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then((r) => r.status, (e) => String(e.cause?.code ?? e)));
+        outcomes.push(
+          await fetch(`${kinto.url}/v1/projects`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then(
+            (r) => r.status,
+            (e) => String(e.cause?.code ?? e),
+          ),
+        );
       }
       expect(outcomes).toEqual(Array(20).fill(401));
     });
@@ -86,7 +101,7 @@ describe('Control API request bodies (the real platform, real sockets)', () => {
         headers: { authorization: `Bearer ${kinto.adminToken}`, 'content-type': 'application/json' },
         body: typeof body === 'function' ? body() : body,
         duplex: 'half',
-      } as RequestInit).then(
+      }).then(
         async (r) => (((await r.json()) as any).error.code === 'PAYLOAD_TOO_LARGE' ? r.status : `${r.status}?`),
         (e) => String(e.cause?.code ?? e),
       );
@@ -107,7 +122,7 @@ describe('Control API request bodies (the real platform, real sockets)', () => {
       ['2 MB', Buffer.alloc(2 * 1024 * 1024, 'x')],
       ['4 MB', Buffer.alloc(4 * 1024 * 1024, 'x')],
       ['4 MB in chunks without a length', chunked(4 * 1024 * 1024)],
-    ])('answers 413 JSON to every one of 20 bodies of %s sent with Node\'s fetch (never EPIPE)', async (_what, body) => {
+    ])("answers 413 JSON to every one of 20 bodies of %s sent with Node's fetch (never EPIPE)", async (_what, body) => {
       const outcomes: (number | string)[] = [];
       for (let i = 0; i < 20; i++) outcomes.push(await post(body));
       expect(outcomes).toEqual(Array(20).fill(413));
@@ -116,7 +131,10 @@ describe('Control API request bodies (the real platform, real sockets)', () => {
 
   describe('Feature: slow bodies time out', () => {
     it('answers 408 JSON and closes the connection after 10 s without a byte of the body', async () => {
-      const { socket, answer } = rawRequest(kinto.url, `POST /v1/projects HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${kinto.adminToken}\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"name":`);
+      const { socket, answer } = rawRequest(
+        kinto.url,
+        `POST /v1/projects HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${kinto.adminToken}\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"name":`,
+      );
       const got = await answer(14_000);
       const res = parseAnswer(got.text);
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -166,7 +184,7 @@ describe('Function: createControlServer, given the admin token', () => {
 
   beforeAll(async () => {
     server = createControlServer({
-      api: (async (event: { rawPath: string }) => (calls.push(event.rawPath), { statusCode: 200, headers: {}, body: '{}' })) as never,
+      api: async (event: { rawPath: string }) => (calls.push(event.rawPath), { statusCode: 200, headers: {}, body: '{}' }),
       console: (_req, res) => res.end('console'),
       adminToken: () => 'the-token',
     });
@@ -176,12 +194,19 @@ describe('Function: createControlServer, given the admin token', () => {
   afterAll(() => new Promise((resolve) => server.close(resolve)));
 
   it('refuses a body without the token (401, before reading it) and takes one with it', async () => {
-    const { socket, answer } = rawRequest(`http://127.0.0.1:${port}`, 'POST /v1/projects HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000000\r\n\r\n');
+    const { socket, answer } = rawRequest(
+      `http://127.0.0.1:${port}`,
+      'POST /v1/projects HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000000\r\n\r\n',
+    );
     const got = await answer(3000);
     socket.destroy();
     expect(parseAnswer(got.text).status).toBe(401);
     expect(got.ms).toBeLessThan(2000);
-    const ok = await fetch(`http://127.0.0.1:${port}/v1/projects`, { method: 'POST', headers: { authorization: 'Bearer the-token', 'content-type': 'application/json' }, body: '{}' });
+    const ok = await fetch(`http://127.0.0.1:${port}/v1/projects`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer the-token', 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(ok.status).toBe(200);
     expect(calls).toEqual(['/v1/projects']);
   });

@@ -35,7 +35,11 @@ const OTHER_CLIENT = 'fedcba9876543210fedcba9876543210';
 let table: Map<string, number>;
 
 /** An HTTP API v2 REQUEST authorizer event; `envId` null leaves the stage variable out. */
-function event(token: string | undefined, envId: string | null = ENV_A, headerName = 'kinto-authorization'): APIGatewayRequestAuthorizerEventV2 {
+function event(
+  token: string | undefined,
+  envId: string | null = ENV_A,
+  headerName = 'kinto-authorization',
+): APIGatewayRequestAuthorizerEventV2 {
   return {
     version: '2.0',
     type: 'REQUEST',
@@ -45,7 +49,11 @@ function event(token: string | undefined, envId: string | null = ENV_A, headerNa
     rawPath: '/api/orders',
     rawQueryString: '',
     cookies: [],
-    headers: { host: 'abc123.execute-api.eu-west-1.amazonaws.com', 'user-agent': 'jest', ...(token === undefined ? {} : { [headerName]: token }) },
+    headers: {
+      host: 'abc123.execute-api.eu-west-1.amazonaws.com',
+      'user-agent': 'jest',
+      ...(token === undefined ? {} : { [headerName]: token }),
+    },
     queryStringParameters: {},
     requestContext: {
       accountId: '111122223333',
@@ -61,7 +69,7 @@ function event(token: string | undefined, envId: string | null = ENV_A, headerNa
     },
     pathParameters: { block: 'api', proxy: 'orders' },
     stageVariables: envId === null ? {} : { kintoEnvironmentId: envId },
-  } as APIGatewayRequestAuthorizerEventV2;
+  };
 }
 
 const token = (o: Partial<Parameters<typeof forgeToken>[0]> = {}) => forgeToken({ material, envId: ENV_A, clientId: CLIENT, ...o });
@@ -81,11 +89,14 @@ describe('Handler: authorizer (API Gateway HTTP API, REQUEST, payload 2.0, simpl
   beforeEach(() => {
     secrets.reset();
     dynamo.reset();
-    table = new Map([[`${ENV_A}/${CLIENT}`, 1], [`${ENV_B}/${OTHER_CLIENT}`, 1]]);
+    table = new Map([
+      [`${ENV_A}/${CLIENT}`, 1],
+      [`${ENV_B}/${OTHER_CLIENT}`, 1],
+    ]);
     secrets.on(GetSecretValueCommand).resolves({ SecretString: MATERIAL });
     dynamo.on(GetItemCommand).callsFake((input: GetItemCommandInput) => {
-      const env = input.Key!.pk!.S!.slice(4);
-      const client = input.Key!.sk!.S!.slice(7);
+      const env = input.Key!.pk.S!.slice(4);
+      const client = input.Key!.sk.S!.slice(7);
       const generation = table.get(`${env}/${client}`);
       return generation === undefined ? {} : { Item: { generation: { N: String(generation) } } };
     });
@@ -97,7 +108,10 @@ describe('Handler: authorizer (API Gateway HTTP API, REQUEST, payload 2.0, simpl
   describe('Function: allow', () => {
     it('allows a valid token with the client and environment in the context', async () => {
       const t = await token();
-      expect(await authorize(event(t))).toEqual({ isAuthorized: true, context: { clientId: CLIENT, environmentId: ENV_A, tokenId: claimsOf(t).jti } });
+      expect(await authorize(event(t))).toEqual({
+        isAuthorized: true,
+        context: { clientId: CLIENT, environmentId: ENV_A, tokenId: claimsOf(t).jti },
+      });
     });
 
     it('reads the key once and the client once, with exactly these commands', async () => {
@@ -109,7 +123,7 @@ describe('Handler: authorizer (API Gateway HTTP API, REQUEST, payload 2.0, simpl
       expect(secrets).toHaveReceivedCommandTimes(GetSecretValueCommand, 1);
       expect(secrets).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: CONFIG.platformKeySecretArn });
       expect(dynamo).toHaveReceivedCommandTimes(GetItemCommand, 1);
-      expect(dynamo.commandCalls(GetItemCommand)[0]!.args[0].input).toEqual(getItemFor(ENV_A, CLIENT));
+      expect(dynamo.commandCalls(GetItemCommand)[0].args[0].input).toEqual(getItemFor(ENV_A, CLIENT));
     });
 
     it.each(['kinto-authorization', 'Kinto-Authorization', 'KINTO-AUTHORIZATION'])('finds the header named %s', async (name) => {
@@ -118,8 +132,13 @@ describe('Handler: authorizer (API Gateway HTTP API, REQUEST, payload 2.0, simpl
 
     it('accepts any "Bearer " prefix spelling (property)', async () => {
       const t = await token();
-      const prefix = fc.tuple(fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }), fc.constantFrom(' ', '  ', '\t')).map(([f, ws]) => [...'bearer'].map((c, i) => (f[i] ? c.toUpperCase() : c)).join('') + ws);
-      await fc.assert(fc.asyncProperty(prefix, async (p) => (await authorize(event(p + t))).isAuthorized), { numRuns: 40 });
+      const prefix = fc
+        .tuple(fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }), fc.constantFrom(' ', '  ', '\t'))
+        .map(([f, ws]) => [...'bearer'].map((c, i) => (f[i] ? c.toUpperCase() : c)).join('') + ws);
+      await fc.assert(
+        fc.asyncProperty(prefix, async (p) => (await authorize(event(p + t))).isAuthorized),
+        { numRuns: 40 },
+      );
     });
   });
 
@@ -138,14 +157,21 @@ describe('Handler: authorizer (API Gateway HTTP API, REQUEST, payload 2.0, simpl
       ['another issuer', async () => token({ claims: { iss: 'evil' } }), 'TOKEN_INVALID'],
       ['a token of another environment', async () => token({ envId: ENV_B, clientId: OTHER_CLIENT }), 'TOKEN_WRONG_ENVIRONMENT'],
       ['a revoked client', async () => token({ clientId: 'c'.repeat(32) }), 'TOKEN_REVOKED'],
-      ['a token issued before a rotation', async () => { table.set(`${ENV_A}/${CLIENT}`, 2); return token({ generation: 1 }); }, 'TOKEN_REVOKED'],
+      [
+        'a token issued before a rotation',
+        async () => {
+          table.set(`${ENV_A}/${CLIENT}`, 2);
+          return token({ generation: 1 });
+        },
+        'TOKEN_REVOKED',
+      ],
     ];
     it.each(cases)('refuses %s, logging why without the token', async (_what, make, code) => {
       const t = await make();
       expect(await authorize(event(t))).toEqual({ isAuthorized: false });
       expect(logged).toHaveLength(1);
-      expect(JSON.parse(logged[0]!)).toMatchObject({ message: 'token refused', reason: code, environmentId: ENV_A });
-      if (t && t.length > 10) expect(logged[0]).not.toContain(t.split('.')[1]!);
+      expect(JSON.parse(logged[0])).toMatchObject({ message: 'token refused', reason: code, environmentId: ENV_A });
+      if (t && t.length > 10) expect(logged[0]).not.toContain(t.split('.')[1]);
     });
 
     it('answers missing and malformed headers without loading the key or reading the table', async () => {
@@ -158,7 +184,7 @@ describe('Handler: authorizer (API Gateway HTTP API, REQUEST, payload 2.0, simpl
       const t = await token();
       expect((await authorize(event(t, ENV_A))).isAuthorized).toBe(true);
       expect((await authorize(event(t, ENV_B))).isAuthorized).toBe(false);
-      expect(JSON.parse(logged[0]!).reason).toBe('TOKEN_WRONG_ENVIRONMENT');
+      expect(JSON.parse(logged[0]).reason).toBe('TOKEN_WRONG_ENVIRONMENT');
     });
 
     it('property: huge, binary and random header values are refused', async () => {
@@ -168,10 +194,19 @@ describe('Handler: authorizer (API Gateway HTTP API, REQUEST, payload 2.0, simpl
         fc.string({ unit: 'binary', maxLength: 300 }),
         fc.string({ minLength: 4097, maxLength: 20_000 }),
         fc.uint8Array({ maxLength: 400 }).map((b) => Buffer.from(b).toString('latin1')),
-        fc.tuple(fc.nat(t.length - 1), fc.constantFrom('A', 'x', '_', '-', '.', '=', '\u0000')).map(([i, c]) => t.slice(0, i) + c + t.slice(i + 1)).filter((v) => !sameTokenBytes(v, t)),
-        fc.string({ maxLength: 50 }).map((junk) => `${t}${junk}`).filter((v) => v.trim() !== t),
+        fc
+          .tuple(fc.nat(t.length - 1), fc.constantFrom('A', 'x', '_', '-', '.', '=', '\u0000'))
+          .map(([i, c]) => t.slice(0, i) + c + t.slice(i + 1))
+          .filter((v) => !sameTokenBytes(v, t)),
+        fc
+          .string({ maxLength: 50 })
+          .map((junk) => `${t}${junk}`)
+          .filter((v) => v.trim() !== t),
       );
-      await fc.assert(fc.asyncProperty(value, async (v) => (await authorize(event(v))).isAuthorized === false), { numRuns: 300 });
+      await fc.assert(
+        fc.asyncProperty(value, async (v) => (await authorize(event(v))).isAuthorized === false),
+        { numRuns: 300 },
+      );
     });
   });
 
@@ -230,10 +265,10 @@ describe('Handler: authorizer (API Gateway HTTP API, REQUEST, payload 2.0, simpl
       expect(secrets).toHaveReceivedCommandTimes(GetSecretValueCommand, 0);
       const t = await token();
       expect(await handler(event(t))).toMatchObject({ isAuthorized: true, context: { clientId: CLIENT, environmentId: ENV_A } });
-      expect(dynamo.commandCalls(GetItemCommand)[0]!.args[0].input).toEqual(getItemFor(ENV_A, CLIENT));
+      expect(dynamo.commandCalls(GetItemCommand)[0].args[0].input).toEqual(getItemFor(ENV_A, CLIENT));
       // One JSON line for the refusal, through the function's log (console -> CloudWatch).
       expect(log).toHaveBeenCalledTimes(1);
-      expect(JSON.parse(log.mock.calls[0]![0] as string)).toMatchObject({ reason: 'TOKEN_MALFORMED' });
+      expect(JSON.parse(log.mock.calls[0][0] as string)).toMatchObject({ reason: 'TOKEN_MALFORMED' });
       log.mockRestore();
     });
 
@@ -246,7 +281,12 @@ describe('Handler: authorizer (API Gateway HTTP API, REQUEST, payload 2.0, simpl
     });
 
     it('defaults: issuer "kinto", in-Lambda cache 30 s', () => {
-      expect(readAuthorizerConfig({ STATE_TABLE_NAME: 't', PLATFORM_KEY_SECRET_ARN: 'k' })).toEqual({ stateTableName: 't', platformKeySecretArn: 'k', issuer: 'kinto', cacheSeconds: 30 });
+      expect(readAuthorizerConfig({ STATE_TABLE_NAME: 't', PLATFORM_KEY_SECRET_ARN: 'k' })).toEqual({
+        stateTableName: 't',
+        platformKeySecretArn: 'k',
+        issuer: 'kinto',
+        cacheSeconds: 30,
+      });
     });
   });
 });

@@ -56,20 +56,43 @@ describe('Handler: authorize (AWS) with the authorizer, on one table', () => {
   let endpoint: ReturnType<typeof createAuthorizeEndpoint>;
   let authorizer: ReturnType<typeof createAuthorizer>;
   const authorizerEvent = (token: string, env = envId) =>
-    ({ version: '2.0', type: 'REQUEST', identitySource: [token], headers: { 'kinto-authorization': token }, stageVariables: { kintoEnvironmentId: env }, requestContext: { apiId: 'env123', requestId: 'r' } }) as never;
+    ({
+      version: '2.0',
+      type: 'REQUEST',
+      identitySource: [token],
+      headers: { 'kinto-authorization': token },
+      stageVariables: { kintoEnvironmentId: env },
+      requestContext: { apiId: 'env123', requestId: 'r' },
+    }) as never;
 
   beforeAll(async () => {
     testStore = await startTestStore();
-    ctx = { store: testStore.store, clock: systemClock, ids: randomIds, runtime: new RecordingRuntime(), builder: new ManualBuilder(), keys: { material: async () => material } };
+    ctx = {
+      store: testStore.store,
+      clock: systemClock,
+      ids: randomIds,
+      runtime: new RecordingRuntime(),
+      builder: new ManualBuilder(),
+      keys: { material: async () => material },
+    };
     await createProject(ctx, { name: 'shop' });
     const env = await createEnvironment(ctx, 'shop', { name: 'prod' });
     envId = env.id;
     ({ clientId } = env.firstClient!.client);
     secret = env.firstClient!.secret;
-    endpoint = createAuthorizeEndpoint({ context: { store: ctx.store, clock: systemClock, ids: randomIds, keys: ctx.keys }, tokens: tokenSettingsFrom({ KINTO_TOKEN_LIFETIME_SECONDS: '900' }), log: () => undefined });
+    endpoint = createAuthorizeEndpoint({
+      context: { store: ctx.store, clock: systemClock, ids: randomIds, keys: ctx.keys },
+      tokens: tokenSettingsFrom({ KINTO_TOKEN_LIFETIME_SECONDS: '900' }),
+      log: () => undefined,
+    });
     authorizer = createAuthorizer({
       verifier: async () =>
-        new TokenVerifier({ key: await importTokenKey(material), issuer: 'kinto', clientStatus: dynamoClientStatus(testStore.dynamo.client, testStore.tableName), cacheMs: 0 }),
+        new TokenVerifier({
+          key: await importTokenKey(material),
+          issuer: 'kinto',
+          clientStatus: dynamoClientStatus(testStore.dynamo.client, testStore.tableName),
+          cacheMs: 0,
+        }),
       log: () => undefined,
     });
   });
@@ -102,7 +125,7 @@ describe('Handler: authorize (AWS) with the authorizer, on one table', () => {
     if (status === 401) expect(res.headers['www-authenticate']).toBe('Bearer realm="kinto"');
   });
 
-  it('refuses credentials on another environment\'s API', async () => {
+  it("refuses credentials on another environment's API", async () => {
     const res = await endpoint(postAuthorize('f'.repeat(32), JSON.stringify({ clientId, secret })));
     expect(res.statusCode).toBe(401);
   });
@@ -114,7 +137,8 @@ describe('Handler: authorize (AWS) with the authorizer, on one table', () => {
   });
 
   it('the authorizer reads rotations and revocations from the table written by the core', async () => {
-    const issue = async () => JSON.parse((await endpoint(postAuthorize(envId, JSON.stringify({ clientId, secret })))).body!).data.token as string;
+    const issue = async () =>
+      JSON.parse((await endpoint(postAuthorize(envId, JSON.stringify({ clientId, secret })))).body!).data.token as string;
     const before = await issue();
     const rotated = await rotateClientSecret(ctx, 'shop', 'prod', clientId);
     secret = rotated.secret;

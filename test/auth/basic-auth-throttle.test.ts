@@ -41,9 +41,24 @@ describe('Feature: password-protected websites under a flood of guesses (local g
     kinto = await startTestPlatform();
     const repo = createGitRepo({ 'site/index.html': '<h1>members only</h1>\n' });
     expect((await kinto.api('POST', '/v1/projects', { name: 'guard' })).status).toBe(201);
-    expect((await kinto.api('POST', '/v1/projects/guard/blocks', { name: 'site', type: 'website', kind: 'static', source: { repo, subfolder: 'site' } })).status).toBe(201);
+    expect(
+      (
+        await kinto.api('POST', '/v1/projects/guard/blocks', {
+          name: 'site',
+          type: 'website',
+          kind: 'static',
+          source: { repo, subfolder: 'site' },
+        })
+      ).status,
+    ).toBe(201);
     expect((await kinto.api('POST', '/v1/projects/guard/environments', { name: 'dev' })).status).toBe(201);
-    expect((await kinto.api('PUT', '/v1/projects/guard/environments/dev/blocks/site/config', { basicAuth: { username: 'ann', password: 'correct horse' } })).status).toBe(200);
+    expect(
+      (
+        await kinto.api('PUT', '/v1/projects/guard/environments/dev/blocks/site/config', {
+          basicAuth: { username: 'ann', password: 'correct horse' },
+        })
+      ).status,
+    ).toBe(200);
     await kinto.buildBlock('guard', 'site');
     expect((await kinto.api('POST', '/v1/projects/guard/releases', { version: '1.0.0' })).status).toBe(201);
     expect((await kinto.api('POST', '/v1/projects/guard/environments/dev/deployments', { release: '1.0.0' })).status).toBe(201);
@@ -58,7 +73,11 @@ describe('Feature: password-protected websites under a flood of guesses (local g
     expect(Number(throttled.headers['retry-after'])).toBeGreaterThan(0);
     expect(Number(throttled.headers['retry-after'])).toBeLessThanOrEqual(60);
     expect(throttled.headers['www-authenticate']).toBeUndefined();
-    expect(throttled.body.error).toEqual({ code: 'TOO_MANY_ATTEMPTS', message: expect.stringMatching(/Too many wrong passwords .* retry in \d+ s/), requestId: expect.any(String) });
+    expect(throttled.body.error).toEqual({
+      code: 'TOO_MANY_ATTEMPTS',
+      message: expect.stringMatching(/Too many wrong passwords .* retry in \d+ s/),
+      requestId: expect.any(String),
+    });
     expect((await get(site, '127.0.0.2', RIGHT)).status).toBe(429);
     expect((await get(site, '127.0.0.3', RIGHT)).status).toBe(200);
   });
@@ -67,7 +86,13 @@ describe('Feature: password-protected websites under a flood of guesses (local g
     // 60 guesses from 6 addresses: under each address's limit, over the 16 checks run at once.
     const flood = Array.from({ length: 60 }, (_, i) => get(site, `127.0.1.${1 + (i % 6)}`, basic('ann', `flood-${i}`)));
     // The right password, spelt so that each is a new header to check (not a remembered one).
-    const spellings = [RIGHT, RIGHT.replace('Basic', 'basic'), RIGHT.replace('Basic', 'BASIC'), RIGHT.replace('Basic ', 'Basic  '), `${RIGHT} `];
+    const spellings = [
+      RIGHT,
+      RIGHT.replace('Basic', 'basic'),
+      RIGHT.replace('Basic', 'BASIC'),
+      RIGHT.replace('Basic ', 'Basic  '),
+      `${RIGHT} `,
+    ];
     const answers = await Promise.all(
       spellings.map(async (header) => {
         const seen: Reply[] = [await get(site, '127.0.1.9', header)];

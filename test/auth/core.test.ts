@@ -36,7 +36,8 @@ describe('Class: TokenVerifier', () => {
       },
       ...options,
     });
-  const sign = (o: Partial<Parameters<typeof forgeToken>[0]> = {}) => forgeToken({ material, envId: ENV, clientId: CLIENT, nowSeconds: Math.floor(now / 1000), ...o });
+  const sign = (o: Partial<Parameters<typeof forgeToken>[0]> = {}) =>
+    forgeToken({ material, envId: ENV, clientId: CLIENT, nowSeconds: Math.floor(now / 1000), ...o });
 
   beforeEach(() => {
     now = Date.UTC(2030, 0, 1);
@@ -49,7 +50,13 @@ describe('Class: TokenVerifier', () => {
       const v = await make();
       const t = await sign();
       const first = await v.verify(t, ENV);
-      expect(first).toEqual({ ok: true, envId: ENV, clientId: CLIENT, tokenId: claimsOf(t).jti, expiresAt: (Math.floor(now / 1000) + 600) * 1000 });
+      expect(first).toEqual({
+        ok: true,
+        envId: ENV,
+        clientId: CLIENT,
+        tokenId: claimsOf(t).jti,
+        expiresAt: (Math.floor(now / 1000) + 600) * 1000,
+      });
       const again = v.verify(t, ENV);
       expect(again).not.toBeInstanceOf(Promise);
       expect(again).toBe(first);
@@ -71,7 +78,7 @@ describe('Class: TokenVerifier', () => {
     it('shares one client lookup between concurrent checks of many tokens', async () => {
       const v = await make();
       const tokens = await Promise.all(Array.from({ length: 20 }, (_, i) => sign({ claims: { jti: `${i}`.padStart(32, '0') } })));
-      const results = await Promise.all(tokens.map((t) => v.verify(t, ENV)));
+      const results = await Promise.all(tokens.map(async (t) => v.verify(t, ENV)));
       expect(results.every((r) => r.ok)).toBe(true);
       expect(lookups).toBe(1);
     });
@@ -259,8 +266,14 @@ describe('Function: client secrets and internal entry keys', () => {
   });
 
   it.each([
-    [{ clientId: 'a', secret: 'b' }, { clientId: 'a', secret: 'b' }],
-    [{ clientId: 'a', clientSecret: 'b' }, { clientId: 'a', secret: 'b' }],
+    [
+      { clientId: 'a', secret: 'b' },
+      { clientId: 'a', secret: 'b' },
+    ],
+    [
+      { clientId: 'a', clientSecret: 'b' },
+      { clientId: 'a', secret: 'b' },
+    ],
   ])('reads credentials %p', (body, want) => expect(parseCredentials(body)).toEqual(want));
 });
 
@@ -342,11 +355,16 @@ describe('Feature: clients in the core (dynalite store)', () => {
     const rotated = await rotateClientSecret(ctx, 'shop', 'dev', issued.client.clientId);
     expect(rotated.client.generation).toBe(2);
     expect(forgotten).toContain(`${env.id}/${issued.client.clientId}`);
-    await expect(authorize(ctx, env.id, { clientId: issued.client.clientId, secret: issued.secret }, tokens)).rejects.toMatchObject({ status: 401, code: 'INVALID_CREDENTIALS' });
+    await expect(authorize(ctx, env.id, { clientId: issued.client.clientId, secret: issued.secret }, tokens)).rejects.toMatchObject({
+      status: 401,
+      code: 'INVALID_CREDENTIALS',
+    });
     const token = (await authorize(ctx, env.id, { clientId: issued.client.clientId, secret: rotated.secret }, tokens)).token;
     expect(claimsOf(token)).toMatchObject({ gen: 2, sub: issued.client.clientId, aud: env.id });
     await revokeClient(ctx, 'shop', 'dev', issued.client.clientId);
-    await expect(authorize(ctx, env.id, { clientId: issued.client.clientId, secret: rotated.secret }, tokens)).rejects.toMatchObject({ status: 401 });
+    await expect(authorize(ctx, env.id, { clientId: issued.client.clientId, secret: rotated.secret }, tokens)).rejects.toMatchObject({
+      status: 401,
+    });
     await expect(revokeClient(ctx, 'shop', 'dev', issued.client.clientId)).rejects.toMatchObject({ status: 404, code: 'CLIENT_NOT_FOUND' });
   });
 

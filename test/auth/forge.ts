@@ -25,14 +25,22 @@ export interface ForgeOptions {
 /** Signs a token like `/authorize` does, with whatever changes a test asks for. */
 export async function forgeToken(o: ForgeOptions): Promise<string> {
   const now = o.nowSeconds ?? Math.floor(Date.now() / 1000);
-  const payload: JWTPayload & Record<string, unknown> = { iss: 'kinto', aud: o.envId, sub: o.clientId, iat: now, exp: now + 600, jti: 'j'.repeat(32), gen: o.generation ?? 1 };
+  const payload: JWTPayload & Record<string, unknown> = {
+    iss: 'kinto',
+    aud: o.envId,
+    sub: o.clientId,
+    iat: now,
+    exp: now + 600,
+    jti: 'j'.repeat(32),
+    gen: o.generation ?? 1,
+  };
   for (const [k, v] of Object.entries(o.claims ?? {})) {
     if (v === undefined) delete payload[k];
     else payload[k] = v;
   }
   const alg = o.alg ?? 'HS256';
   const key = o.rawKey ?? (await importTokenKey(o.material));
-  return new SignJWT(payload).setProtectedHeader({ alg, typ: 'JWT', ...o.header }).sign(key as Uint8Array);
+  return new SignJWT(payload).setProtectedHeader({ alg, typ: 'JWT', ...o.header }).sign(key);
 }
 
 /** An unsigned token (`alg: none`), built by hand: jose refuses to make one. */
@@ -42,7 +50,8 @@ export function unsignedToken(payload: Record<string, unknown>, header: Record<s
 }
 
 /** Reads a token's payload without verifying it (for assertions on claims). */
-export const claimsOf = (token: string): Record<string, unknown> => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'));
+export const claimsOf = (token: string): Record<string, unknown> =>
+  JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
 
 /**
  * True when `a` is the same token as `b` in another spelling: base64url's last character carries
@@ -53,5 +62,5 @@ export function sameTokenBytes(a: string, b: string): boolean {
   const pa = a.split('.');
   const pb = b.split('.');
   if (pa.length !== 3 || pb.length !== 3 || !pa.every((p) => /^[A-Za-z0-9_-]*$/.test(p))) return false;
-  return pa.every((p, i) => Buffer.from(p, 'base64url').equals(Buffer.from(pb[i]!, 'base64url')));
+  return pa.every((p, i) => Buffer.from(p, 'base64url').equals(Buffer.from(pb[i], 'base64url')));
 }

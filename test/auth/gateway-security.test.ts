@@ -52,20 +52,30 @@ interface Reply {
 /** A raw HTTP call: header names are sent exactly as given (case included). */
 function call(url: string, headers: Record<string, string> = {}, method = 'GET', body?: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers: { ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}), ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (text += c));
-      res.on('end', () => {
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          parsed = undefined;
-        }
-        resolve({ status: res.statusCode!, headers: res.headers, text, body: parsed });
-      });
-    });
+    const req = request(
+      url,
+      {
+        method,
+        headers: {
+          ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}),
+          ...headers,
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (text += c));
+        res.on('end', () => {
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            parsed = undefined;
+          }
+          resolve({ status: res.statusCode!, headers: res.headers, text, body: parsed });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -79,7 +89,8 @@ describe('Feature: gateway authentication (local gateway, real blocks)', () => {
   let material: Buffer;
 
   const hits = (envName: string, block: string): string[] => recorder.lines(`${envName}-${block}`);
-  const authorize = (envName: 'dev' | 'prod', body: unknown) => call(`${env[envName].url}/authorize`, {}, 'POST', typeof body === 'string' ? body : JSON.stringify(body));
+  const authorize = (envName: 'dev' | 'prod', body: unknown) =>
+    call(`${env[envName].url}/authorize`, {}, 'POST', typeof body === 'string' ? body : JSON.stringify(body));
   const tokenFor = async (envName: 'dev' | 'prod', clientId = env[envName].clientId, secret = env[envName].secret): Promise<string> => {
     const res = await authorize(envName, { clientId, secret });
     expect(res.status).toBe(200);
@@ -96,9 +107,23 @@ describe('Feature: gateway authentication (local gateway, real blocks)', () => {
       return r.body;
     };
     ok(await kinto.api('POST', '/v1/projects', { name: 'sec' }), 201);
-    const service = (name: string) => ({ name, type: 'microservice', source: { repo, branch: 'main' }, build: { startCommand: 'node server.js' }, variables: { HITS_URL: { default: recorder.url } } });
+    const service = (name: string) => ({
+      name,
+      type: 'microservice',
+      source: { repo, branch: 'main' },
+      build: { startCommand: 'node server.js' },
+      variables: { HITS_URL: { default: recorder.url } },
+    });
     for (const name of ['api', 'hook', 'vault', 'caller']) ok(await kinto.api('POST', '/v1/projects/sec/blocks', service(name)), 201);
-    ok(await kinto.api('POST', '/v1/projects/sec/blocks', { name: 'site', type: 'website', kind: 'static', source: { repo, branch: 'main', subfolder: 'site' } }), 201);
+    ok(
+      await kinto.api('POST', '/v1/projects/sec/blocks', {
+        name: 'site',
+        type: 'website',
+        kind: 'static',
+        source: { repo, branch: 'main', subfolder: 'site' },
+      }),
+      201,
+    );
     for (const name of ['dev', 'prod'] as const) {
       const created = ok(await kinto.api('POST', '/v1/projects/sec/environments', { name }), 201).data;
       env[name] = { id: created.id, url: created.gatewayUrl, clientId: created.client.clientId, secret: created.client.secret };
@@ -106,10 +131,16 @@ describe('Feature: gateway authentication (local gateway, real blocks)', () => {
       ok(await kinto.api('PUT', `/v1/projects/sec/environments/${name}/blocks/caller/config`, { visibility: 'public' }), 200);
       ok(await kinto.api('PUT', `/v1/projects/sec/environments/${name}/blocks/vault/config`, { visibility: 'internal' }), 200);
     }
-    ok(await kinto.api('PUT', '/v1/projects/sec/environments/dev/blocks/site/config', { basicAuth: { username: 'ann', password: 'correct horse' } }), 200);
+    ok(
+      await kinto.api('PUT', '/v1/projects/sec/environments/dev/blocks/site/config', {
+        basicAuth: { username: 'ann', password: 'correct horse' },
+      }),
+      200,
+    );
     for (const name of ['api', 'hook', 'vault', 'caller', 'site']) await kinto.buildBlock('sec', name);
     ok(await kinto.api('POST', '/v1/projects/sec/releases', { version: '1.0.0' }), 201);
-    for (const name of ['dev', 'prod']) ok(await kinto.api('POST', `/v1/projects/sec/environments/${name}/deployments`, { release: '1.0.0' }), 201);
+    for (const name of ['dev', 'prod'])
+      ok(await kinto.api('POST', `/v1/projects/sec/environments/${name}/deployments`, { release: '1.0.0' }), 201);
   }, 120_000);
 
   afterAll(async () => {
@@ -139,7 +170,10 @@ describe('Feature: gateway authentication (local gateway, real blocks)', () => {
     it('answers 404 for unknown clients and environments, saying how to list them', async () => {
       const unknown = await kinto.api('POST', `/v1/projects/sec/environments/dev/clients/${'0'.repeat(32)}/rotate`);
       expect(unknown.status).toBe(404);
-      expect(unknown.body.error).toMatchObject({ code: 'CLIENT_NOT_FOUND', message: expect.stringContaining('GET .../environments/dev/clients') });
+      expect(unknown.body.error).toMatchObject({
+        code: 'CLIENT_NOT_FOUND',
+        message: expect.stringContaining('GET .../environments/dev/clients'),
+      });
       expect((await kinto.api('DELETE', '/v1/projects/sec/environments/dev/clients/not-an-id')).status).toBe(404);
       expect((await kinto.api('GET', '/v1/projects/sec/environments/nope/clients')).body.error.code).toBe('ENVIRONMENT_NOT_FOUND');
       expect((await kinto.api('POST', '/v1/projects/sec/environments/dev/clients', { name: 'x', extra: 1 })).status).toBe(400);
@@ -160,7 +194,13 @@ describe('Feature: gateway authentication (local gateway, real blocks)', () => {
       const { token } = res.body.data;
       expect(JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString())).toEqual({ alg: 'HS256', typ: 'JWT' });
       const claims = claimsOf(token);
-      expect(claims).toMatchObject({ iss: 'kinto', aud: env.dev.id, sub: env.dev.clientId, gen: 1, jti: expect.stringMatching(/^[0-9a-f]{32}$/) });
+      expect(claims).toMatchObject({
+        iss: 'kinto',
+        aud: env.dev.id,
+        sub: env.dev.clientId,
+        gen: 1,
+        jti: expect.stringMatching(/^[0-9a-f]{32}$/),
+      });
       expect((claims.exp as number) - (claims.iat as number)).toBe(3600);
       expect(Math.abs((claims.iat as number) - Date.now() / 1000)).toBeLessThan(5);
     });
@@ -179,7 +219,10 @@ describe('Feature: gateway authentication (local gateway, real blocks)', () => {
       const res = await authorize('dev', body());
       expect(res.status).toBe(401);
       expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="kinto"/);
-      expect(res.body.error).toMatchObject({ code: 'INVALID_CREDENTIALS', message: expect.stringContaining('client id or secret is wrong') });
+      expect(res.body.error).toMatchObject({
+        code: 'INVALID_CREDENTIALS',
+        message: expect.stringContaining('client id or secret is wrong'),
+      });
     });
 
     it.each([
@@ -217,24 +260,55 @@ describe('Feature: gateway authentication (local gateway, real blocks)', () => {
 
   describe('Function: random input (property)', () => {
     const contract = (status: number, body: any) =>
-      status < 500 && (status < 400 || (typeof body?.error?.code === 'string' && typeof body?.error?.message === 'string' && !/\n\s+at |node_modules/.test(JSON.stringify(body))));
+      status < 500 &&
+      (status < 400 ||
+        (typeof body?.error?.code === 'string' &&
+          typeof body?.error?.message === 'string' &&
+          !/\n\s+at |node_modules/.test(JSON.stringify(body))));
 
     it('client routes answer 4xx with the error contract, never 5xx, whatever the body or client id', async () => {
-      const segment = fc.oneof(fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 32, maxLength: 32 }), fc.string({ maxLength: 80 }).map(encodeURIComponent).filter((x) => x.length > 0 && x !== '.' && x !== '..'));
+      const segment = fc.oneof(
+        fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 32, maxLength: 32 }),
+        fc
+          .string({ maxLength: 80 })
+          .map(encodeURIComponent)
+          .filter((x) => x.length > 0 && x !== '.' && x !== '..'),
+      );
       await fc.assert(
         fc.asyncProperty(fc.anything(), segment, fc.constantFrom('GET', 'POST', 'DELETE'), async (body, id, method) => {
-          const created = await kinto.api('POST', '/v1/projects/sec/environments/prod/clients', body === undefined ? undefined : JSON.stringify(body));
+          const created = await kinto.api(
+            'POST',
+            '/v1/projects/sec/environments/prod/clients',
+            body === undefined ? undefined : JSON.stringify(body),
+          );
           const path = `/v1/projects/sec/environments/prod/clients/${id}${method === 'POST' ? '/rotate' : ''}`;
           const other = await kinto.api(method, path);
           // Random ids are never a client of this environment (the created ones are 32 hex of our own).
-          return contract(created.status, created.body) && contract(other.status, other.body) && (other.status === 404 || other.status === 405 || other.status === 400);
+          return (
+            contract(created.status, created.body) &&
+            contract(other.status, other.body) &&
+            (other.status === 404 || other.status === 405 || other.status === 400)
+          );
         }),
         { numRuns: 80 },
       );
     });
 
     it('/authorize answers 400/401/413 with the error contract, never 5xx, whatever the body', async () => {
-      const body = fc.oneof(fc.anything().map((v) => JSON.stringify(v) ?? ''), fc.string({ maxLength: 300 }), fc.record({ clientId: fc.oneof(fc.string(), fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 32, maxLength: 32 }), fc.anything()), secret: fc.anything() }).map((v) => JSON.stringify(v)));
+      const body = fc.oneof(
+        fc.anything().map((v) => JSON.stringify(v) ?? ''),
+        fc.string({ maxLength: 300 }),
+        fc
+          .record({
+            clientId: fc.oneof(
+              fc.string(),
+              fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 32, maxLength: 32 }),
+              fc.anything(),
+            ),
+            secret: fc.anything(),
+          })
+          .map((v) => JSON.stringify(v)),
+      );
       await fc.assert(
         fc.asyncProperty(body, async (b) => {
           const res = await authorize('prod', b);
@@ -297,23 +371,96 @@ describe('Feature: gateway authentication (local gateway, real blocks)', () => {
 
     describe('refuse forged and broken tokens', () => {
       const cases: [string, () => Promise<string>, string][] = [
-        ['expired', () => forgeToken({ material, envId: env.dev.id, clientId: env.dev.clientId, nowSeconds: Math.floor(Date.now() / 1000) - 7200 }), 'TOKEN_EXPIRED'],
-        ['issued in the future', () => forgeToken({ material, envId: env.dev.id, clientId: env.dev.clientId, nowSeconds: Math.floor(Date.now() / 1000) + 600 }), 'TOKEN_NOT_YET_VALID'],
-        ['not before a future time', () => forgeToken({ material, envId: env.dev.id, clientId: env.dev.clientId, claims: { nbf: Math.floor(Date.now() / 1000) + 600 } }), 'TOKEN_NOT_YET_VALID'],
-        ['of another issuer', () => forgeToken({ material, envId: env.dev.id, clientId: env.dev.clientId, claims: { iss: 'someone-else' } }), 'TOKEN_INVALID'],
-        ['signed with another key', () => forgeToken({ material, envId: env.dev.id, clientId: env.dev.clientId, rawKey: Buffer.alloc(32, 7) }), 'TOKEN_INVALID'],
-        ['signed with HS512 and the right key bytes', () => forgeToken({ material, envId: env.dev.id, clientId: env.dev.clientId, alg: 'HS512', rawKey: tokenKeyBytes(material) }), 'TOKEN_INVALID'],
-        ['signed with HS384 and the right key bytes', () => forgeToken({ material, envId: env.dev.id, clientId: env.dev.clientId, alg: 'HS384', rawKey: tokenKeyBytes(material) }), 'TOKEN_INVALID'],
+        [
+          'expired',
+          () => forgeToken({ material, envId: env.dev.id, clientId: env.dev.clientId, nowSeconds: Math.floor(Date.now() / 1000) - 7200 }),
+          'TOKEN_EXPIRED',
+        ],
+        [
+          'issued in the future',
+          () => forgeToken({ material, envId: env.dev.id, clientId: env.dev.clientId, nowSeconds: Math.floor(Date.now() / 1000) + 600 }),
+          'TOKEN_NOT_YET_VALID',
+        ],
+        [
+          'not before a future time',
+          () =>
+            forgeToken({ material, envId: env.dev.id, clientId: env.dev.clientId, claims: { nbf: Math.floor(Date.now() / 1000) + 600 } }),
+          'TOKEN_NOT_YET_VALID',
+        ],
+        [
+          'of another issuer',
+          () => forgeToken({ material, envId: env.dev.id, clientId: env.dev.clientId, claims: { iss: 'someone-else' } }),
+          'TOKEN_INVALID',
+        ],
+        [
+          'signed with another key',
+          () => forgeToken({ material, envId: env.dev.id, clientId: env.dev.clientId, rawKey: Buffer.alloc(32, 7) }),
+          'TOKEN_INVALID',
+        ],
+        [
+          'signed with HS512 and the right key bytes',
+          () => forgeToken({ material, envId: env.dev.id, clientId: env.dev.clientId, alg: 'HS512', rawKey: tokenKeyBytes(material) }),
+          'TOKEN_INVALID',
+        ],
+        [
+          'signed with HS384 and the right key bytes',
+          () => forgeToken({ material, envId: env.dev.id, clientId: env.dev.clientId, alg: 'HS384', rawKey: tokenKeyBytes(material) }),
+          'TOKEN_INVALID',
+        ],
         ['alg none', async () => unsignedToken(claimsOf(await tokenFor('dev'))), 'TOKEN_INVALID'],
-        ['alg none with a signature', async () => { const t = await tokenFor('dev'); return unsignedToken(claimsOf(t)) + t.split('.')[2]; }, 'TOKEN_INVALID'],
-        ['a tampered payload', async () => { const [h, , s] = (await tokenFor('dev')).split('.'); return `${h}.${Buffer.from(JSON.stringify({ ...claimsOf(await tokenFor('dev')), sub: 'a'.repeat(32) })).toString('base64url')}.${s}`; }, 'TOKEN_INVALID'],
-        ['without a client generation', () => forgeToken({ material, envId: env.dev.id, clientId: env.dev.clientId, claims: { gen: undefined } }), 'TOKEN_INVALID'],
-        ['without an expiry', () => forgeToken({ material, envId: env.dev.id, clientId: env.dev.clientId, claims: { exp: undefined } }), 'TOKEN_INVALID'],
-        ['living longer than a day', () => forgeToken({ material, envId: env.dev.id, clientId: env.dev.clientId, claims: { exp: Math.floor(Date.now() / 1000) + 3 * 86_400 } }), 'TOKEN_INVALID'],
-        ['for an audience list', () => forgeToken({ material, envId: env.dev.id, clientId: env.dev.clientId, claims: { aud: [env.dev.id, env.prod.id] } }), 'TOKEN_INVALID'],
+        [
+          'alg none with a signature',
+          async () => {
+            const t = await tokenFor('dev');
+            return unsignedToken(claimsOf(t)) + t.split('.')[2];
+          },
+          'TOKEN_INVALID',
+        ],
+        [
+          'a tampered payload',
+          async () => {
+            const [h, , s] = (await tokenFor('dev')).split('.');
+            return `${h}.${Buffer.from(JSON.stringify({ ...claimsOf(await tokenFor('dev')), sub: 'a'.repeat(32) })).toString('base64url')}.${s}`;
+          },
+          'TOKEN_INVALID',
+        ],
+        [
+          'without a client generation',
+          () => forgeToken({ material, envId: env.dev.id, clientId: env.dev.clientId, claims: { gen: undefined } }),
+          'TOKEN_INVALID',
+        ],
+        [
+          'without an expiry',
+          () => forgeToken({ material, envId: env.dev.id, clientId: env.dev.clientId, claims: { exp: undefined } }),
+          'TOKEN_INVALID',
+        ],
+        [
+          'living longer than a day',
+          () =>
+            forgeToken({
+              material,
+              envId: env.dev.id,
+              clientId: env.dev.clientId,
+              claims: { exp: Math.floor(Date.now() / 1000) + 3 * 86_400 },
+            }),
+          'TOKEN_INVALID',
+        ],
+        [
+          'for an audience list',
+          () => forgeToken({ material, envId: env.dev.id, clientId: env.dev.clientId, claims: { aud: [env.dev.id, env.prod.id] } }),
+          'TOKEN_INVALID',
+        ],
         ['of an unknown client', () => forgeToken({ material, envId: env.dev.id, clientId: 'b'.repeat(32) }), 'TOKEN_REVOKED'],
-        ['of an older client generation', () => forgeToken({ material, envId: env.dev.id, clientId: env.dev.clientId, generation: 0 }), 'TOKEN_INVALID'],
-        ['of a newer client generation', () => forgeToken({ material, envId: env.dev.id, clientId: env.dev.clientId, generation: 2 }), 'TOKEN_REVOKED'],
+        [
+          'of an older client generation',
+          () => forgeToken({ material, envId: env.dev.id, clientId: env.dev.clientId, generation: 0 }),
+          'TOKEN_INVALID',
+        ],
+        [
+          'of a newer client generation',
+          () => forgeToken({ material, envId: env.dev.id, clientId: env.dev.clientId, generation: 2 }),
+          'TOKEN_REVOKED',
+        ],
         ['two tokens in one header', async () => `${await tokenFor('dev')}, ${await tokenFor('dev')}`, 'TOKEN_MALFORMED'],
         ['only "Bearer"', async () => 'Bearer ', 'TOKEN_MISSING'],
       ];
@@ -329,12 +476,17 @@ describe('Feature: gateway authentication (local gateway, real blocks)', () => {
     it('property: any header value that is not a valid token (huge, binary, random) never reaches the block', async () => {
       const before = hits('dev', 'api').length;
       const token = await tokenFor('dev');
-      const headerChar = fc.oneof(fc.integer({ min: 0x20, max: 0x7e }), fc.integer({ min: 0x80, max: 0xff }), fc.constant(0x09)).map((c) => String.fromCharCode(c));
+      const headerChar = fc
+        .oneof(fc.integer({ min: 0x20, max: 0x7e }), fc.integer({ min: 0x80, max: 0xff }), fc.constant(0x09))
+        .map((c) => String.fromCharCode(c));
       const value = fc.oneof(
         fc.string({ unit: headerChar, maxLength: 200 }),
         fc.string({ unit: headerChar, minLength: 4000, maxLength: 12_000 }),
         // A valid token, damaged: one character changed somewhere.
-        fc.tuple(fc.nat(token.length - 1), fc.constantFrom('A', '_', '-', '.', ' ', '\xff')).map(([i, c]) => token.slice(0, i) + c + token.slice(i + 1)).filter((t) => t.trim() !== token && !sameTokenBytes(t, token)),
+        fc
+          .tuple(fc.nat(token.length - 1), fc.constantFrom('A', '_', '-', '.', ' ', '\xff'))
+          .map(([i, c]) => token.slice(0, i) + c + token.slice(i + 1))
+          .filter((t) => t.trim() !== token && !sameTokenBytes(t, token)),
         fc.tuple(fc.constantFrom('Token ', 'Basic ', 'Bearer: ', 'JWT ', 'Bearer Bearer '), fc.constant(token)).map(([p, t]) => p + t),
       );
       await fc.assert(
@@ -350,8 +502,15 @@ describe('Feature: gateway authentication (local gateway, real blocks)', () => {
 
     it('property: the header name in any case and any Bearer prefix spelling still work', async () => {
       const token = await tokenFor('dev');
-      const casing = fc.array(fc.boolean(), { minLength: 19, maxLength: 19 }).map((flags) => [...'kinto-authorization'].map((c, i) => (flags[i] ? c.toUpperCase() : c)).join(''));
-      const prefix = fc.oneof(fc.constant(''), fc.tuple(fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }), fc.constantFrom(' ', '  ', '\t', ' \t')).map(([f, ws]) => [...'bearer'].map((c, i) => (f[i] ? c.toUpperCase() : c)).join('') + ws));
+      const casing = fc
+        .array(fc.boolean(), { minLength: 19, maxLength: 19 })
+        .map((flags) => [...'kinto-authorization'].map((c, i) => (flags[i] ? c.toUpperCase() : c)).join(''));
+      const prefix = fc.oneof(
+        fc.constant(''),
+        fc
+          .tuple(fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }), fc.constantFrom(' ', '  ', '\t', ' \t'))
+          .map(([f, ws]) => [...'bearer'].map((c, i) => (f[i] ? c.toUpperCase() : c)).join('') + ws),
+      );
       await fc.assert(
         fc.asyncProperty(casing, prefix, async (name, p) => (await call(`${env.dev.url}/api/p`, { [name]: p + token })).status === 200),
         { numRuns: 60 },
@@ -387,9 +546,11 @@ describe('Feature: gateway authentication (local gateway, real blocks)', () => {
       expect((await kinto.api('GET', `/v1/projects/sec/environments/dev/clients/${clientId}`)).status).toBe(404);
     });
 
-    it('concurrent rotations: one wins, the others are told to retry (409), and only the winner\'s secret works', async () => {
+    it("concurrent rotations: one wins, the others are told to retry (409), and only the winner's secret works", async () => {
       const client = (await kinto.api('POST', '/v1/projects/sec/environments/prod/clients', { name: 'race' })).body.data;
-      const results = await Promise.all(Array.from({ length: 6 }, () => kinto.api('POST', `/v1/projects/sec/environments/prod/clients/${client.clientId}/rotate`)));
+      const results = await Promise.all(
+        Array.from({ length: 6 }, () => kinto.api('POST', `/v1/projects/sec/environments/prod/clients/${client.clientId}/rotate`)),
+      );
       const won = results.filter((r) => r.status === 200);
       expect(won.length).toBeGreaterThanOrEqual(1);
       expect(results.every((r) => r.status === 200 || (r.status === 409 && r.body.error.code === 'CONCURRENT_UPDATE'))).toBe(true);
@@ -404,7 +565,11 @@ describe('Feature: gateway authentication (local gateway, real blocks)', () => {
 
   describe('Function: visibility', () => {
     it('public blocks are always reached, with or without a token (garbage included)', async () => {
-      const variants: Record<string, string>[] = [{}, { 'kinto-authorization': 'garbage' }, { 'kinto-authorization': await tokenFor('dev') }];
+      const variants: Record<string, string>[] = [
+        {},
+        { 'kinto-authorization': 'garbage' },
+        { 'kinto-authorization': await tokenFor('dev') },
+      ];
       for (const headers of variants) {
         const res = await call(`${env.dev.url}/hook/events`, headers);
         expect(res.status).toBe(200);
@@ -437,12 +602,18 @@ describe('Feature: gateway authentication (local gateway, real blocks)', () => {
       const api = await call(`${env.dev.url}/caller/call/api`);
       expect(api.body.status).toBe(200);
       const urls = (await call(`${env.dev.url}/hook/x`)).body.urls;
-      expect(Object.keys(urls).sort()).toEqual(['KINTO_BLOCK_API_URL', 'KINTO_BLOCK_CALLER_URL', 'KINTO_BLOCK_HOOK_URL', 'KINTO_BLOCK_SITE_URL', 'KINTO_BLOCK_VAULT_URL']);
+      expect(Object.keys(urls).sort()).toEqual([
+        'KINTO_BLOCK_API_URL',
+        'KINTO_BLOCK_CALLER_URL',
+        'KINTO_BLOCK_HOOK_URL',
+        'KINTO_BLOCK_SITE_URL',
+        'KINTO_BLOCK_VAULT_URL',
+      ]);
     });
 
     it("an environment's internal entry opens nothing in another environment, and a wrong key opens nothing", async () => {
       const devUrl: string = (await call(`${env.dev.url}/hook/x`)).body.urls.KINTO_BLOCK_VAULT_URL;
-      const key = /\/_internal\/([^/]+)\//.exec(devUrl)![1]!;
+      const key = /\/_internal\/([^/]+)\//.exec(devUrl)![1];
       const before = hits('prod', 'vault').length;
       expect((await call(`${env.prod.url}/_internal/${key}/vault/ping`)).status).toBe(404);
       // One character off (the last of a 32-byte key in base64url is 'A' one time in 16: never the same key).
@@ -461,7 +632,13 @@ describe('Feature: gateway authentication (local gateway, real blocks)', () => {
       expect(none.status).toBe(401);
       expect(none.headers['www-authenticate']).toBe('Basic realm="site", charset="UTF-8"');
       expect(none.body.error.code).toBe('BASIC_AUTH_REQUIRED');
-      for (const wrong of [basic('ann', 'wrong horse'), basic('bob', 'correct horse'), basic('ann', ''), 'Basic !!!', `Bearer ${await tokenFor('dev')}`]) {
+      for (const wrong of [
+        basic('ann', 'wrong horse'),
+        basic('bob', 'correct horse'),
+        basic('ann', ''),
+        'Basic !!!',
+        `Bearer ${await tokenFor('dev')}`,
+      ]) {
         expect((await call(`${env.dev.url}/site/`, { authorization: wrong })).status).toBe(401);
       }
       const ok = await call(`${env.dev.url}/site/`, { authorization: basic('ann', 'correct horse') });
@@ -475,7 +652,13 @@ describe('Feature: gateway authentication (local gateway, real blocks)', () => {
     });
 
     it('a new password takes over with the next deployment; the old one stops working', async () => {
-      expect((await kinto.api('PUT', '/v1/projects/sec/environments/dev/blocks/site/config', { basicAuth: { username: 'ann', password: 'battery staple' } })).status).toBe(200);
+      expect(
+        (
+          await kinto.api('PUT', '/v1/projects/sec/environments/dev/blocks/site/config', {
+            basicAuth: { username: 'ann', password: 'battery staple' },
+          })
+        ).status,
+      ).toBe(200);
       expect((await kinto.api('POST', '/v1/projects/sec/environments/dev/deployments', { release: '1.0.0' })).status).toBe(201);
       expect((await call(`${env.dev.url}/site/`, { authorization: basic('ann', 'correct horse') })).status).toBe(401);
       expect((await call(`${env.dev.url}/site/`, { authorization: basic('ann', 'battery staple') })).status).toBe(200);

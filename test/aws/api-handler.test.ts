@@ -54,7 +54,9 @@ describe('Handler: api (AWS entry point)', () => {
       stateTableName: store.tableName,
       adminTokenSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kinto/admin-token-AbCdEf',
       platformKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kinto/platform-key-GhIjKl',
-      buildProjectName: 'kinto-builds', buildLogGroupName: '/kinto/builds' };
+      buildProjectName: 'kinto-builds',
+      buildLogGroupName: '/kinto/builds',
+    };
   });
   afterAll(() => store.close());
   beforeEach(() => {
@@ -88,7 +90,12 @@ describe('Handler: api (AWS entry point)', () => {
 
   it('builds with CodeBuild, follows the log from CloudWatch Logs, and records the result from the state change event', async () => {
     expect((await call('POST', '/v1/projects', { name: 'shop' })).status).toBe(201);
-    const block = { name: 'api', type: 'microservice', source: { repo: 'https://github.com/acme/shop.git', branch: 'main' }, build: { startCommand: 'node server.js' } };
+    const block = {
+      name: 'api',
+      type: 'microservice',
+      source: { repo: 'https://github.com/acme/shop.git', branch: 'main' },
+      build: { startCommand: 'node server.js' },
+    };
     expect((await call('POST', '/v1/projects/shop/blocks', block)).status).toBe(201);
     codebuild.on(StartBuildCommand).resolves({ build: { id: 'kinto-builds:uuid' } });
 
@@ -105,20 +112,27 @@ describe('Handler: api (AWS entry point)', () => {
     expect(log.statusCode).toBe(200);
     expect(log.body).toContain('[kinto] source at commit abc');
 
-    await succeed(codebuild.commandCalls(StartBuildCommand)[0]!.args[0].input.environmentVariablesOverride!);
+    await succeed(codebuild.commandCalls(StartBuildCommand)[0].args[0].input.environmentVariablesOverride!);
 
     const after = await call('GET', `/v1/projects/shop/blocks/api/builds/${build.id}`);
     expect(after.body.data).toMatchObject({ status: 'succeeded', commit: 'abc1234' });
-    const blockId = codebuild.commandCalls(StartBuildCommand)[0]!.args[0].input.environmentVariablesOverride!.find((v) => v.name === 'KINTO_BLOCK_ID')!.value!;
+    const blockId = codebuild
+      .commandCalls(StartBuildCommand)[0]
+      .args[0].input.environmentVariablesOverride!.find((v) => v.name === 'KINTO_BLOCK_ID')!.value!;
     expect(await store.store.builds.get({ blockId, id: build.id })).toMatchObject({ artifact: IMAGE });
   });
 
   it('refuses a deploy with a clear reason (the deployer comes later), and the environment keeps serving nothing', async () => {
     await call('POST', '/v1/projects', { name: 'blog' });
-    await call('POST', '/v1/projects/blog/blocks', { name: 'web', type: 'microservice', source: { repo: 'https://github.com/acme/blog.git' }, build: { startCommand: 'node server.js' } });
+    await call('POST', '/v1/projects/blog/blocks', {
+      name: 'web',
+      type: 'microservice',
+      source: { repo: 'https://github.com/acme/blog.git' },
+      build: { startCommand: 'node server.js' },
+    });
     codebuild.on(StartBuildCommand).resolves({});
     expect((await call('POST', '/v1/projects/blog/blocks/web/builds')).status).toBe(202);
-    await succeed(codebuild.commandCalls(StartBuildCommand)[0]!.args[0].input.environmentVariablesOverride!);
+    await succeed(codebuild.commandCalls(StartBuildCommand)[0].args[0].input.environmentVariablesOverride!);
     expect((await call('POST', '/v1/projects/blog/environments', { name: 'dev' })).status).toBe(201);
     expect((await call('POST', '/v1/projects/blog/releases', { version: '1.0.0' })).status).toBe(201);
 
@@ -136,8 +150,21 @@ describe('Handler: api (AWS entry point)', () => {
 
   /** What EventBridge delivers when the CodeBuild build started with these variables succeeds. */
   async function succeed(variables: EnvironmentVariable[]): Promise<void> {
-    codebuild.on(BatchGetBuildsCommand).resolves({ builds: [{ exportedEnvironmentVariables: [{ name: 'KINTO_COMMIT', value: 'abc1234' }, { name: 'KINTO_IMAGE', value: IMAGE }] }] });
-    const events = createBuildEventsHandler({ store: store.store, codebuild: new CodeBuildClient({ region: 'eu-west-1' }), log: () => undefined });
+    codebuild.on(BatchGetBuildsCommand).resolves({
+      builds: [
+        {
+          exportedEnvironmentVariables: [
+            { name: 'KINTO_COMMIT', value: 'abc1234' },
+            { name: 'KINTO_IMAGE', value: IMAGE },
+          ],
+        },
+      ],
+    });
+    const events = createBuildEventsHandler({
+      store: store.store,
+      codebuild: new CodeBuildClient({ region: 'eu-west-1' }),
+      log: () => undefined,
+    });
     await events({
       detail: {
         'build-status': 'SUCCEEDED',
@@ -149,8 +176,20 @@ describe('Handler: api (AWS entry point)', () => {
 
   describe('Function: readAwsApiConfig', () => {
     it('reads the names the stack sets, and names a missing one', () => {
-      const env = { STATE_TABLE_NAME: 't', ADMIN_TOKEN_SECRET_ARN: 's', PLATFORM_KEY_SECRET_ARN: 'k', BUILD_PROJECT_NAME: 'p', BUILD_LOG_GROUP_NAME: 'g' };
-      expect(readAwsApiConfig(env)).toEqual({ stateTableName: 't', adminTokenSecretArn: 's', platformKeySecretArn: 'k', buildProjectName: 'p', buildLogGroupName: 'g' });
+      const env = {
+        STATE_TABLE_NAME: 't',
+        ADMIN_TOKEN_SECRET_ARN: 's',
+        PLATFORM_KEY_SECRET_ARN: 'k',
+        BUILD_PROJECT_NAME: 'p',
+        BUILD_LOG_GROUP_NAME: 'g',
+      };
+      expect(readAwsApiConfig(env)).toEqual({
+        stateTableName: 't',
+        adminTokenSecretArn: 's',
+        platformKeySecretArn: 'k',
+        buildProjectName: 'p',
+        buildLogGroupName: 'g',
+      });
       expect(() => readAwsApiConfig({ ...env, BUILD_PROJECT_NAME: '' })).toThrow(/BUILD_PROJECT_NAME is not set/);
       expect(readAwsApiConfig({ ...env, LOGS_TABLE_NAME: 'logs' }).logsTableName).toBe('logs');
     });

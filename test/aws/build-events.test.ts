@@ -56,7 +56,11 @@ describe('Handler: build-events', () => {
   beforeEach(() => {
     codebuild.reset();
     lines = [];
-    handler = createBuildEventsHandler({ store: store.store, codebuild: new CodeBuildClient({ region: 'eu-west-1' }), log: (l) => lines.push(l) });
+    handler = createBuildEventsHandler({
+      store: store.store,
+      codebuild: new CodeBuildClient({ region: 'eu-west-1' }),
+      log: (l) => lines.push(l),
+    });
   });
 
   async function queuedBuild(): Promise<Build> {
@@ -88,7 +92,14 @@ describe('Handler: build-events', () => {
   it('on SUCCEEDED, reads the exported commit and image digest and records them', async () => {
     const b = await queuedBuild();
     codebuild.on(BatchGetBuildsCommand).resolves({
-      builds: [{ exportedEnvironmentVariables: [{ name: 'KINTO_COMMIT', value: COMMIT }, { name: 'KINTO_IMAGE', value: IMAGE }] }],
+      builds: [
+        {
+          exportedEnvironmentVariables: [
+            { name: 'KINTO_COMMIT', value: COMMIT },
+            { name: 'KINTO_IMAGE', value: IMAGE },
+          ],
+        },
+      ],
     });
 
     await handler(stateChange('IN_PROGRESS', ids(b)));
@@ -105,13 +116,19 @@ describe('Handler: build-events', () => {
     await handler(
       stateChange('FAILED', ids(b), [
         { 'phase-type': 'PRE_BUILD', 'phase-status': 'SUCCEEDED', 'phase-context': [': '] },
-        { 'phase-type': 'BUILD', 'phase-status': 'FAILED', 'phase-context': ['COMMAND_EXECUTION_ERROR: Error while executing command: ( set -euo pipefail\n ... ). Reason: exit status 1'] },
+        {
+          'phase-type': 'BUILD',
+          'phase-status': 'FAILED',
+          'phase-context': ['COMMAND_EXECUTION_ERROR: Error while executing command: ( set -euo pipefail\n ... ). Reason: exit status 1'],
+        },
         { 'phase-type': 'COMPLETED' },
       ]),
     );
     const after = await stored(b);
     expect(after?.status).toBe('failed');
-    expect(after?.error).toBe('CodeBuild BUILD phase FAILED: COMMAND_EXECUTION_ERROR: Error while executing command: ( set -euo pipefail ... ). Reason: exit status 1; the build log says more');
+    expect(after?.error).toBe(
+      'CodeBuild BUILD phase FAILED: COMMAND_EXECUTION_ERROR: Error while executing command: ( set -euo pipefail ... ). Reason: exit status 1; the build log says more',
+    );
   });
 
   it.each(['STOPPED', 'TIMED_OUT', 'FAULT'])('records a %s build as failed', async (status) => {
@@ -122,14 +139,36 @@ describe('Handler: build-events', () => {
 
   it('fails a SUCCEEDED build that exported no image digest, rather than leave a release nothing to run', async () => {
     const b = await queuedBuild();
-    codebuild.on(BatchGetBuildsCommand).resolves({ builds: [{ exportedEnvironmentVariables: [{ name: 'KINTO_COMMIT', value: COMMIT }, { name: 'KINTO_IMAGE', value: '' }] }] });
+    codebuild.on(BatchGetBuildsCommand).resolves({
+      builds: [
+        {
+          exportedEnvironmentVariables: [
+            { name: 'KINTO_COMMIT', value: COMMIT },
+            { name: 'KINTO_IMAGE', value: '' },
+          ],
+        },
+      ],
+    });
     await handler(stateChange('SUCCEEDED', ids(b)));
-    expect(await stored(b)).toMatchObject({ status: 'failed', commit: COMMIT, error: expect.stringMatching(/without reporting an image digest/) });
+    expect(await stored(b)).toMatchObject({
+      status: 'failed',
+      commit: COMMIT,
+      error: expect.stringMatching(/without reporting an image digest/),
+    });
   });
 
   it('ignores a late IN_PROGRESS after the build finished, and a repeated SUCCEEDED (redelivery)', async () => {
     const b = await queuedBuild();
-    codebuild.on(BatchGetBuildsCommand).resolves({ builds: [{ exportedEnvironmentVariables: [{ name: 'KINTO_COMMIT', value: COMMIT }, { name: 'KINTO_IMAGE', value: IMAGE }] }] });
+    codebuild.on(BatchGetBuildsCommand).resolves({
+      builds: [
+        {
+          exportedEnvironmentVariables: [
+            { name: 'KINTO_COMMIT', value: COMMIT },
+            { name: 'KINTO_IMAGE', value: IMAGE },
+          ],
+        },
+      ],
+    });
     await handler(stateChange('SUCCEEDED', ids(b)));
     const done = await stored(b);
 
@@ -142,15 +181,20 @@ describe('Handler: build-events', () => {
   it('ignores builds Kinto did not start, and builds deleted since (without throwing, so nothing is retried)', async () => {
     await handler(stateChange('SUCCEEDED', { SOME_OTHER: 'x' }));
     await handler(stateChange('IN_PROGRESS', { KINTO_BUILD_ID: 'gone', KINTO_BLOCK_ID: 'gone' }));
-    expect(lines.map((l) => JSON.parse(l).message)).toEqual(['ignored a build Kinto did not start', 'build no longer exists; event ignored']);
+    expect(lines.map((l) => JSON.parse(l).message)).toEqual([
+      'ignored a build Kinto did not start',
+      'build no longer exists; event ignored',
+    ]);
   });
 
   it('throws on a store failure, so that Lambda retries and then dead-letters the event', async () => {
     const broken = createBuildEventsHandler({
-      store: { ...store.store, builds: { ...store.store.builds, get: () => Promise.reject(new Error('ProvisionedThroughputExceeded')) } } as never,
+      store: { ...store.store, builds: { ...store.store.builds, get: () => Promise.reject(new Error('ProvisionedThroughputExceeded')) } },
       codebuild: new CodeBuildClient({ region: 'eu-west-1' }),
       log: () => undefined,
     });
-    await expect(broken(stateChange('IN_PROGRESS', { KINTO_BUILD_ID: 'x', KINTO_BLOCK_ID: 'y' }))).rejects.toThrow(/ProvisionedThroughputExceeded/);
+    await expect(broken(stateChange('IN_PROGRESS', { KINTO_BUILD_ID: 'x', KINTO_BLOCK_ID: 'y' }))).rejects.toThrow(
+      /ProvisionedThroughputExceeded/,
+    );
   });
 });

@@ -18,7 +18,7 @@ function phases(): Record<string, string[]> {
   const lines = BUILDSPEC.split('\n');
   let phase: string | undefined;
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
+    const line = lines[i];
     const phaseMatch = /^ {2}(\w+):\s*$/.exec(line);
     if (phaseMatch && lines.slice(0, i).some((l) => l === 'phases:')) {
       phase = phaseMatch[1]!;
@@ -28,10 +28,10 @@ function phases(): Record<string, string[]> {
     if (!phase) continue;
     if (/^ {6}- \|\s*$/.test(line)) {
       const block: string[] = [];
-      while (i + 1 < lines.length && (/^ {8}/.test(lines[i + 1]!) || lines[i + 1] === '')) block.push(lines[++i]!.slice(8));
-      out[phase]!.push(block.join('\n').trim());
+      while (i + 1 < lines.length && (/^ {8}/.test(lines[i + 1]) || lines[i + 1] === '')) block.push(lines[++i].slice(8));
+      out[phase].push(block.join('\n').trim());
     } else if (/^ {6}- /.test(line)) {
-      out[phase]!.push(line.slice(8));
+      out[phase].push(line.slice(8));
     }
   }
   return out;
@@ -89,7 +89,12 @@ function runBuildspec(variables: Record<string, string>, fixture: (root: string)
     const steps = Object.entries(phases()).flatMap(([phase, commands]) =>
       commands.map((c) => `${c}\nif [ $? -ne 0 ]; then echo "PHASE ${phase} FAILED"; exit 1; fi`),
     );
-    const script = [...steps, `echo "EXPORTED ${Object.values(EXPORTED_VARIABLES).map((v) => `${v}=$${v}`).join(' ')}"`].join('\n');
+    const script = [
+      ...steps,
+      `echo "EXPORTED ${Object.values(EXPORTED_VARIABLES)
+        .map((v) => `${v}=$${v}`)
+        .join(' ')}"`,
+    ].join('\n');
     const env = {
       PATH: `${bin}:${process.env.PATH}`,
       HOME: dir,
@@ -114,10 +119,21 @@ function runBuildspec(variables: Record<string, string>, fixture: (root: string)
     const result = spawnSync('bash', ['-c', script], { env, encoding: 'utf8', timeout: 20_000 });
     const output = `${result.stdout}${result.stderr}`;
     const exportedLine = /EXPORTED (.*)/.exec(result.stdout)?.[1] ?? '';
-    const exported = Object.fromEntries(exportedLine.split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    const exported = Object.fromEntries(
+      exportedLine
+        .split(' ')
+        .filter(Boolean)
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    );
     const calls = existsSync(join(dir, 'docker.calls')) ? readFileSync(join(dir, 'docker.calls'), 'utf8') : '';
-    const docker = calls.split('\0\n').filter(Boolean).map((c) => c.split('\0'));
-    const dockerfiles = readdirSync(dir).filter((f) => /^Dockerfile\.\d+$/.test(f)).sort().map((f) => readFileSync(join(dir, f), 'utf8'));
+    const docker = calls
+      .split('\0\n')
+      .filter(Boolean)
+      .map((c) => c.split('\0'));
+    const dockerfiles = readdirSync(dir)
+      .filter((f) => /^Dockerfile\.\d+$/.test(f))
+      .sort()
+      .map((f) => readFileSync(join(dir, f), 'utf8'));
     return { status: result.status ?? -1, output, exported, docker, dockerfiles };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -126,8 +142,13 @@ function runBuildspec(variables: Record<string, string>, fixture: (root: string)
 
 describe('buildspec.yml', () => {
   it('reads every variable the CodeBuild builder sets, and exports what build-events reads', () => {
-    for (const name of Object.values(BUILD_VARIABLES)) expect({ name, used: BUILDSPEC.includes(`$${name}`) || BUILDSPEC.includes(`\${${name}`) }).toEqual({ name, used: true });
-    const exported = /exported-variables:\n((?: {4}- .*\n)+)/.exec(BUILDSPEC)![1]!.split('\n').filter(Boolean).map((l) => l.replace(/^ {4}- /, ''));
+    for (const name of Object.values(BUILD_VARIABLES))
+      expect({ name, used: BUILDSPEC.includes(`$${name}`) || BUILDSPEC.includes(`\${${name}`) }).toEqual({ name, used: true });
+    const exported = /exported-variables:\n((?: {4}- .*\n)+)/
+      .exec(BUILDSPEC)![1]
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.replace(/^ {4}- /, ''));
     expect(exported.sort()).toEqual(Object.values(EXPORTED_VARIABLES).sort());
     expect(Object.keys(phases())).toEqual(['pre_build', 'build', 'post_build']);
   });
@@ -164,7 +185,9 @@ describe('buildspec.yml', () => {
 
     const [dockerfile] = run.dockerfiles;
     expect(dockerfile).toContain('FROM public.ecr.aws/docker/library/node:22-bookworm-slim');
-    expect(dockerfile).toContain('COPY --from=public.ecr.aws/awsguru/aws-lambda-adapter:0.9.1 /lambda-adapter /opt/extensions/lambda-adapter');
+    expect(dockerfile).toContain(
+      'COPY --from=public.ecr.aws/awsguru/aws-lambda-adapter:0.9.1 /lambda-adapter /opt/extensions/lambda-adapter',
+    );
     expect(dockerfile).toContain('ARG NODE_ENV\nARG TRICKY\n');
     expect(dockerfile).not.toContain('BAD NAME');
     expect(dockerfile).toContain('ENV PORT=${KINTO_APP_PORT} AWS_LWA_PORT=${KINTO_APP_PORT}');
@@ -196,11 +219,15 @@ describe('buildspec.yml', () => {
     const run = runBuildspec({ KINTO_BUILD_COMMAND: 'npm run build', KINTO_OUTPUT_DIR: 'dist' }, () => undefined);
     expect(run.status).toBe(0);
     expect(run.dockerfiles[0]).toContain('RUN npm install --global serve@14.2.4');
-    expect(run.dockerfiles[0]).toContain('KINTO_START_COMMAND="serve --no-clipboard --single --listen tcp://0.0.0.0:\\$PORT \\$KINTO_OUTPUT_DIR"');
+    expect(run.dockerfiles[0]).toContain(
+      'KINTO_START_COMMAND="serve --no-clipboard --single --listen tcp://0.0.0.0:\\$PORT \\$KINTO_OUTPUT_DIR"',
+    );
   });
 
   it('fails before building when the sub-folder leads outside the repository (symlink)', () => {
-    const run = runBuildspec({ KINTO_SUBFOLDER: 'escape', KINTO_START_COMMAND: 'node server.js' }, (root) => symlinkSync('/etc', join(root, 'escape')));
+    const run = runBuildspec({ KINTO_SUBFOLDER: 'escape', KINTO_START_COMMAND: 'node server.js' }, (root) =>
+      symlinkSync('/etc', join(root, 'escape')),
+    );
     expect(run.status).toBe(1);
     expect(run.output).toMatch(/the sub-folder "escape" does not exist at this commit or leads outside the repository/);
     expect(run.output).toMatch(/PHASE pre_build FAILED/);

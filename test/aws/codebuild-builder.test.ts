@@ -15,7 +15,12 @@ const build = (overrides: Partial<Build> = {}): Build => ({
   blockName: 'api',
   status: 'queued',
   source: { repo: 'https://github.com/acme/shop.git', branch: 'main', subfolder: 'services/api' },
-  settings: { buildCommand: 'npm ci && npm run build', startCommand: 'node dist/server.js', port: 3000, buildArgs: { NODE_ENV: 'production', NOTE: 'a "quoted" $value' } },
+  settings: {
+    buildCommand: 'npm ci && npm run build',
+    startCommand: 'node dist/server.js',
+    port: 3000,
+    buildArgs: { NODE_ENV: 'production', NOTE: 'a "quoted" $value' },
+  },
   rev: 1,
   createdAt: '2026-01-01T00:00:00.000Z',
   updatedAt: '2026-01-01T00:00:00.000Z',
@@ -64,11 +69,14 @@ describe('Class: CodeBuildBuilder', () => {
 
     it('passes a pinned commit and a Dockerfile, and leaves out settings the block does not have', async () => {
       codebuild.on(StartBuildCommand).resolves({});
-      const b = build({ source: { repo: 'git@github.com:acme/db.git', commit: 'a1b2c3d' }, settings: { dockerfile: 'Dockerfile', buildArgs: {} } });
+      const b = build({
+        source: { repo: 'git@github.com:acme/db.git', commit: 'a1b2c3d' },
+        settings: { dockerfile: 'Dockerfile', buildArgs: {} },
+      });
 
       await builder().start({ build: b } as never);
 
-      const input = codebuild.commandCalls(StartBuildCommand)[0]!.args[0].input;
+      const input = codebuild.commandCalls(StartBuildCommand)[0].args[0].input;
       expect(input.environmentVariablesOverride?.map((v) => [v.name, v.value])).toEqual([
         ['KINTO_BUILD_ID', b.id],
         ['KINTO_BLOCK_ID', 'b1'],
@@ -80,7 +88,9 @@ describe('Class: CodeBuildBuilder', () => {
 
     it('refuses local paths and file:// URLs, which CodeBuild cannot reach, without calling AWS', async () => {
       for (const repo of ['/home/me/repo', 'file:///srv/git/repo']) {
-        await expect(builder().start({ build: build({ source: { repo } }) } as never)).rejects.toThrow(/CodeBuild cannot reach .*https:\/\//);
+        await expect(builder().start({ build: build({ source: { repo } }) } as never)).rejects.toThrow(
+          /CodeBuild cannot reach .*https:\/\//,
+        );
       }
       expect(codebuild).toHaveReceivedCommandTimes(StartBuildCommand, 0);
     });
@@ -108,8 +118,16 @@ describe('Class: CodeBuildBuilder', () => {
 
       expect(chunk.text).toBe('[kinto] build started\nStep 1/5\nhéllo\n');
       expect(chunk.nextOffset).toBe(Buffer.byteLength(chunk.text));
-      expect(logs).toHaveReceivedCommandWith(DescribeLogStreamsCommand, { logGroupName: '/kinto/builds', logStreamNamePrefix: '0abcdefgh000a1b2c3d4e5f6', limit: 1 });
-      expect(logs).toHaveReceivedCommandWith(GetLogEventsCommand, { logGroupName: '/kinto/builds', logStreamName: stream, startFromHead: true });
+      expect(logs).toHaveReceivedCommandWith(DescribeLogStreamsCommand, {
+        logGroupName: '/kinto/builds',
+        logStreamNamePrefix: '0abcdefgh000a1b2c3d4e5f6',
+        limit: 1,
+      });
+      expect(logs).toHaveReceivedCommandWith(GetLogEventsCommand, {
+        logGroupName: '/kinto/builds',
+        logStreamName: stream,
+        startFromHead: true,
+      });
       expect(logs).toHaveReceivedCommandTimes(GetLogEventsCommand, 3);
     });
 

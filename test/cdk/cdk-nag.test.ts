@@ -55,21 +55,31 @@ describe('cdk-nag AwsSolutions on the Kinto app', () => {
 
   it('reports no unacknowledged finding', () => {
     const report = new AwsSolutionsChecks(platform.app).validateScope(platform.app);
-    const findings = report.violations.map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}: ${v.description}`);
+    const findings = report.violations.map(
+      (v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}: ${v.description}`,
+    );
     expect(findings).toEqual([]);
     expect(report.success).toBe(true);
   });
 
   it('acknowledges exactly the reviewed findings, each on the construct it concerns', () => {
-    expect(acknowledgements(platform).map((a) => `${a.where} ${a.id}`).sort()).toEqual([...REVIEWED_ACKNOWLEDGEMENTS].sort());
+    expect(
+      acknowledgements(platform)
+        .map((a) => `${a.where} ${a.id}`)
+        .sort(),
+    ).toEqual([...REVIEWED_ACKNOWLEDGEMENTS].sort());
   });
 
   it('acknowledges only findings that exist (no stale acknowledgement hides a future one)', () => {
     // The same pack with acknowledgements ignored: every finding the rules raise, acknowledged or not.
     const pack = new AwsSolutionsChecks(platform.app);
     (pack as unknown as { isAcknowledged: () => boolean }).isAcknowledged = () => false;
-    const raw = pack.validateScope(platform.app).violations.flatMap((v) => v.violatingResources.map((r) => ({ rule: v.ruleName, path: r.constructPath ?? '' })));
-    const stale = acknowledgements(platform).filter(({ where, id }) => !raw.some((f) => f.rule === id && (f.path === where || f.path.startsWith(`${where}/`))));
+    const raw = pack
+      .validateScope(platform.app)
+      .violations.flatMap((v) => v.violatingResources.map((r) => ({ rule: v.ruleName, path: r.constructPath ?? '' })));
+    const stale = acknowledgements(platform).filter(
+      ({ where, id }) => !raw.some((f) => f.rule === id && (f.path === where || f.path.startsWith(`${where}/`))),
+    );
     expect(stale.map((a) => `${a.where} ${a.id}`)).toEqual([]);
   });
 

@@ -38,7 +38,9 @@ describe('Constructs: props validation and options', () => {
       expect(site.deployed).toBe(false);
       template.resourceCountIs('AWS::S3::Bucket', 1);
       template.resourceCountIs('AWS::CloudFront::Distribution', 1);
-      expect(Object.values(template.toJSON().Resources).filter((r: any) => String(r.Type).startsWith('Custom::CDKBucketDeployment'))).toEqual([]);
+      expect(
+        Object.values(template.toJSON().Resources).filter((r: any) => String(r.Type).startsWith('Custom::CDKBucketDeployment')),
+      ).toEqual([]);
       template.resourceCountIs('AWS::Lambda::Function', 0);
     });
   });
@@ -47,14 +49,21 @@ describe('Constructs: props validation and options', () => {
     it('can be made deletable, and refuses SNAPSHOT, which DynamoDB does not support', () => {
       const s = stack();
       new StateTable(s, 'Table', { deletionProtection: false, removalPolicy: RemovalPolicy.DESTROY });
-      Template.fromStack(s).hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete', Properties: { DeletionProtectionEnabled: false } });
-      expect(() => new StateTable(stack(), 'Table', { removalPolicy: RemovalPolicy.SNAPSHOT })).toThrow(/cannot be snapshotted.*RETAIN or DESTROY/);
+      Template.fromStack(s).hasResource('AWS::DynamoDB::Table', {
+        DeletionPolicy: 'Delete',
+        Properties: { DeletionProtectionEnabled: false },
+      });
+      expect(() => new StateTable(stack(), 'Table', { removalPolicy: RemovalPolicy.SNAPSHOT })).toThrow(
+        /cannot be snapshotted.*RETAIN or DESTROY/,
+      );
     });
   });
 
   describe('Construct: PlatformSecrets', () => {
     it('refuses keys too short to be secret, saying what it got', () => {
-      expect(() => new PlatformSecrets(stack(), 'S', { adminTokenLength: 16 })).toThrow(/adminTokenLength must be a whole number from 32 to 4096, got 16/);
+      expect(() => new PlatformSecrets(stack(), 'S', { adminTokenLength: 16 })).toThrow(
+        /adminTokenLength must be a whole number from 32 to 4096, got 16/,
+      );
       expect(() => new PlatformSecrets(stack(), 'S', { platformKeyLength: 32 })).toThrow(/platformKeyLength .* got 32/);
     });
   });
@@ -65,10 +74,20 @@ describe('Constructs: props validation and options', () => {
       const table = new StateTable(s, 'T');
       const secrets = new PlatformSecrets(s, 'S');
       const builds = new BuildPipeline(s, 'B', { stateTable: table });
-      const props = { stateTable: table, adminToken: secrets.adminToken, platformKey: secrets.platformKey, buildProject: builds.project, buildLogGroup: builds.buildLogs };
-      expect(() => new ControlApi(s, 'Api', { ...props, throttle: { rateLimit: 0, burstLimit: 10 } })).toThrow(/rateLimit > 0 .*"rateLimit":0/);
+      const props = {
+        stateTable: table,
+        adminToken: secrets.adminToken,
+        platformKey: secrets.platformKey,
+        buildProject: builds.project,
+        buildLogGroup: builds.buildLogs,
+      };
+      expect(() => new ControlApi(s, 'Api', { ...props, throttle: { rateLimit: 0, burstLimit: 10 } })).toThrow(
+        /rateLimit > 0 .*"rateLimit":0/,
+      );
       new ControlApi(s, 'Api2', { ...props, throttle: { rateLimit: 5, burstLimit: 10 } });
-      Template.fromStack(s).hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 } });
+      Template.fromStack(s).hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+        DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+      });
     });
   });
 
@@ -77,7 +96,9 @@ describe('Constructs: props validation and options', () => {
       const s = stack();
       const table = new StateTable(s, 'T');
       expect(() => new BuildPipeline(s, 'B1', { stateTable: table, concurrentBuildLimit: 0 })).toThrow(/concurrentBuildLimit .* got 0/);
-      expect(() => new BuildPipeline(s, 'B2', { stateTable: table, buildTimeout: Duration.hours(10) })).toThrow(/between 5 and 480 minutes/);
+      expect(() => new BuildPipeline(s, 'B2', { stateTable: table, buildTimeout: Duration.hours(10) })).toThrow(
+        /between 5 and 480 minutes/,
+      );
     });
   });
 
@@ -90,13 +111,17 @@ describe('Constructs: props validation and options', () => {
   describe('Construct: KintoFunction', () => {
     it('refuses an entry outside the repository and an impossible memory size', () => {
       expect(() => new KintoFunction(stack(), 'F', { entry: '/etc/passwd', description: 'x' })).toThrow(/outside the repository/);
-      expect(() => new KintoFunction(stack(), 'F', { entry: handlerEntry('api'), description: 'x', memorySize: 64 })).toThrow(/memorySize .* got 64/);
+      expect(() => new KintoFunction(stack(), 'F', { entry: handlerEntry('api'), description: 'x', memorySize: 64 })).toThrow(
+        /memorySize .* got 64/,
+      );
     });
   });
 
   describe('Function: createKintoApp', () => {
     it('names the stack from context, and refuses a name CloudFormation would', () => {
-      expect(() => createKintoApp({ outdir: mkdtempSync(join(home, 'out-')), stackName: 'my stack' })).toThrow(/stack name "my stack" is not valid/);
+      expect(() => createKintoApp({ outdir: mkdtempSync(join(home, 'out-')), stackName: 'my stack' })).toThrow(
+        /stack name "my stack" is not valid/,
+      );
     });
   });
 });

@@ -104,7 +104,8 @@ describe('Cost guard: nothing bills while idle but what the README lists', () =>
 
     const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('<!-- section:aws -->'), readme.indexOf('<!-- /section:aws -->'));
-    for (const type of Object.keys(BILLS_WHILE_IDLE)) expect({ type, listed: section.includes(`\`${type}\``) }).toEqual({ type, listed: true });
+    for (const type of Object.keys(BILLS_WHILE_IDLE))
+      expect({ type, listed: section.includes(`\`${type}\``) }).toEqual({ type, listed: true });
   });
 
   it('uses on-demand DynamoDB capacity only', () => {
@@ -113,7 +114,8 @@ describe('Cost guard: nothing bills while idle but what the README lists', () =>
     for (const t of tables) {
       expect(t.Properties?.BillingMode).toBe('PAY_PER_REQUEST');
       expect(t.Properties?.ProvisionedThroughput).toBeUndefined();
-      for (const gsi of (t.Properties?.GlobalSecondaryIndexes ?? []) as { ProvisionedThroughput?: unknown }[]) expect(gsi.ProvisionedThroughput).toBeUndefined();
+      for (const gsi of (t.Properties?.GlobalSecondaryIndexes ?? []) as { ProvisionedThroughput?: unknown }[])
+        expect(gsi.ProvisionedThroughput).toBeUndefined();
     }
   });
 
@@ -127,10 +129,12 @@ describe('Cost guard: nothing bills while idle but what the README lists', () =>
 
   it('keeps the dashboard within the free tier (at most 50 metrics)', () => {
     const [dashboard] = Object.values(resources).filter((r) => r.Type === 'AWS::CloudWatch::Dashboard');
-    const body = dashboard!.Properties!.DashboardBody as { 'Fn::Join': [string, unknown[]] };
+    const body = dashboard.Properties!.DashboardBody as { 'Fn::Join': [string, unknown[]] };
     const json = body['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('');
     const widgets = (JSON.parse(json) as { widgets: { properties: { metrics?: unknown[] } }[] }).widgets;
-    const metrics = widgets.flatMap((w) => w.properties.metrics ?? []).filter((m) => Array.isArray(m) && !(typeof m[0] === 'object' && m[0] !== null && 'expression' in m[0]));
+    const metrics = widgets
+      .flatMap((w) => w.properties.metrics ?? [])
+      .filter((m) => Array.isArray(m) && !(typeof m[0] === 'object' && m[0] !== null && 'expression' in m[0]));
     expect(metrics.length).toBeGreaterThan(10);
     expect(metrics.length).toBeLessThanOrEqual(FREE_TIER_DASHBOARD_METRICS);
   });

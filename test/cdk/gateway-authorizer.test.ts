@@ -24,11 +24,19 @@ interface Synth {
 /** A stack with the construct and an HttpApi route using its authorizer. */
 function addStack(app: App, name: string, props: Partial<GatewayAuthorizerProps> = {}): () => Synth {
   const stack = new Stack(app, name, { env: { account: '111122223333', region: 'eu-west-1' } });
-  const table = new dynamodb.Table(stack, 'State', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING }, sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING } });
+  const table = new dynamodb.Table(stack, 'State', {
+    partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+    sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+  });
   const secret = new secretsmanager.Secret(stack, 'PlatformKey');
   const authorizer = new GatewayAuthorizer(stack, 'GatewayAuthorizer', { stateTable: table, platformKey: secret, ...props });
   const api = new HttpApi(stack, 'EnvApi');
-  api.addRoutes({ path: '/{block}/{proxy+}', methods: [HttpMethod.ANY], integration: new HttpUrlIntegration('Block', 'https://example.com'), authorizer: authorizer.authorizer });
+  api.addRoutes({
+    path: '/{block}/{proxy+}',
+    methods: [HttpMethod.ANY],
+    integration: new HttpUrlIntegration('Block', 'https://example.com'),
+    authorizer: authorizer.authorizer,
+  });
   return () => ({ template: Template.fromStack(stack), outdir: app.outdir, authorizer });
 }
 
@@ -36,7 +44,13 @@ function addStack(app: App, name: string, props: Partial<GatewayAuthorizerProps>
 function synthAll(): { main: Synth; custom: Synth } {
   const app = new App({ outdir: mkdtempSync(join(home, 'out-')), context: { 'aws:cdk:enable-asset-metadata': true } });
   const main = addStack(app, 'Default');
-  const custom = addStack(app, 'Custom', { resultsCacheTtl: Duration.seconds(60), inLambdaCacheTtl: Duration.seconds(5), issuer: 'kinto-prod', memorySize: 512, logRetention: logs.RetentionDays.ONE_WEEK });
+  const custom = addStack(app, 'Custom', {
+    resultsCacheTtl: Duration.seconds(60),
+    inLambdaCacheTtl: Duration.seconds(5),
+    issuer: 'kinto-prod',
+    memorySize: 512,
+    logRetention: logs.RetentionDays.ONE_WEEK,
+  });
   app.synth();
   return { main: main(), custom: custom() };
 }
@@ -77,7 +91,7 @@ describe('Construct: GatewayAuthorizer', () => {
 
     it('is bundled locally, minified, under 25 KB, without the AWS SDK (the runtime provides it)', () => {
       const fn = main.template.findResources('AWS::Lambda::Function');
-      const asset = Object.values(fn)[0]!.Metadata['aws:asset:path'] as string;
+      const asset = Object.values(fn)[0].Metadata['aws:asset:path'] as string;
       const code = readFileSync(join(main.outdir, asset, 'index.js'), 'utf8');
       expect(statSync(join(main.outdir, asset, 'index.js')).size).toBeLessThanOrEqual(25 * 1024);
       expect(code).toContain('require("@aws-sdk/client-dynamodb")');
@@ -98,9 +112,17 @@ describe('Construct: GatewayAuthorizer', () => {
 
     it('may write its log group, read the platform key and GetItem on the state table, nothing else', () => {
       const policies = main.template.findResources('AWS::IAM::Policy');
-      const statements = Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+      const statements = Object.values(policies).flatMap(
+        (p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+      );
       const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).sort();
-      expect(actions).toEqual(['dynamodb:GetItem', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+      expect(actions).toEqual([
+        'dynamodb:GetItem',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+      ]);
       const dynamo = statements.find((s) => s.Action === 'dynamodb:GetItem')!;
       // The table itself, not its indexes, not '*'.
       expect(dynamo.Resource).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/^State/), 'Arn'] }]);
@@ -140,7 +162,16 @@ describe('Construct: GatewayAuthorizer', () => {
         authorizerResultTtlInSeconds: 300,
       });
       expect(Stack.of(main.authorizer).resolve(s.authorizerUri)).toEqual({
-        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':apigateway:eu-west-1:lambda:path/2015-03-31/functions/', { 'Fn::GetAtt': [expect.stringMatching(/^GatewayAuthorizerLambdaFunction/), 'Arn'] }, '/invocations']],
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':apigateway:eu-west-1:lambda:path/2015-03-31/functions/',
+            { 'Fn::GetAtt': [expect.stringMatching(/^GatewayAuthorizerLambdaFunction/), 'Arn'] },
+            '/invocations',
+          ],
+        ],
       });
     });
   });
@@ -158,13 +189,19 @@ describe('Construct: GatewayAuthorizer', () => {
 
     it.each([
       ['a result cache over an hour', { resultsCacheTtl: Duration.hours(2) }, /resultsCacheTtl must be from 0 to 3600 seconds.*got 7200/],
-      ['an in-Lambda cache over an hour', { inLambdaCacheTtl: Duration.hours(2) }, /inLambdaCacheTtl must be from 0 to 3600 seconds.*got 7200/],
+      [
+        'an in-Lambda cache over an hour',
+        { inLambdaCacheTtl: Duration.hours(2) },
+        /inLambdaCacheTtl must be from 0 to 3600 seconds.*got 7200/,
+      ],
       ['a fractional memory size', { memorySize: 200.5 }, /memorySize must be a whole number.*got 200.5/],
       ['an issuer with spaces', { issuer: 'my issuer' }, /issuer must be .* got "my issuer"/],
     ])('refuses %s, saying what it got', (_what, props, message) => {
       const stack = new Stack(new App({ outdir: mkdtempSync(join(home, 'bad-')) }), 'Bad');
       const table = new dynamodb.Table(stack, 'State', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
-      expect(() => new GatewayAuthorizer(stack, 'A', { stateTable: table, platformKey: new secretsmanager.Secret(stack, 'K'), ...props })).toThrow(message);
+      expect(
+        () => new GatewayAuthorizer(stack, 'A', { stateTable: table, platformKey: new secretsmanager.Secret(stack, 'K'), ...props }),
+      ).toThrow(message);
     });
   });
 });

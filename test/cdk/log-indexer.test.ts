@@ -26,10 +26,16 @@ function synthAll(): { main: Synth; custom: Synth; outdir: string } {
   const app = new App({ outdir });
   const build = (name: string, custom: boolean): (() => Synth) => {
     const stack = new Stack(app, name, { env: { account: '111122223333', region: 'eu-west-1' } });
-    const logsTable = new LogsTable(stack, 'Logs', custom ? { deletionProtection: false, removalPolicy: RemovalPolicy.DESTROY, pointInTimeRecovery: false } : {});
+    const logsTable = new LogsTable(
+      stack,
+      'Logs',
+      custom ? { deletionProtection: false, removalPolicy: RemovalPolicy.DESTROY, pointInTimeRecovery: false } : {},
+    );
     const indexer = new LogIndexer(stack, 'LogIndexer', {
       logsTable: logsTable.table,
-      ...(custom ? { retention: Duration.hours(12), metricsNamespace: 'Acme/Kinto', memorySize: 1024, logRetention: logs.RetentionDays.ONE_WEEK } : {}),
+      ...(custom
+        ? { retention: Duration.hours(12), metricsNamespace: 'Acme/Kinto', memorySize: 1024, logRetention: logs.RetentionDays.ONE_WEEK }
+        : {}),
     });
     const gatewayLogs = new logs.LogGroup(stack, 'GatewayLogs', { logGroupName: '/kinto/env/e1/gateway' });
     indexer.subscribe('GatewaySubscription', gatewayLogs);
@@ -74,28 +80,57 @@ describe('Constructs: LogsTable and LogIndexer', () => {
     it('has the byEnv and byBlock indexes of the key design', () => {
       main.template.hasResourceProperties('AWS::DynamoDB::Table', {
         GlobalSecondaryIndexes: [
-          { IndexName: 'byEnv', KeySchema: [{ AttributeName: 'gsi1pk', KeyType: 'HASH' }, { AttributeName: 'gsi1sk', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } },
-          { IndexName: 'byBlock', KeySchema: [{ AttributeName: 'gsi2pk', KeyType: 'HASH' }, { AttributeName: 'gsi2sk', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } },
+          {
+            IndexName: 'byEnv',
+            KeySchema: [
+              { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+              { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+          {
+            IndexName: 'byBlock',
+            KeySchema: [
+              { AttributeName: 'gsi2pk', KeyType: 'HASH' },
+              { AttributeName: 'gsi2sk', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
         ],
       });
     });
 
     it('takes its protections as props', () => {
-      custom.template.hasResourceProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: false, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: false } });
+      custom.template.hasResourceProperties('AWS::DynamoDB::Table', {
+        DeletionProtectionEnabled: false,
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: false },
+      });
       custom.template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
     });
 
     it('grants readers Query only, on the table and its two named indexes', () => {
-      const index = (name: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^LogsTable'), 'Arn'] }, `/index/${name}`]] });
+      const index = (name: string) => ({
+        'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^LogsTable'), 'Arn'] }, `/index/${name}`]],
+      });
       main.template.hasResourceProperties('AWS::IAM::Policy', {
         Roles: [{ Ref: Match.stringLikeRegexp('^Api') }],
-        PolicyDocument: { Statement: [{ Effect: 'Allow', Action: 'dynamodb:Query', Resource: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^LogsTable'), 'Arn'] }, index('byEnv'), index('byBlock')] }] },
+        PolicyDocument: {
+          Statement: [
+            {
+              Effect: 'Allow',
+              Action: 'dynamodb:Query',
+              Resource: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^LogsTable'), 'Arn'] }, index('byEnv'), index('byBlock')],
+            },
+          ],
+        },
       });
     });
 
     it('refuses a snapshot removal policy with a clear message', () => {
       const stack = new Stack(new App());
-      expect(() => new LogsTable(stack, 'Bad', { removalPolicy: RemovalPolicy.SNAPSHOT })).toThrow(/cannot be snapshotted on delete; use RemovalPolicy.RETAIN or DESTROY/);
+      expect(() => new LogsTable(stack, 'Bad', { removalPolicy: RemovalPolicy.SNAPSHOT })).toThrow(
+        /cannot be snapshotted on delete; use RemovalPolicy.RETAIN or DESTROY/,
+      );
     });
   });
 
@@ -108,7 +143,14 @@ describe('Constructs: LogsTable and LogIndexer', () => {
         Handler: 'index.handler',
         MemorySize: 512,
         Timeout: 60,
-        Environment: { Variables: { KINTO_LOGS_TABLE: { Ref: Match.stringLikeRegexp('^LogsTable') }, KINTO_LOG_RETENTION_HOURS: '48', KINTO_METRICS_NAMESPACE: 'Kinto', NODE_OPTIONS: '--enable-source-maps' } },
+        Environment: {
+          Variables: {
+            KINTO_LOGS_TABLE: { Ref: Match.stringLikeRegexp('^LogsTable') },
+            KINTO_LOG_RETENTION_HOURS: '48',
+            KINTO_METRICS_NAMESPACE: 'Kinto',
+            NODE_OPTIONS: '--enable-source-maps',
+          },
+        },
         LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('^LogIndexerLambdaLogGroup') } },
         DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LogIndexerDeadLetterQueue'), 'Arn'] } },
       });
@@ -132,23 +174,52 @@ describe('Constructs: LogsTable and LogIndexer', () => {
     });
 
     it('may write its log group and BatchWriteItem/UpdateItem on the logs table, nothing more', () => {
-      const policies = main.template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^LogIndexerLambdaRole') }] } });
-      const statements = Object.values(policies).flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: unknown[] } } }).Properties.PolicyDocument.Statement);
+      const policies = main.template.findResources('AWS::IAM::Policy', {
+        Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^LogIndexerLambdaRole') }] },
+      });
+      const statements = Object.values(policies).flatMap(
+        (p) => (p as { Properties: { PolicyDocument: { Statement: unknown[] } } }).Properties.PolicyDocument.Statement,
+      );
       // Exactly these three statements, in any order.
       expect(statements).toHaveLength(3);
-      expect(statements).toEqual(expect.arrayContaining([
-        {
-          Effect: 'Allow',
-          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          Resource: [
-            { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:eu-west-1:111122223333:log-group:', { Ref: expect.stringMatching(/^LogIndexerLambdaLogGroup/) }]] },
-            { 'Fn::GetAtt': [expect.stringMatching(/^LogIndexerLambdaLogGroup/), 'Arn'] },
-          ],
+      expect(statements).toEqual(
+        expect.arrayContaining([
+          {
+            Effect: 'Allow',
+            Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+            Resource: [
+              {
+                'Fn::Join': [
+                  '',
+                  [
+                    'arn:',
+                    { Ref: 'AWS::Partition' },
+                    ':logs:eu-west-1:111122223333:log-group:',
+                    { Ref: expect.stringMatching(/^LogIndexerLambdaLogGroup/) },
+                  ],
+                ],
+              },
+              { 'Fn::GetAtt': [expect.stringMatching(/^LogIndexerLambdaLogGroup/), 'Arn'] },
+            ],
+          },
+          {
+            Effect: 'Allow',
+            Action: ['dynamodb:BatchWriteItem', 'dynamodb:UpdateItem'],
+            Resource: { 'Fn::GetAtt': [expect.stringMatching(/^LogsTable/), 'Arn'] },
+          },
+          {
+            Effect: 'Allow',
+            Action: 'sqs:SendMessage',
+            Resource: { 'Fn::GetAtt': [expect.stringMatching(/^LogIndexerDeadLetterQueue/), 'Arn'] },
+          },
+        ]),
+      );
+      main.template.hasResourceProperties('AWS::IAM::Role', {
+        ManagedPolicyArns: Match.absent(),
+        AssumeRolePolicyDocument: {
+          Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } }],
         },
-        { Effect: 'Allow', Action: ['dynamodb:BatchWriteItem', 'dynamodb:UpdateItem'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^LogsTable/), 'Arn'] } },
-        { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^LogIndexerDeadLetterQueue/), 'Arn'] } },
-      ]));
-      main.template.hasResourceProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent(), AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } }] } });
+      });
     });
 
     it('subscribes a log group: a filter for every event and the permission for CloudWatch Logs', () => {
@@ -196,9 +267,15 @@ describe('Constructs: LogsTable and LogIndexer', () => {
     it('refuses bad settings with the value and the fix', () => {
       const stack = new Stack(new App());
       const table = new LogsTable(stack, 'T').table;
-      expect(() => new LogIndexer(stack, 'A', { logsTable: table, retention: Duration.minutes(30) })).toThrow(/retention must be whole hours from 1 hour to 366 days, got 0.5 hours/);
-      expect(() => new LogIndexer(stack, 'B', { logsTable: table, memorySize: 64 })).toThrow(/memorySize must be a whole number of MiB from 128 to 10240, got 64/);
-      expect(() => new LogIndexer(stack, 'C', { logsTable: table, metricsNamespace: 'AWS/Lambda' })).toThrow(/metricsNamespace .* got "AWS\/Lambda"/);
+      expect(() => new LogIndexer(stack, 'A', { logsTable: table, retention: Duration.minutes(30) })).toThrow(
+        /retention must be whole hours from 1 hour to 366 days, got 0.5 hours/,
+      );
+      expect(() => new LogIndexer(stack, 'B', { logsTable: table, memorySize: 64 })).toThrow(
+        /memorySize must be a whole number of MiB from 128 to 10240, got 64/,
+      );
+      expect(() => new LogIndexer(stack, 'C', { logsTable: table, metricsNamespace: 'AWS/Lambda' })).toThrow(
+        /metricsNamespace .* got "AWS\/Lambda"/,
+      );
     });
 
     it('passes cdk-nag AwsSolutions (acknowledgements carry their reasons)', () => {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ensureStateTable } from '../../lambdas/adapters/dynamodb/create-state-table';
@@ -15,19 +15,34 @@ describe('Stack: KintoPlatformStack', () => {
   const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
   const logicalId = (type: string, pathPart: string): string => {
     const matches = ofType(type).filter(([id]) => id.startsWith(pathPart));
-    if (matches.length !== 1) throw new Error(`expected one ${type} named ${pathPart}*, found ${matches.map(([id]) => id).join(', ') || 'none'}`);
-    return matches[0]![0];
+    if (matches.length !== 1)
+      throw new Error(`expected one ${type} named ${pathPart}*, found ${matches.map(([id]) => id).join(', ') || 'none'}`);
+    return matches[0][0];
   };
   /** The statements of the inline policy attached to a role. */
   const policyOf = (roleId: string) => {
     const policies = ofType('AWS::IAM::Policy').filter(([, p]) => p.Properties.Roles.some((r: { Ref?: string }) => r.Ref === roleId));
     expect(policies).toHaveLength(1);
-    return policies[0]![1].Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown; Effect: string }[];
+    return policies[0][1].Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown; Effect: string }[];
   };
-  const functionNamed = (pathPart: string) => resources[logicalId('AWS::Lambda::Function', pathPart)]!;
+  const functionNamed = (pathPart: string) => resources[logicalId('AWS::Lambda::Function', pathPart)];
   /** LogGroup.grant names the group both by its ARN attribute and by an ARN built from its name. */
   const logGroupResources = (groupId: string) => [
-    { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':log-group:', { Ref: groupId }]] },
+    {
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':logs:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':log-group:',
+          { Ref: groupId },
+        ],
+      ],
+    },
     { 'Fn::GetAtt': [groupId, 'Arn'] },
   ];
 
@@ -52,18 +67,23 @@ describe('Stack: KintoPlatformStack', () => {
           DeletionProtectionEnabled: true,
         },
       });
-      expect(resources[logicalId('AWS::DynamoDB::Table', 'StateTable')]!.Properties.TimeToLiveSpecification).toBeUndefined();
+      expect(resources[logicalId('AWS::DynamoDB::Table', 'StateTable')].Properties.TimeToLiveSpecification).toBeUndefined();
     });
 
     it('has exactly the keys and index the local platform creates (ensureStateTable)', async () => {
       const dynamodb = mockClient(DynamoDBClient);
-      dynamodb.on(CreateTableCommand).resolves({}).on(DescribeTableCommand).resolves({ Table: { TableStatus: 'ACTIVE' } });
+      dynamodb
+        .on(CreateTableCommand)
+        .resolves({})
+        .on(DescribeTableCommand)
+        .resolves({ Table: { TableStatus: 'ACTIVE' } });
       await ensureStateTable(new DynamoDBClient({ region: 'eu-west-1' }), 'kinto-state');
-      const local = dynamodb.commandCalls(CreateTableCommand)[0]!.args[0].input as CreateTableCommandInput;
+      const local = dynamodb.commandCalls(CreateTableCommand)[0].args[0].input;
       dynamodb.restore();
 
-      const table = resources[logicalId('AWS::DynamoDB::Table', 'StateTable')]!;
-      const byName = (a: { AttributeName?: string }, b: { AttributeName?: string }) => String(a.AttributeName).localeCompare(String(b.AttributeName));
+      const table = resources[logicalId('AWS::DynamoDB::Table', 'StateTable')];
+      const byName = (a: { AttributeName?: string }, b: { AttributeName?: string }) =>
+        String(a.AttributeName).localeCompare(String(b.AttributeName));
       expect([...table.Properties.AttributeDefinitions].sort(byName)).toEqual([...local.AttributeDefinitions!].sort(byName));
       expect(table.Properties.KeySchema).toEqual(local.KeySchema);
       expect(table.Properties.GlobalSecondaryIndexes).toEqual(local.GlobalSecondaryIndexes);
@@ -99,10 +119,18 @@ describe('Stack: KintoPlatformStack', () => {
         LoggingConfig: { LogGroup: { Ref: logicalId('AWS::Logs::LogGroup', 'ControlApiHandlerLogGroup') } },
       });
       expect(Object.keys(fn.Properties.Environment.Variables).sort()).toEqual(
-        ['ADMIN_TOKEN_SECRET_ARN', 'BUILD_LOG_GROUP_NAME', 'BUILD_PROJECT_NAME', 'LOGS_TABLE_NAME', 'NODE_OPTIONS', 'PLATFORM_KEY_SECRET_ARN', 'STATE_TABLE_NAME'].sort(),
+        [
+          'ADMIN_TOKEN_SECRET_ARN',
+          'BUILD_LOG_GROUP_NAME',
+          'BUILD_PROJECT_NAME',
+          'LOGS_TABLE_NAME',
+          'NODE_OPTIONS',
+          'PLATFORM_KEY_SECRET_ARN',
+          'STATE_TABLE_NAME',
+        ].sort(),
       );
       template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
-      expect(resources[logicalId('AWS::Logs::LogGroup', 'ControlApiHandlerLogGroup')]!.Properties.RetentionInDays).toBe(30);
+      expect(resources[logicalId('AWS::Logs::LogGroup', 'ControlApiHandlerLogGroup')].Properties.RetentionInDays).toBe(30);
     });
 
     it('was bundled by esbuild into one minified file', () => {
@@ -115,22 +143,48 @@ describe('Stack: KintoPlatformStack', () => {
 
     it('grants the api function exactly what it uses, and no AWS managed policy', () => {
       const role = logicalId('AWS::IAM::Role', 'ControlApiHandlerRole');
-      expect(resources[role]!.Properties.ManagedPolicyArns).toBeUndefined();
+      expect(resources[role].Properties.ManagedPolicyArns).toBeUndefined();
       const table = { 'Fn::GetAtt': [logicalId('AWS::DynamoDB::Table', 'StateTable'), 'Arn'] };
       const logsTable = { 'Fn::GetAtt': [logicalId('AWS::DynamoDB::Table', 'LogsTable'), 'Arn'] };
       expect(policyOf(role)).toEqual([
-        { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: logGroupResources(logicalId('AWS::Logs::LogGroup', 'ControlApiHandlerLogGroup')) },
-        { Sid: 'StateTableItems', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem'], Resource: table },
+        {
+          Effect: 'Allow',
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: logGroupResources(logicalId('AWS::Logs::LogGroup', 'ControlApiHandlerLogGroup')),
+        },
+        {
+          Sid: 'StateTableItems',
+          Effect: 'Allow',
+          Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem'],
+          Resource: table,
+        },
         { Sid: 'StateTableById', Effect: 'Allow', Action: 'dynamodb:Query', Resource: { 'Fn::Join': ['', [table, '/index/byId']] } },
-        { Sid: 'PlatformSecrets', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: [{ Ref: logicalId('AWS::SecretsManager::Secret', 'SecretsAdminToken') }, { Ref: logicalId('AWS::SecretsManager::Secret', 'SecretsPlatformKey') }] },
-        { Sid: 'StartBuilds', Effect: 'Allow', Action: 'codebuild:StartBuild', Resource: { 'Fn::GetAtt': [logicalId('AWS::CodeBuild::Project', 'BuildsProject'), 'Arn'] } },
+        {
+          Sid: 'PlatformSecrets',
+          Effect: 'Allow',
+          Action: 'secretsmanager:GetSecretValue',
+          Resource: [
+            { Ref: logicalId('AWS::SecretsManager::Secret', 'SecretsAdminToken') },
+            { Ref: logicalId('AWS::SecretsManager::Secret', 'SecretsPlatformKey') },
+          ],
+        },
+        {
+          Sid: 'StartBuilds',
+          Effect: 'Allow',
+          Action: 'codebuild:StartBuild',
+          Resource: { 'Fn::GetAtt': [logicalId('AWS::CodeBuild::Project', 'BuildsProject'), 'Arn'] },
+        },
         {
           Sid: 'LogsTableRead',
           Effect: 'Allow',
           Action: 'dynamodb:Query',
           Resource: [logsTable, { 'Fn::Join': ['', [logsTable, '/index/byEnv']] }, { 'Fn::Join': ['', [logsTable, '/index/byBlock']] }],
         },
-        { Effect: 'Allow', Action: ['logs:DescribeLogStreams', 'logs:GetLogEvents'], Resource: logGroupResources(logicalId('AWS::Logs::LogGroup', 'BuildsBuildLogs')) },
+        {
+          Effect: 'Allow',
+          Action: ['logs:DescribeLogStreams', 'logs:GetLogEvents'],
+          Resource: logGroupResources(logicalId('AWS::Logs::LogGroup', 'BuildsBuildLogs')),
+        },
       ]);
     });
 
@@ -147,13 +201,20 @@ describe('Stack: KintoPlatformStack', () => {
           Format: Match.serializedJson(Match.objectLike({ requestId: '$context.requestId', status: '$context.status' })),
         },
       });
-      expect(resources[logicalId('AWS::Logs::LogGroup', 'ControlApiAccessLogs')]!.Properties.RetentionInDays).toBe(30);
+      expect(resources[logicalId('AWS::Logs::LogGroup', 'ControlApiAccessLogs')].Properties.RetentionInDays).toBe(30);
     });
 
     it('allows browsers from the console origin only', () => {
       template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
         CorsConfiguration: {
-          AllowOrigins: [{ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [logicalId('AWS::CloudFront::Distribution', 'ConsoleDistribution'), 'DomainName'] }]] }],
+          AllowOrigins: [
+            {
+              'Fn::Join': [
+                '',
+                ['https://', { 'Fn::GetAtt': [logicalId('AWS::CloudFront::Distribution', 'ConsoleDistribution'), 'DomainName'] }],
+              ],
+            },
+          ],
           AllowHeaders: ['authorization', 'content-type', 'if-match'],
         },
       });
@@ -166,7 +227,13 @@ describe('Stack: KintoPlatformStack', () => {
         DeletionPolicy: 'Retain',
         Properties: {
           ImageScanningConfiguration: { ScanOnPush: true },
-          LifecyclePolicy: { LifecyclePolicyText: Match.serializedJson({ rules: [Match.objectLike({ selection: Match.objectLike({ tagStatus: 'untagged', countNumber: 7 }), action: { type: 'expire' } })] }) },
+          LifecyclePolicy: {
+            LifecyclePolicyText: Match.serializedJson({
+              rules: [
+                Match.objectLike({ selection: Match.objectLike({ tagStatus: 'untagged', countNumber: 7 }), action: { type: 'expire' } }),
+              ],
+            }),
+          },
         },
       });
     });
@@ -181,13 +248,15 @@ describe('Stack: KintoPlatformStack', () => {
         TimeoutInMinutes: 30,
         LogsConfig: { CloudWatchLogs: { Status: 'ENABLED', GroupName: { Ref: logicalId('AWS::Logs::LogGroup', 'BuildsBuildLogs') } } },
       });
-      expect(resources[logicalId('AWS::Logs::LogGroup', 'BuildsBuildLogs')]!.Properties.RetentionInDays).toBe(30);
+      expect(resources[logicalId('AWS::Logs::LogGroup', 'BuildsBuildLogs')].Properties.RetentionInDays).toBe(30);
     });
 
     it('lets the build push to its repository only', () => {
       const statements = policyOf(logicalId('AWS::IAM::Role', 'BuildsProjectRole'));
       const repo = { 'Fn::GetAtt': [logicalId('AWS::ECR::Repository', 'BuildsImages'), 'Arn'] };
-      expect(statements).toContainEqual(expect.objectContaining({ Action: expect.arrayContaining(['ecr:PutImage', 'ecr:InitiateLayerUpload']), Resource: repo }));
+      expect(statements).toContainEqual(
+        expect.objectContaining({ Action: expect.arrayContaining(['ecr:PutImage', 'ecr:InitiateLayerUpload']), Resource: repo }),
+      );
       expect(statements).toContainEqual(expect.objectContaining({ Action: 'ecr:GetAuthorizationToken', Resource: '*' }));
       expect(statements.filter((s) => s.Resource === '*')).toHaveLength(1);
     });
@@ -218,12 +287,30 @@ describe('Stack: KintoPlatformStack', () => {
 
     it('grants the build-events function a read and a conditional write of build items, and BatchGetBuilds', () => {
       const role = logicalId('AWS::IAM::Role', 'BuildsEventsHandlerRole');
-      expect(resources[role]!.Properties.ManagedPolicyArns).toBeUndefined();
+      expect(resources[role].Properties.ManagedPolicyArns).toBeUndefined();
       expect(policyOf(role)).toEqual([
-        { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: logGroupResources(logicalId('AWS::Logs::LogGroup', 'BuildsEventsHandlerLogGroup')) },
-        { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'BuildsEventsDeadLetters'), 'Arn'] } },
-        { Sid: 'BuildItems', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Resource: { 'Fn::GetAtt': [logicalId('AWS::DynamoDB::Table', 'StateTable'), 'Arn'] } },
-        { Sid: 'ReadBuilds', Effect: 'Allow', Action: 'codebuild:BatchGetBuilds', Resource: { 'Fn::GetAtt': [logicalId('AWS::CodeBuild::Project', 'BuildsProject'), 'Arn'] } },
+        {
+          Effect: 'Allow',
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: logGroupResources(logicalId('AWS::Logs::LogGroup', 'BuildsEventsHandlerLogGroup')),
+        },
+        {
+          Effect: 'Allow',
+          Action: 'sqs:SendMessage',
+          Resource: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'BuildsEventsDeadLetters'), 'Arn'] },
+        },
+        {
+          Sid: 'BuildItems',
+          Effect: 'Allow',
+          Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+          Resource: { 'Fn::GetAtt': [logicalId('AWS::DynamoDB::Table', 'StateTable'), 'Arn'] },
+        },
+        {
+          Sid: 'ReadBuilds',
+          Effect: 'Allow',
+          Action: 'codebuild:BatchGetBuilds',
+          Resource: { 'Fn::GetAtt': [logicalId('AWS::CodeBuild::Project', 'BuildsProject'), 'Arn'] },
+        },
       ]);
     });
   });
@@ -237,10 +324,16 @@ describe('Stack: KintoPlatformStack', () => {
     });
 
     it('logs rejected traffic, strips the default security group, and runs Fargate without Container Insights', () => {
-      template.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'REJECT', LogDestinationType: 'cloud-watch-logs', ResourceType: 'VPC' });
+      template.hasResourceProperties('AWS::EC2::FlowLog', {
+        TrafficType: 'REJECT',
+        LogDestinationType: 'cloud-watch-logs',
+        ResourceType: 'VPC',
+      });
       template.resourceCountIs('Custom::VpcRestrictDefaultSG', 1);
       template.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'disabled' }] });
-      template.hasResourceProperties('AWS::ECS::ClusterCapacityProviderAssociations', { CapacityProviders: Match.arrayWith(['FARGATE', 'FARGATE_SPOT']) });
+      template.hasResourceProperties('AWS::ECS::ClusterCapacityProviderAssociations', {
+        CapacityProviders: Match.arrayWith(['FARGATE', 'FARGATE_SPOT']),
+      });
       template.resourceCountIs('AWS::ECS::Service', 0);
     });
   });
@@ -250,7 +343,12 @@ describe('Stack: KintoPlatformStack', () => {
       template.hasResource('AWS::S3::Bucket', {
         DeletionPolicy: 'Retain',
         Properties: {
-          PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+          PublicAccessBlockConfiguration: {
+            BlockPublicAcls: true,
+            BlockPublicPolicy: true,
+            IgnorePublicAcls: true,
+            RestrictPublicBuckets: true,
+          },
           BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
           OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
         },
@@ -266,7 +364,14 @@ describe('Stack: KintoPlatformStack', () => {
         DistributionConfig: {
           DefaultRootObject: 'index.html',
           DefaultCacheBehavior: { ViewerProtocolPolicy: 'redirect-to-https' },
-          Origins: [Match.objectLike({ OriginAccessControlId: { 'Fn::GetAtt': [logicalId('AWS::CloudFront::OriginAccessControl', 'ConsoleDistributionOrigin1S3OriginAccessControl'), 'Id'] }, S3OriginConfig: { OriginAccessIdentity: '' } })],
+          Origins: [
+            Match.objectLike({
+              OriginAccessControlId: {
+                'Fn::GetAtt': [logicalId('AWS::CloudFront::OriginAccessControl', 'ConsoleDistributionOrigin1S3OriginAccessControl'), 'Id'],
+              },
+              S3OriginConfig: { OriginAccessIdentity: '' },
+            }),
+          ],
         },
       });
       template.hasResourceProperties('AWS::S3::BucketPolicy', {
@@ -277,7 +382,9 @@ describe('Stack: KintoPlatformStack', () => {
               Effect: 'Allow',
               Action: 's3:GetObject',
               Principal: { Service: 'cloudfront.amazonaws.com' },
-              Condition: { StringEquals: { 'AWS:SourceArn': Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([{ Ref: distribution }])] }) } },
+              Condition: {
+                StringEquals: { 'AWS:SourceArn': Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([{ Ref: distribution }])] }) },
+              },
             }),
           ]),
         },
@@ -285,21 +392,30 @@ describe('Stack: KintoPlatformStack', () => {
     });
 
     it('deploys the built console with a config.json naming the control API', () => {
-      const [[, deployment]] = Object.entries(resources).filter(([, r]) => r.Type === 'Custom::CDKBucketDeployment') as [string, Resource][];
-      expect(deployment!.Properties.DestinationBucketName).toEqual({ Ref: logicalId('AWS::S3::Bucket', 'ConsoleBucket') });
-      expect(deployment!.Properties.DistributionPaths).toEqual(['/*']);
+      const [[, deployment]] = Object.entries<Resource>(resources).filter(([, r]) => r.Type === 'Custom::CDKBucketDeployment');
+      expect(deployment.Properties.DestinationBucketName).toEqual({ Ref: logicalId('AWS::S3::Bucket', 'ConsoleBucket') });
+      expect(deployment.Properties.DistributionPaths).toEqual(['/*']);
       // The second source is config.json, whose marker is replaced with the API's URL at deploy time.
-      expect(deployment!.Properties.SourceMarkers[1]).toEqual({ '<<marker:0xbaba:0>>': { 'Fn::GetAtt': [logicalId('AWS::ApiGatewayV2::Api', 'ControlApiHttpApi'), 'ApiEndpoint'] } });
+      expect(deployment.Properties.SourceMarkers[1]).toEqual({
+        '<<marker:0xbaba:0>>': { 'Fn::GetAtt': [logicalId('AWS::ApiGatewayV2::Api', 'ControlApiHttpApi'), 'ApiEndpoint'] },
+      });
     });
   });
 
   describe('Construct: PlatformDashboard', () => {
     it('charts the control API, every platform function, the table, builds and dead letters', () => {
       template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
-      const body = JSON.stringify(ofType('AWS::CloudWatch::Dashboard')[0]![1].Properties.DashboardBody);
-      for (const fn of ['ControlApiHandlerFunction', 'BuildsEventsHandlerFunction', 'GatewayAuthorizerLambdaFunction', 'LogIndexerLambdaFunction']) expect(body).toContain(logicalId('AWS::Lambda::Function', fn));
+      const body = JSON.stringify(ofType('AWS::CloudWatch::Dashboard')[0][1].Properties.DashboardBody);
+      for (const fn of [
+        'ControlApiHandlerFunction',
+        'BuildsEventsHandlerFunction',
+        'GatewayAuthorizerLambdaFunction',
+        'LogIndexerLambdaFunction',
+      ])
+        expect(body).toContain(logicalId('AWS::Lambda::Function', fn));
       for (const table of ['StateTable', 'LogsTable']) expect(body).toContain(logicalId('AWS::DynamoDB::Table', table));
-      for (const part of ['AWS/ApiGateway', 'AWS/DynamoDB', 'AWS/CodeBuild', 'ApproximateNumberOfMessagesVisible']) expect(body).toContain(part);
+      for (const part of ['AWS/ApiGateway', 'AWS/DynamoDB', 'AWS/CodeBuild', 'ApproximateNumberOfMessagesVisible'])
+        expect(body).toContain(part);
     });
   });
 
@@ -331,10 +447,12 @@ describe('Stack: KintoPlatformStack', () => {
       const fn = functionNamed('LogIndexerLambdaFunction');
       expect(fn.Properties).toMatchObject({
         Architectures: ['arm64'],
-        Environment: { Variables: { KINTO_LOGS_TABLE: { Ref: logicalId('AWS::DynamoDB::Table', 'LogsTable') }, KINTO_LOG_RETENTION_HOURS: '48' } },
+        Environment: {
+          Variables: { KINTO_LOGS_TABLE: { Ref: logicalId('AWS::DynamoDB::Table', 'LogsTable') }, KINTO_LOG_RETENTION_HOURS: '48' },
+        },
         DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'LogIndexerDeadLetterQueue'), 'Arn'] } },
       });
-      expect(resources[logicalId('AWS::Logs::LogGroup', 'LogIndexerLambdaLogGroup')]!.Properties.RetentionInDays).toBe(30);
+      expect(resources[logicalId('AWS::Logs::LogGroup', 'LogIndexerLambdaLogGroup')].Properties.RetentionInDays).toBe(30);
       // The indexer discards batches of groups not named /kinto/env/<envId>/...: the deployer subscribes those.
       template.resourceCountIs('AWS::Logs::SubscriptionFilter', 0);
     });
@@ -343,13 +461,38 @@ describe('Stack: KintoPlatformStack', () => {
   describe('Outputs', () => {
     it('say where the console, the control API and the admin token are', () => {
       const outputs = template.toJSON().Outputs;
-      expect(Object.keys(outputs).sort()).toEqual(['AdminTokenCommand', 'AdminTokenSecretArn', 'ConsoleUrl', 'ControlApiUrl', 'DashboardUrl', 'ImageRepositoryUri']);
+      expect(Object.keys(outputs).sort()).toEqual([
+        'AdminTokenCommand',
+        'AdminTokenSecretArn',
+        'ConsoleUrl',
+        'ControlApiUrl',
+        'DashboardUrl',
+        'ImageRepositoryUri',
+      ]);
       template.hasOutput('AdminTokenSecretArn', { Value: { Ref: logicalId('AWS::SecretsManager::Secret', 'SecretsAdminToken') } });
       template.hasOutput('AdminTokenCommand', {
-        Value: { 'Fn::Join': ['', ['aws secretsmanager get-secret-value --secret-id ', { Ref: logicalId('AWS::SecretsManager::Secret', 'SecretsAdminToken') }, ' --query SecretString --output text']] },
+        Value: {
+          'Fn::Join': [
+            '',
+            [
+              'aws secretsmanager get-secret-value --secret-id ',
+              { Ref: logicalId('AWS::SecretsManager::Secret', 'SecretsAdminToken') },
+              ' --query SecretString --output text',
+            ],
+          ],
+        },
       });
-      template.hasOutput('ControlApiUrl', { Value: { 'Fn::GetAtt': [logicalId('AWS::ApiGatewayV2::Api', 'ControlApiHttpApi'), 'ApiEndpoint'] } });
-      template.hasOutput('ConsoleUrl', { Value: { 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [logicalId('AWS::CloudFront::Distribution', 'ConsoleDistribution'), 'DomainName'] }]] } });
+      template.hasOutput('ControlApiUrl', {
+        Value: { 'Fn::GetAtt': [logicalId('AWS::ApiGatewayV2::Api', 'ControlApiHttpApi'), 'ApiEndpoint'] },
+      });
+      template.hasOutput('ConsoleUrl', {
+        Value: {
+          'Fn::Join': [
+            '',
+            ['https://', { 'Fn::GetAtt': [logicalId('AWS::CloudFront::Distribution', 'ConsoleDistribution'), 'DomainName'] }],
+          ],
+        },
+      });
     });
   });
 

@@ -18,9 +18,12 @@ describe('Function: assertName', () => {
     expect(assertName('project', name)).toBe(name);
   });
 
-  it.each(['', 'Shop', '2fast', '-a', 'a-', 'a--b', 'a_b', 'ünïcode', 'a b', 'x'.repeat(33), 'a/b', '..'])('refuses %p with INVALID_NAME', (name) => {
-    expect(codeOf(() => assertName('block', name))).toBe('INVALID_NAME');
-  });
+  it.each(['', 'Shop', '2fast', '-a', 'a-', 'a--b', 'a_b', 'ünïcode', 'a b', 'x'.repeat(33), 'a/b', '..'])(
+    'refuses %p with INVALID_NAME',
+    (name) => {
+      expect(codeOf(() => assertName('block', name))).toBe('INVALID_NAME');
+    },
+  );
 
   it('suggests a valid name', () => {
     expect(() => assertName('project', 'My Shop')).toThrow(/e\.g\. "my-shop"/);
@@ -43,7 +46,9 @@ describe('Function: parseReleaseVersion', () => {
 
   it('sorts by version, not by text', () => {
     const versions = ['1.10.0', '1.2.0', '0.9.9', '10.0.0', '1.2.10'];
-    const byKey = [...versions].sort((a, b) => releaseSortKey(parseReleaseVersion(a)).localeCompare(releaseSortKey(parseReleaseVersion(b))));
+    const byKey = [...versions].sort((a, b) =>
+      releaseSortKey(parseReleaseVersion(a)).localeCompare(releaseSortKey(parseReleaseVersion(b))),
+    );
     const byCompare = [...versions].sort((a, b) => compareReleaseVersions(parseReleaseVersion(a), parseReleaseVersion(b)));
     expect(byKey).toEqual(['0.9.9', '1.2.0', '1.2.10', '1.10.0', '10.0.0']);
     expect(byCompare).toEqual(byKey);
@@ -63,7 +68,13 @@ describe('Function: parseCommand', () => {
   });
 
   it('expands $VAR and ${VAR:-default} from the given variables only', () => {
-    expect(parseCommand('serve --port $PORT --host ${HOST:-0.0.0.0}', { PORT: '8080' })[0]!.argv).toEqual(['serve', '--port', '8080', '--host', '0.0.0.0']);
+    expect(parseCommand('serve --port $PORT --host ${HOST:-0.0.0.0}', { PORT: '8080' })[0].argv).toEqual([
+      'serve',
+      '--port',
+      '8080',
+      '--host',
+      '0.0.0.0',
+    ]);
   });
 
   it.each(['a; rm -rf /', 'a | b', 'a > out', 'a || b', 'sleep 1 &', 'echo $(whoami)', 'ls *.js', 'a &&', '&& a'])('refuses %p', (cmd) => {
@@ -76,17 +87,25 @@ describe('Function: parseCommand', () => {
 });
 
 describe('Schema: git inputs', () => {
-  it.each(['https://github.com/a/b.git', 'ssh://git@host/x.git', 'git@github.com:a/b.git', '/tmp/repo', 'file:///tmp/repo'])('accepts repo %p', (repo) => {
-    expect(gitRepo.safeParse(repo).success).toBe(true);
-  });
+  it.each(['https://github.com/a/b.git', 'ssh://git@host/x.git', 'git@github.com:a/b.git', '/tmp/repo', 'file:///tmp/repo'])(
+    'accepts repo %p',
+    (repo) => {
+      expect(gitRepo.safeParse(repo).success).toBe(true);
+    },
+  );
 
-  it.each(['ext::sh -c touch% /tmp/pwned', '--upload-pack=touch /tmp/x', '-u', 'relative/path', 'fd::17', 'https://x/\n'])('refuses repo %p (no command-running transports, no options)', (repo) => {
-    expect(gitRepo.safeParse(repo).success).toBe(false);
-  });
+  it.each(['ext::sh -c touch% /tmp/pwned', '--upload-pack=touch /tmp/x', '-u', 'relative/path', 'fd::17', 'https://x/\n'])(
+    'refuses repo %p (no command-running transports, no options)',
+    (repo) => {
+      expect(gitRepo.safeParse(repo).success).toBe(false);
+    },
+  );
 
   it.each(['main', 'release/1.x', 'feature-2'])('accepts branch %p', (b) => expect(gitBranch.safeParse(b).success).toBe(true));
 
-  it.each(['-f', '--upload-pack=x', 'a..b', 'a b', 'x.lock', 'a/', '@{x}', 'a//b'])('refuses branch %p', (b) => expect(gitBranch.safeParse(b).success).toBe(false));
+  it.each(['-f', '--upload-pack=x', 'a..b', 'a b', 'x.lock', 'a/', '@{x}', 'a//b'])('refuses branch %p', (b) =>
+    expect(gitBranch.safeParse(b).success).toBe(false),
+  );
 
   it('refuses branch and commit together, and sub-folders that climb out', () => {
     expect(blockSourceInput.safeParse({ repo: '/r', branch: 'main', commit: 'abcdef1' }).success).toBe(false);

@@ -1,7 +1,13 @@
 import { getBlockConfig, putBlockConfig } from '../../lambdas/core/block-config';
 import { createBlock, deleteBlock, updateBlock } from '../../lambdas/core/blocks';
 import { requestBuild } from '../../lambdas/core/builds';
-import { deployRelease, listDeployments, loadEnvironmentState, promote, recoverInterruptedDeployments } from '../../lambdas/core/deployments';
+import {
+  deployRelease,
+  listDeployments,
+  loadEnvironmentState,
+  promote,
+  recoverInterruptedDeployments,
+} from '../../lambdas/core/deployments';
 import { createEnvironment, deleteEnvironment, shutDownEnvironment } from '../../lambdas/core/environments';
 import type { KintoError } from '../../lambdas/core/errors';
 import type { CreateBlockInput } from '../../lambdas/core/request-schemas';
@@ -71,7 +77,9 @@ describe('Core: projects, blocks, environments, config, releases, deployments', 
       [{ type: 'microservice', kind: 'cron', build: { startCommand: 'x' } }, /no "kind"/],
       [{ type: 'microservice', schedule: '* * * * *', build: { startCommand: 'x' } }, /Only cron jobs/],
     ])('refuses an inconsistent block %p', async (fields, message) => {
-      const e = await rejects(createBlock(core.ctx, project, { name: 'b', source: { repo: '/r' }, ...(fields as object) } as CreateBlockInput));
+      const e = await rejects(
+        createBlock(core.ctx, project, { name: 'b', source: { repo: '/r' }, ...(fields as object) } as CreateBlockInput),
+      );
       expect([e.status, e.code]).toEqual([400, 'INVALID_BLOCK']);
       expect(e.message).toMatch(message);
     });
@@ -103,7 +111,11 @@ describe('Core: projects, blocks, environments, config, releases, deployments', 
       expect(before.missingRequired).toEqual(['API_KEY']);
       expect(before.resolved.visibility).toBe('protected');
 
-      const set = await putBlockConfig(core.ctx, project, 'dev', 'api', { variables: { GREETING: 'hi', API_KEY: 'k' }, memoryMb: 1024, visibility: 'public' });
+      const set = await putBlockConfig(core.ctx, project, 'dev', 'api', {
+        variables: { GREETING: 'hi', API_KEY: 'k' },
+        memoryMb: 1024,
+        visibility: 'public',
+      });
       expect(set.resolved).toMatchObject({ variables: { GREETING: 'hi', API_KEY: 'k' }, memoryMb: 1024, visibility: 'public' });
       expect(set.missingRequired).toEqual([]);
 
@@ -118,7 +130,9 @@ describe('Core: projects, blocks, environments, config, releases, deployments', 
       expect(set.config?.basicAuth?.username).toBe('team');
       expect(set.config?.basicAuth?.passwordHash).toMatch(/^scrypt\$/);
       expect(JSON.stringify(set.config)).not.toContain('correct horse');
-      expect((await rejects(putBlockConfig(core.ctx, project, 'dev', 'api', { basicAuth: { username: 'a', password: '12345678' } }))).code).toBe('INVALID_CONFIG');
+      expect(
+        (await rejects(putBlockConfig(core.ctx, project, 'dev', 'api', { basicAuth: { username: 'a', password: '12345678' } }))).code,
+      ).toBe('INVALID_CONFIG');
     });
 
     it('honours If-Match: a stale revision gets 409 CONFIG_CHANGED', async () => {
@@ -128,7 +142,9 @@ describe('Core: projects, blocks, environments, config, releases, deployments', 
     });
 
     it('never loses a concurrent write silently: every success is one revision', async () => {
-      const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => putBlockConfig(core.ctx, project, 'dev', 'api', { variables: { API_KEY: `v${i}` } })));
+      const results = await Promise.allSettled(
+        Array.from({ length: 12 }, (_, i) => putBlockConfig(core.ctx, project, 'dev', 'api', { variables: { API_KEY: `v${i}` } })),
+      );
       const ok = results.filter((r) => r.status === 'fulfilled');
       const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
       expect(ok.length).toBeGreaterThanOrEqual(1);
@@ -139,7 +155,7 @@ describe('Core: projects, blocks, environments, config, releases, deployments', 
   });
 
   describe('Function: createEnvironment', () => {
-    it('clones another environment\'s config under a new id', async () => {
+    it("clones another environment's config under a new id", async () => {
       await createBlock(core.ctx, project, api);
       await createEnvironment(core.ctx, project, { name: 'dev' });
       await putBlockConfig(core.ctx, project, 'dev', 'api', { variables: { API_KEY: 'dev-key' } });
@@ -160,7 +176,9 @@ describe('Core: projects, blocks, environments, config, releases, deployments', 
       await createBlock(core.ctx, project, api);
       const dev = await createEnvironment(core.ctx, project, { name: 'dev' });
       await putBlockConfig(core.ctx, project, 'dev', 'api', { variables: { API_KEY: 'k' } });
-      const results = await Promise.allSettled(Array.from({ length: 8 }, () => createEnvironment(core.ctx, project, { name: 'qa', cloneFrom: 'dev' })));
+      const results = await Promise.allSettled(
+        Array.from({ length: 8 }, () => createEnvironment(core.ctx, project, { name: 'qa', cloneFrom: 'dev' })),
+      );
       const winners = results.filter((r) => r.status === 'fulfilled');
       expect(winners).toHaveLength(1);
       const envs = await listAll(core.ctx.store.environments, { projectId: dev.projectId });
@@ -169,7 +187,8 @@ describe('Core: projects, blocks, environments, config, releases, deployments', 
       // Behind the store's back: every config item in the table belongs to a live environment.
       const live = new Set((await core.scanKeys()).filter((k) => k.sk.startsWith('ENV#')).map((k) => k.sk));
       const liveIds = new Set<string>();
-      for (const p of await listAll(core.ctx.store.projects, {})) for (const e of await listAll(core.ctx.store.environments, { projectId: p.id })) liveIds.add(`ENV#${e.id}`);
+      for (const p of await listAll(core.ctx.store.projects, {}))
+        for (const e of await listAll(core.ctx.store.environments, { projectId: p.id })) liveIds.add(`ENV#${e.id}`);
       const orphans = (await core.scanKeys()).filter((k) => k.sk.startsWith('CONFIG#') && !liveIds.has(k.pk));
       expect(live.size).toBeGreaterThan(0);
       expect(orphans).toEqual([]);
@@ -201,7 +220,12 @@ describe('Core: projects, blocks, environments, config, releases, deployments', 
       await core.finish(failed, { status: 'failed', error: 'x' });
       const release = await tagRelease(core.ctx, project, { version: '1.0.0', notes: 'first' });
       expect(release.blocks).toHaveLength(1);
-      expect(release.blocks[0]).toMatchObject({ name: 'api', buildId: first.id, commit: first.commit, build: { startCommand: 'node server.js' } });
+      expect(release.blocks[0]).toMatchObject({
+        name: 'api',
+        buildId: first.id,
+        commit: first.commit,
+        build: { startCommand: 'node server.js' },
+      });
       await updateBlock(core.ctx, project, 'api', { build: { startCommand: 'node other.js' } });
       const again = await core.ctx.store.releases.get({ projectId: release.projectId, version: '1.0.0' });
       expect(again?.blocks[0]?.build.startCommand).toBe('node server.js');
@@ -282,7 +306,15 @@ describe('Core: projects, blocks, environments, config, releases, deployments', 
       // What a crash after "lock + record" leaves behind:
       const at = new Date().toISOString();
       await core.ctx.store.environments.update({ ...env, deploying: { deploymentId: 'zzzz-crashed', since: at } });
-      await core.ctx.store.deployments.create({ ...done, id: 'zzzz-crashed', release: '1.1.0', status: 'in-progress', rev: 1, createdAt: at, updatedAt: at });
+      await core.ctx.store.deployments.create({
+        ...done,
+        id: 'zzzz-crashed',
+        release: '1.1.0',
+        status: 'in-progress',
+        rev: 1,
+        createdAt: at,
+        updatedAt: at,
+      });
       expect((await rejects(deployRelease(core.ctx, project, 'dev', '1.1.0'))).code).toBe('DEPLOYMENT_IN_PROGRESS');
 
       expect(await recoverInterruptedDeployments(core.ctx, [p])).toBe(1);
@@ -293,7 +325,7 @@ describe('Core: projects, blocks, environments, config, releases, deployments', 
       expect((await deployRelease(core.ctx, project, 'dev', '1.1.0')).status).toBe('succeeded');
     });
 
-    it('promotes the release running in another environment with the target\'s own config', async () => {
+    it("promotes the release running in another environment with the target's own config", async () => {
       await putBlockConfig(core.ctx, project, 'dev', 'api', { variables: { API_KEY: 'dev' } });
       await createEnvironment(core.ctx, project, { name: 'prod' });
       expect((await rejects(promote(core.ctx, project, 'prod', 'dev'))).code).toBe('NOTHING_TO_PROMOTE');

@@ -21,13 +21,28 @@ describe('Access log format', () => {
   it('is valid JSON once API Gateway fills it, and reads back as an access entry', () => {
     const line = render(gatewayAccessLogFormat('env1', { release: '1.2.3', commits: { orders: 'abcdef0123456789' } }), values);
     expect(parseAccessLogLine(line, 'env1')).toEqual({
-      envId: 'env1', requestId: 'Jx7dKhMYoAMEVkg=', time: '2025-06-15T15:06:40.123Z', method: 'POST', path: '/orders/42', block: 'orders',
-      release: '1.2.3', commit: 'abcdef012345', status: 201, durationMs: 37, clientId: 'client-1', lambdaRequestId: '3f0b9c1e-aaaa-bbbb-cccc-111122223333',
+      envId: 'env1',
+      requestId: 'Jx7dKhMYoAMEVkg=',
+      time: '2025-06-15T15:06:40.123Z',
+      method: 'POST',
+      path: '/orders/42',
+      block: 'orders',
+      release: '1.2.3',
+      commit: 'abcdef012345',
+      status: 201,
+      durationMs: 37,
+      clientId: 'client-1',
+      lambdaRequestId: '3f0b9c1e-aaaa-bbbb-cccc-111122223333',
     });
   });
 
   it('stays valid JSON when variables are missing ("-"), as for /authorize without an authorizer', () => {
-    const line = render(GATEWAY_ACCESS_LOG_FORMAT, { ...values, '$context.path': '/authorize', '$context.authorizer.clientId': '-', '$context.integration.requestId': '-' });
+    const line = render(GATEWAY_ACCESS_LOG_FORMAT, {
+      ...values,
+      '$context.path': '/authorize',
+      '$context.authorizer.clientId': '-',
+      '$context.integration.requestId': '-',
+    });
     const got = parseAccessLogLine(line, 'env1');
     expect(got).toMatchObject({ path: '/authorize', status: 201 });
     expect(got).not.toHaveProperty('block');

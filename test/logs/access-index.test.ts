@@ -25,7 +25,15 @@ interface Item {
 }
 type Op =
   | { k: 'add'; retentionMs: number; items: Item[] }
-  | { k: 'list'; env: string; limit: number; block?: string; status?: { min: number; max: number }; now: number; before?: { dt: number; id: string } }
+  | {
+      k: 'list';
+      env: string;
+      limit: number;
+      block?: string;
+      status?: { min: number; max: number };
+      now: number;
+      before?: { dt: number; id: string };
+    }
   | { k: 'get'; env: string; id: string; now: number }
   | { k: 'older'; dt: number }
   | { k: 'expired'; nowS: number };
@@ -43,7 +51,14 @@ const item: fc.Arbitrary<Item> = fc.record(
 );
 const nowS = fc.integer({ min: S0 - 1, max: S0 + 8 });
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ k: fc.constant('add' as const), retentionMs: fc.constantFrom(1000, 2000, 4000), items: fc.array(item, { minLength: 1, maxLength: 8 }) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      k: fc.constant('add' as const),
+      retentionMs: fc.constantFrom(1000, 2000, 4000),
+      items: fc.array(item, { minLength: 1, maxLength: 8 }),
+    }),
+  },
   {
     weight: 4,
     arbitrary: fc.record(
@@ -52,21 +67,34 @@ const op: fc.Arbitrary<Op> = fc.oneof(
         env: fc.constantFrom(...ENVS, 'e3'),
         limit: fc.integer({ min: 1, max: 4 }),
         block: fc.constantFrom('api', 'web', 'nope', ''),
-        status: fc.tuple(fc.integer({ min: 100, max: 599 }), fc.integer({ min: 100, max: 599 })).map(([a, b]) => ({ min: Math.min(a, b), max: Math.max(a, b) })),
+        status: fc
+          .tuple(fc.integer({ min: 100, max: 599 }), fc.integer({ min: 100, max: 599 }))
+          .map(([a, b]) => ({ min: Math.min(a, b), max: Math.max(a, b) })),
         now: nowS,
         before: fc.record({ dt: fc.constantFrom(...OFFSETS, 1700), id: fc.constantFrom(...IDS, '', 'aa', 'zz') }),
       },
       { requiredKeys: ['k', 'env', 'limit', 'now'] },
     ),
   },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant('get' as const), env: fc.constantFrom(...ENVS), id: fc.constantFrom(...IDS, 'zz'), now: nowS }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ k: fc.constant('get' as const), env: fc.constantFrom(...ENVS), id: fc.constantFrom(...IDS, 'zz'), now: nowS }),
+  },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('older' as const), dt: fc.constantFrom(...OFFSETS, 1700) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('expired' as const), nowS }) },
 );
 
 function entryOf(i: Item): AccessEntry {
   // Without a block the path is a gateway route, so that the record has none either (normalized, not in place).
-  const e: AccessEntry = { requestId: i.id, time: isoTime(T0 + i.dt), envId: i.env, method: 'GET', path: i.block ? `/${i.block}/x` : '/authorize', status: i.status, durationMs: 1.5 };
+  const e: AccessEntry = {
+    requestId: i.id,
+    time: isoTime(T0 + i.dt),
+    envId: i.env,
+    method: 'GET',
+    path: i.block ? `/${i.block}/x` : '/authorize',
+    status: i.status,
+    durationMs: 1.5,
+  };
   return i.block ? { ...e, block: i.block } : e;
 }
 
@@ -79,7 +107,8 @@ interface Held {
 }
 
 /** Newest first: time descending, then request id descending (the logs table's `<time>#<requestId>` keys). */
-const newestFirst = (a: Held, b: Held): number => b.timeMs - a.timeMs || (a.record.requestId < b.record.requestId ? 1 : a.record.requestId > b.record.requestId ? -1 : 0);
+const newestFirst = (a: Held, b: Held): number =>
+  b.timeMs - a.timeMs || (a.record.requestId < b.record.requestId ? 1 : a.record.requestId > b.record.requestId ? -1 : 0);
 const olderThanCursor = (h: Held, c: LogCursor): boolean => {
   const t = Date.parse(c.time);
   return h.timeMs < t || (h.timeMs === t && h.record.requestId < c.key);
@@ -127,13 +156,13 @@ function run(ops: readonly Op[]): void {
         // As the file store does: one add per environment, rows in batch order.
         const byEnv = new Map<string, number[]>();
         for (let r = 0; r < rows.count; r++) {
-          const env = accessRecordAt(rows.texts[rows.textOf[r]!]!, rows.starts[r]!, 0).envId;
+          const env = accessRecordAt(rows.texts[rows.textOf[r]], rows.starts[r], 0).envId;
           byEnv.set(env, [...(byEnv.get(env) ?? []), r]);
         }
         for (const [env, list] of byEnv) index.add(env, rows, list);
         for (const [env, list] of byEnv) {
           for (const r of list) {
-            const i = o.items[r]!;
+            const i = o.items[r];
             const timeMs = T0 + i.dt;
             const record: AccessRecord = { ...entryOf(i), expiresAt: Math.floor(timeMs / 1000) + o.retentionMs / 1000 };
             held = held.filter((h) => !(h.env === env && h.timeMs === timeMs && h.record.requestId === i.id));
@@ -158,7 +187,7 @@ function run(ops: readonly Op[]): void {
         pages.forEach((p, k) => {
           const last = k === pages.length - 1;
           expect(p.items.length).toBe(last ? expected.length - k * o.limit : o.limit);
-          if (!last) expect(p.next).toEqual({ time: p.items[o.limit - 1]!.time, key: p.items[o.limit - 1]!.requestId });
+          if (!last) expect(p.next).toEqual({ time: p.items[o.limit - 1].time, key: p.items[o.limit - 1].requestId });
         });
         break;
       }
@@ -184,7 +213,10 @@ function run(ops: readonly Op[]): void {
   }
 
   // Whatever happened, every environment lists exactly what the model holds.
-  for (const env of ENVS) expect(allPages(index, { envId: env, limit: 3, now: 0 }).flatMap((p) => p.items)).toEqual(modelList(held, { envId: env, limit: 3, now: 0 }));
+  for (const env of ENVS)
+    expect(allPages(index, { envId: env, limit: 3, now: 0 }).flatMap((p) => p.items)).toEqual(
+      modelList(held, { envId: env, limit: 3, now: 0 }),
+    );
 }
 
 describe('Class: AccessIndex', () => {
@@ -197,7 +229,17 @@ describe('Class: AccessIndex', () => {
 
   it('keeps the rows of many small batches (merged chunks) and of larger ones in one order', () => {
     fc.assert(
-      fc.property(fc.array(fc.record({ k: fc.constant('add' as const), retentionMs: fc.constant(4000), items: fc.array(item, { minLength: 1, maxLength: 40 }) }), { minLength: 1, maxLength: 12 }), (adds) => run(adds)),
+      fc.property(
+        fc.array(
+          fc.record({
+            k: fc.constant('add' as const),
+            retentionMs: fc.constant(4000),
+            items: fc.array(item, { minLength: 1, maxLength: 40 }),
+          }),
+          { minLength: 1, maxLength: 12 },
+        ),
+        (adds) => run(adds),
+      ),
       { numRuns: 100 },
     );
   });
@@ -206,7 +248,8 @@ describe('Class: AccessIndex', () => {
     it('orders requests of one millisecond by id, newest first, and pages with the cursor', () => {
       const index = new AccessIndex(() => undefined);
       const builder = new AccessRowBatchBuilder({ batch: 'b', retentionMs: 3600_000 });
-      for (const id of ['b', 'ab', 'a', 'c']) builder.addAccessLines(accessLine(entryOf({ env: 'e1', id, dt: 0, block: 'api', status: 200, via: 'line' })));
+      for (const id of ['b', 'ab', 'a', 'c'])
+        builder.addAccessLines(accessLine(entryOf({ env: 'e1', id, dt: 0, block: 'api', status: 200, via: 'line' })));
       const rows = builder.build().accessRows!;
       index.add('e1', rows, [0, 1, 2, 3]);
       const first = index.list({ envId: 'e1', limit: 2, now: S0 });

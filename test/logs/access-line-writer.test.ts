@@ -10,11 +10,18 @@ const usableTime = fc.oneof(
   fc.integer({ min: 946_684_800_000, max: 253_402_300_799_999 }),
   fc.constantFrom(946_684_800_000, 253_402_300_799_999, 1_750_000_000_123, 1_750_000_000_999.75),
 );
-const anyTime = fc.oneof({ weight: 4, arbitrary: usableTime }, { weight: 1, arbitrary: fc.constantFrom(0, -1, 946_684_799_999, 253_402_300_800_000, NaN, Infinity, -Infinity) });
-const anyFacts: fc.Arbitrary<AccessFacts> = fc.record({ ...factFields, timeMs: anyTime, status: number, durationMs: number }, { requiredKeys: ['requestId', 'timeMs', 'envId', 'method', 'path', 'status', 'durationMs'] });
+const anyTime = fc.oneof(
+  { weight: 4, arbitrary: usableTime },
+  { weight: 1, arbitrary: fc.constantFrom(0, -1, 946_684_799_999, 253_402_300_800_000, NaN, Infinity, -Infinity) },
+);
+const anyFacts: fc.Arbitrary<AccessFacts> = fc.record(
+  { ...factFields, timeMs: anyTime, status: number, durationMs: number },
+  { requiredKeys: ['requestId', 'timeMs', 'envId', 'method', 'path', 'status', 'durationMs'] },
+);
 
 /** The line the writer must give: accessLine's, the time as isoTime writes it (empty when it cannot). */
-const expectedLine = (f: AccessFacts): string => accessLine({ ...accessEntryOf({ ...f, timeMs: 0 }), time: isUsableTime(f.timeMs) ? isoTime(Math.floor(f.timeMs)) : '' });
+const expectedLine = (f: AccessFacts): string =>
+  accessLine({ ...accessEntryOf({ ...f, timeMs: 0 }), time: isUsableTime(f.timeMs) ? isoTime(Math.floor(f.timeMs)) : '' });
 
 /** The same text as another string object (not the same reference), as a gateway's fields often are. */
 const copyOf = (s: string): string => `${s}.`.slice(0, -1);
@@ -39,7 +46,8 @@ describe('Class: AccessLineWriter', () => {
       // Few values per field, so that a field repeats, changes, and returns to an earlier value,
       // sometimes as the same text in another string object.
       const few = <T>(arb: fc.Arbitrary<T>) => fc.array(arb, { minLength: 1, maxLength: 3 });
-      const maybeCopy = <T extends string | undefined>(pool: T[]) => fc.tuple(fc.constantFrom(...pool), fc.boolean()).map(([s, copy]) => (copy && s !== undefined ? copyOf(s) : s) as T);
+      const maybeCopy = <T extends string | undefined>(pool: T[]) =>
+        fc.tuple(fc.constantFrom(...pool), fc.boolean()).map(([s, copy]) => (copy && s !== undefined ? copyOf(s) : s) as T);
       const sequence = fc
         .record({
           envId: few(entryFields.envId),
@@ -81,12 +89,26 @@ describe('Class: AccessLineWriter', () => {
     });
 
     it('writes the line the gateway gives, which parseAccessLine reads back', () => {
-      const f: AccessFacts = { requestId: 'r1', timeMs: Date.UTC(2025, 5, 15, 10, 0, 0, 7), envId: 'e1', method: 'GET', path: '/api/x', block: 'api', release: '1.0.0', status: 200, durationMs: 1.5 };
+      const f: AccessFacts = {
+        requestId: 'r1',
+        timeMs: Date.UTC(2025, 5, 15, 10, 0, 0, 7),
+        envId: 'e1',
+        method: 'GET',
+        path: '/api/x',
+        block: 'api',
+        release: '1.0.0',
+        status: 200,
+        durationMs: 1.5,
+      };
       const line = 'r1\t2025-06-15T10:00:00.007Z\te1\tGET\t/api/x\tapi\t1.0.0\t\t200\t1.5\t\t\n';
       const bytes = new Uint8Array(line.length);
       expect(new AccessLineWriter().write(bytes, 0, f)).toBe(line.length);
       expect(Buffer.from(bytes).toString('latin1')).toBe(line);
-      expect(parseAccessLine(Buffer.from(bytes).toString('latin1'), 0, bytes.length - 1)).toMatchObject({ time: '2025-06-15T10:00:00.007Z', block: 'api', status: '200' });
+      expect(parseAccessLine(Buffer.from(bytes).toString('latin1'), 0, bytes.length - 1)).toMatchObject({
+        time: '2025-06-15T10:00:00.007Z',
+        block: 'api',
+        status: '200',
+      });
     });
 
     it('returns -1 when the buffer has no room for the line, writing nothing past its end', () => {
@@ -108,9 +130,27 @@ describe('Class: AccessLineWriter', () => {
 
 describe('Function: accessEntryOf', () => {
   it('copies the facts into an entry with the time in ISO form', () => {
-    const f = { requestId: 'r1', timeMs: Date.UTC(2025, 5, 15, 10, 0, 0, 7), envId: 'e1', method: 'GET', path: '/x', block: 'api', status: 200, durationMs: 1.5 };
+    const f = {
+      requestId: 'r1',
+      timeMs: Date.UTC(2025, 5, 15, 10, 0, 0, 7),
+      envId: 'e1',
+      method: 'GET',
+      path: '/x',
+      block: 'api',
+      status: 200,
+      durationMs: 1.5,
+    };
     const entry = accessEntryOf(f);
     f.block = 'other';
-    expect(entry).toMatchObject({ requestId: 'r1', time: '2025-06-15T10:00:00.007Z', envId: 'e1', method: 'GET', path: '/x', block: 'api', status: 200, durationMs: 1.5 });
+    expect(entry).toMatchObject({
+      requestId: 'r1',
+      time: '2025-06-15T10:00:00.007Z',
+      envId: 'e1',
+      method: 'GET',
+      path: '/x',
+      block: 'api',
+      status: 200,
+      durationMs: 1.5,
+    });
   });
 });

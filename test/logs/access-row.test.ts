@@ -20,7 +20,10 @@ import { entryFields, finite, id, number, text } from './access-fields';
 import type { AccessEntry, AccessRecord } from '../../lambdas/core/logs/log-records';
 
 const REQUIRED = ['requestId', 'time', 'envId', 'method', 'path', 'status', 'durationMs'] as const;
-const anyEntry: fc.Arbitrary<AccessEntry> = fc.record({ ...entryFields, status: number, durationMs: number }, { requiredKeys: [...REQUIRED] });
+const anyEntry: fc.Arbitrary<AccessEntry> = fc.record(
+  { ...entryFields, status: number, durationMs: number },
+  { requiredKeys: [...REQUIRED] },
+);
 const anyRecord: fc.Arbitrary<AccessRecord> = fc.record(
   { ...entryFields, status: finite, durationMs: finite, expiresAt: finite },
   { requiredKeys: [...REQUIRED, 'expiresAt'] },
@@ -129,38 +132,56 @@ describe('Function: parseAccessRow', () => {
 
 describe('Functions: reading an access line in place', () => {
   /** Lines back to back, or rows one a line: where each line starts, and the entries. */
-  const layouts = fc.boolean().chain((asRows) => fc.tuple(fc.array(fc.tuple(asRows ? anyRecord : anyEntry, finite), { minLength: 1, maxLength: 5 }), fc.constant(asRows))).map(([items, asRows]) => {
-    let text = '';
-    const starts: number[] = [];
-    for (const [e, expiresAt] of items) {
-      if (asRows) {
-        // Rows hold finite numbers only (parseAccessRow refuses others): anyRecord's.
-        const row = accessRow({ ...e, expiresAt });
-        starts.push(text.length + accessRowLine(row)!.start);
-        text += `${row}\n`;
-      } else {
-        starts.push(text.length);
-        text += accessLine(e);
+  const layouts = fc
+    .boolean()
+    .chain((asRows) =>
+      fc.tuple(fc.array(fc.tuple(asRows ? anyRecord : anyEntry, finite), { minLength: 1, maxLength: 5 }), fc.constant(asRows)),
+    )
+    .map(([items, asRows]) => {
+      let text = '';
+      const starts: number[] = [];
+      for (const [e, expiresAt] of items) {
+        if (asRows) {
+          // Rows hold finite numbers only (parseAccessRow refuses others): anyRecord's.
+          const row = accessRow({ ...e, expiresAt });
+          starts.push(text.length + accessRowLine(row)!.start);
+          text += `${row}\n`;
+        } else {
+          starts.push(text.length);
+          text += accessLine(e);
+        }
       }
-    }
-    return { text, starts, entries: items.map(([e]) => e), expires: items.map(([, x]) => x), asRows };
-  });
+      return { text, starts, entries: items.map(([e]) => e), expires: items.map(([, x]) => x), asRows };
+    });
 
   it('accessLineStatus reads a number past 2^53 as Number does', () => {
-    const line = accessLine({ requestId: 'r1', time: 't', envId: 'e', method: 'GET', path: '/', status: 474927350159948540, durationMs: 0 });
+    const line = accessLine({
+      requestId: 'r1',
+      time: 't',
+      envId: 'e',
+      method: 'GET',
+      path: '/',
+      status: 474927350159948540,
+      durationMs: 0,
+    });
     expect(accessLineStatus(line, 0)).toBe(474927350159948540);
-    expect(accessLineStatus(accessLine({ requestId: 'r1', time: 't', envId: 'e', method: 'GET', path: '/', status: 999_999_999_999_999, durationMs: 0 }), 0)).toBe(999_999_999_999_999);
+    expect(
+      accessLineStatus(
+        accessLine({ requestId: 'r1', time: 't', envId: 'e', method: 'GET', path: '/', status: 999_999_999_999_999, durationMs: 0 }),
+        0,
+      ),
+    ).toBe(999_999_999_999_999);
   });
 
   it('accessRecordAt and accessRowLine rebuild each record', () => {
     fc.assert(
       fc.property(layouts, ({ text, starts, entries, expires, asRows }) => {
         entries.forEach((e, k) => {
-          const expected = recordOf(e, expires[k]!);
-          expect(accessRecordAt(text, starts[k]!, expires[k]!)).toEqual(expected);
+          const expected = recordOf(e, expires[k]);
+          expect(accessRecordAt(text, starts[k], expires[k])).toEqual(expected);
           if (asRows) {
-            const row = text.slice(text.lastIndexOf('\n', starts[k]!) + 1, text.indexOf('\n', starts[k]!));
-            expect(accessRowLine(row)).toEqual({ start: starts[k]! - text.lastIndexOf('\n', starts[k]!) - 1, record: expected });
+            const row = text.slice(text.lastIndexOf('\n', starts[k]) + 1, text.indexOf('\n', starts[k]));
+            expect(accessRowLine(row)).toEqual({ start: starts[k] - text.lastIndexOf('\n', starts[k]) - 1, record: expected });
           }
         });
       }),
@@ -170,16 +191,22 @@ describe('Functions: reading an access line in place', () => {
 
   it('accessLineStatus, accessLineEnv, accessLineHasEnv and accessLineHasBlock agree with the parsed line', () => {
     fc.assert(
-      fc.property(layouts, text(), fc.oneof(fc.constant('api'), text()).filter((b) => b !== ''), ({ text: t, starts, entries }, otherEnv, otherBlock) => {
-        entries.forEach((e, k) => {
-          const start = starts[k]!;
-          expect(accessLineStatus(t, start)).toBe(Number(String(e.status)));
-          expect(accessLineEnv(t, start)).toBe(e.envId);
-          for (const env of [e.envId, otherEnv, '']) expect(accessLineHasEnv(t, start, escapeField(env))).toBe(e.envId === env);
-          // Non-empty blocks only: escapeField('') is how a line holds an absent block.
-          for (const block of [e.block, otherBlock]) if (block) expect(accessLineHasBlock(t, start, escapeField(block))).toBe(e.block === block);
-        });
-      }),
+      fc.property(
+        layouts,
+        text(),
+        fc.oneof(fc.constant('api'), text()).filter((b) => b !== ''),
+        ({ text: t, starts, entries }, otherEnv, otherBlock) => {
+          entries.forEach((e, k) => {
+            const start = starts[k];
+            expect(accessLineStatus(t, start)).toBe(Number(String(e.status)));
+            expect(accessLineEnv(t, start)).toBe(e.envId);
+            for (const env of [e.envId, otherEnv, '']) expect(accessLineHasEnv(t, start, escapeField(env))).toBe(e.envId === env);
+            // Non-empty blocks only: escapeField('') is how a line holds an absent block.
+            for (const block of [e.block, otherBlock])
+              if (block) expect(accessLineHasBlock(t, start, escapeField(block))).toBe(e.block === block);
+          });
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -190,12 +217,12 @@ describe('Functions: reading an access line in place', () => {
         ae.forEach((x, i) => {
           const ix = escapeField(x.requestId);
           for (const q of [x.requestId, other, '']) {
-            expect(accessLineIdIs(a, as[i]!, escapeField(q))).toBe(x.requestId === q);
-            expect(sign(compareAccessLineId(a, as[i]!, escapeField(q)))).toBe(compareStrings(ix, escapeField(q)));
+            expect(accessLineIdIs(a, as[i], escapeField(q))).toBe(x.requestId === q);
+            expect(sign(compareAccessLineId(a, as[i], escapeField(q)))).toBe(compareStrings(ix, escapeField(q)));
           }
           be.forEach((y, j) => {
             const iy = escapeField(y.requestId);
-            expect(sign(compareAccessLineIds(a, as[i]!, b, bs[j]!))).toBe(compareStrings(ix, iy));
+            expect(sign(compareAccessLineIds(a, as[i], b, bs[j]))).toBe(compareStrings(ix, iy));
           });
         });
       }),

@@ -11,4 +11,3 @@ logStoreContract('DynamoDB logs table (dynalite)', async () => {
   await ensureLogsTable(dynamo.client, tableName);
   return { store: new DynamoDbLogStore({ client: dynamo.client, tableName }), close: () => dynamo.close() };
 });
-

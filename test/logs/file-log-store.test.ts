@@ -24,7 +24,12 @@ describe('Class: FileLogStore', () => {
     const first = await FileLogStore.open({ dir });
     const b = new LogBatchBuilder({ batch: 'b1' });
     b.addAccess({ envId: 'e1', requestId: 'r1', time: Date.now(), method: 'GET', path: '/api/', status: 200, durationMs: 3 });
-    b.addBlockLine(source, { time: Date.now(), seq: '1', text: JSON.stringify({ kinto_request_id: 'r1', message: 'hi' }), stream: 'stdout' });
+    b.addBlockLine(source, {
+      time: Date.now(),
+      seq: '1',
+      text: JSON.stringify({ kinto_request_id: 'r1', message: 'hi' }),
+      stream: 'stdout',
+    });
     b.addBlockLine(source, { time: Date.now(), seq: '2', text: 'plain', stream: 'stdout' });
     await first.write(b.build());
     await first.close();
@@ -34,7 +39,9 @@ describe('Class: FileLogStore', () => {
     const detail = await second.getRequest('e1', 'r1', now);
     expect(detail.access?.block).toBe('api');
     expect(detail.lines.map((l) => JSON.parse(l.text).message)).toEqual(['hi']);
-    expect((await second.listInstanceLines({ envId: 'e1', block: 'api', limit: 5, order: 'newest', now })).items.map((l) => l.text)).toEqual(['plain']);
+    expect(
+      (await second.listInstanceLines({ envId: 'e1', block: 'api', limit: 5, order: 'newest', now })).items.map((l) => l.text),
+    ).toEqual(['plain']);
     expect((await second.listMetrics('e1', '2000-01-01T00:00', '9999-01-01T00:00', now))[0]).toMatchObject({ requests: 1, block: 'api' });
     await second.close();
   });
@@ -57,7 +64,13 @@ describe('Class: FileLogStore', () => {
     const base = Date.parse('2025-06-01T00:00:00Z');
     for (let minute = 0; minute < 5; minute++) {
       const b = new LogBatchBuilder({ batch: `b${minute}`, retentionMs: 10 * 365 * 24 * 3600_000 });
-      for (let i = 0; i < 30; i++) b.addBlockLine(source, { time: base + minute * 60_000 + i * 100, seq: String(i).padStart(4, '0'), text: `m${minute} line ${i}`, stream: 'stdout' });
+      for (let i = 0; i < 30; i++)
+        b.addBlockLine(source, {
+          time: base + minute * 60_000 + i * 100,
+          seq: String(i).padStart(4, '0'),
+          text: `m${minute} line ${i}`,
+          stream: 'stdout',
+        });
       await store.write(b.build());
     }
     expect(evictions.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);

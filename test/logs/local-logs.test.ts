@@ -38,7 +38,16 @@ describe('Logs and metrics on the local platform (end to end)', () => {
     const repo = createGitRepo({ 'server.js': LOGGING_SERVICE });
     commit = execFileSync('git', ['-C', repo, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
     await kinto.api('POST', '/v1/projects', { name: 'shop' });
-    expect((await kinto.api('POST', '/v1/projects/shop/blocks', { name: 'api', type: 'microservice', source: { repo }, build: { startCommand: 'node server.js' } })).status).toBe(201);
+    expect(
+      (
+        await kinto.api('POST', '/v1/projects/shop/blocks', {
+          name: 'api',
+          type: 'microservice',
+          source: { repo },
+          build: { startCommand: 'node server.js' },
+        })
+      ).status,
+    ).toBe(201);
     await kinto.api('POST', '/v1/projects/shop/environments', { name: 'dev' });
     await kinto.api('PUT', `${ENV}/blocks/api/config`, { visibility: 'public' });
     await kinto.buildBlock('shop', 'api');
@@ -64,7 +73,14 @@ describe('Logs and metrics on the local platform (end to end)', () => {
     expect(body.nextCursor).toBeNull();
     expect(body.data.map((r: { requestId: string }) => r.requestId)).toEqual(calls.map((c) => c.id).reverse());
     for (const [i, r] of [...body.data].reverse().entries()) {
-      expect(r).toMatchObject({ status: calls[i]!.status, method: 'GET', path: `/api${calls[i]!.path}`, block: 'api', release: '1.0.0', commit });
+      expect(r).toMatchObject({
+        status: calls[i].status,
+        method: 'GET',
+        path: `/api${calls[i].path}`,
+        block: 'api',
+        release: '1.0.0',
+        commit,
+      });
       expect(r.durationMs).toBeGreaterThanOrEqual(0);
     }
     expect(calls.filter((c) => c.status === 404)).toHaveLength(4);
@@ -88,7 +104,7 @@ describe('Logs and metrics on the local platform (end to end)', () => {
     const first = await kinto.api('GET', `${ENV}/requests?limit=10`);
     expect(first.body.data).toHaveLength(10);
     const second = await kinto.api('GET', `${ENV}/requests?limit=10&before=${first.body.nextCursor}`);
-    expect(second.body.data[0].requestId).toBe(calls[N - 11]!.id);
+    expect(second.body.data[0].requestId).toBe(calls[N - 11].id);
     const notFound = await kinto.api('GET', `${ENV}/requests?status=4xx`);
     expect(notFound.body.data.map((r: { status: number }) => r.status)).toEqual([404, 404, 404, 404]);
     const errors = await kinto.api('GET', `${ENV}/requests?status=error&block=api`);
@@ -113,7 +129,10 @@ describe('Logs and metrics on the local platform (end to end)', () => {
     await kinto.logFeed!.flush();
     const { status, body } = await kinto.api('GET', `${ENV}/requests/orphan-123`);
     expect(status).toBe(200);
-    expect(body.data).toMatchObject({ access: null, consoleLines: [{ log: { kinto_request_id: 'orphan-123', message: 'no such request' } }] });
+    expect(body.data).toMatchObject({
+      access: null,
+      consoleLines: [{ log: { kinto_request_id: 'orphan-123', message: 'no such request' } }],
+    });
   });
 
   it('reports per-minute metrics per block: requests, 4xx, 5xx, percentiles, wakes', async () => {
@@ -129,7 +148,10 @@ describe('Logs and metrics on the local platform (end to end)', () => {
 
   it('follows the instance log in real time with server-sent events', async () => {
     const controller = new AbortController();
-    const res = await fetch(`${kinto.url}${ENV}/blocks/api/logs?follow=true&limit=1&q=follow-me`, { headers: { authorization: `Bearer ${kinto.adminToken}` }, signal: controller.signal });
+    const res = await fetch(`${kinto.url}${ENV}/blocks/api/logs?follow=true&limit=1&q=follow-me`, {
+      headers: { authorization: `Bearer ${kinto.adminToken}` },
+      signal: controller.signal,
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const reader = res.body!.getReader();
@@ -174,7 +196,10 @@ describe('Logs and metrics on the local platform (end to end)', () => {
   it('cuts a line over 256 KB into pieces of at most 256 KB, none lost, none truncated', async () => {
     await (await fetch(`${gw}/api/long`)).arrayBuffer();
     await kinto.logFeed!.flush();
-    const lines = (await kinto.api('GET', `${ENV}/blocks/api/logs?q=${encodeURIComponent('é')}`)).body.data.reverse() as { text: string; truncated?: boolean }[];
+    const lines = (await kinto.api('GET', `${ENV}/blocks/api/logs?q=${encodeURIComponent('é')}`)).body.data.reverse() as {
+      text: string;
+      truncated?: boolean;
+    }[];
     const pieces = lines.filter((l) => /é/.test(l.text));
     expect(pieces.length).toBe(3);
     for (const p of pieces) {

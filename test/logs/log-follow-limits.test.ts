@@ -53,7 +53,16 @@ describe('Log follow streams on the local platform: many followers, slow followe
     kinto = await startTestPlatform();
     const repo = createGitRepo({ 'server.js': SPAMMER });
     expect((await kinto.api('POST', '/v1/projects', { name: 'logs' })).status).toBe(201);
-    expect((await kinto.api('POST', '/v1/projects/logs/blocks', { name: 'spammer', type: 'microservice', source: { repo }, build: { startCommand: 'node server.js' } })).status).toBe(201);
+    expect(
+      (
+        await kinto.api('POST', '/v1/projects/logs/blocks', {
+          name: 'spammer',
+          type: 'microservice',
+          source: { repo },
+          build: { startCommand: 'node server.js' },
+        })
+      ).status,
+    ).toBe(201);
     expect((await kinto.api('POST', '/v1/projects/logs/environments', { name: 'dev' })).status).toBe(201);
     expect((await kinto.api('PUT', `${ENV}/blocks/spammer/config`, { visibility: 'public' })).status).toBe(200);
     await kinto.buildBlock('logs', 'spammer');
@@ -87,9 +96,12 @@ describe('Log follow streams on the local platform: many followers, slow followe
       const refused = responses.filter((r) => r.status === 429);
       expect(open).toHaveLength(32);
       expect(refused).toHaveLength(38);
-      expect(refused[0]!.headers.get('retry-after')).toMatch(/^\d+$/);
-      expect(refused[0]!.headers.get('content-type')).toMatch(/^application\/json/);
-      expect(((await refused[0]!.json()) as any).error).toEqual({ code: 'TOO_MANY_LOG_STREAMS', message: expect.stringMatching(/32 log streams .* poll GET .*logs\?after=/) });
+      expect(refused[0].headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(refused[0].headers.get('content-type')).toMatch(/^application\/json/);
+      expect(((await refused[0].json()) as any).error).toEqual({
+        code: 'TOO_MANY_LOG_STREAMS',
+        message: expect.stringMatching(/32 log streams .* poll GET .*logs\?after=/),
+      });
     } finally {
       for (const c of controllers) c.abort();
     }
@@ -132,7 +144,10 @@ describe('Log follow streams on the local platform: many followers, slow followe
 
     // The EventSource way back: Last-Event-ID, and every line after it comes, in order.
     const controller = new AbortController();
-    const res = await fetch(`${kinto.url}${ENV}/blocks/spammer/logs?follow=true&q=spam-`, { headers: { ...auth(), 'last-event-id': first.at(-1)!.id }, signal: controller.signal });
+    const res = await fetch(`${kinto.url}${ENV}/blocks/spammer/logs?follow=true&q=spam-`, {
+      headers: { ...auth(), 'last-event-id': first.at(-1)!.id },
+      signal: controller.signal,
+    });
     expect(res.status).toBe(200);
     const reader = res.body!.getReader();
     const decoder = new TextDecoder();

@@ -14,9 +14,16 @@ describe('Handler: log-indexer when the logs table keeps refusing', () => {
     ddb.on(BatchWriteCommand).callsFake((input: { RequestItems: Record<string, unknown[]> }) => ({ UnprocessedItems: input.RequestItems }));
     ddb.on(UpdateCommand).resolves({});
     const out: string[] = [];
-    const store = new DynamoDbLogStore({ client: new DynamoDBClient({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }), tableName: 'logs', maxAttempts: 4, sleep: async () => undefined });
+    const store = new DynamoDbLogStore({
+      client: new DynamoDBClient({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+      tableName: 'logs',
+      maxAttempts: 4,
+      sleep: async () => undefined,
+    });
     const index = createLogIndexer({ store, write: (l) => out.push(l) });
-    await expect(index(subscriptionEvent(dataMessage(blockLogGroupName('e1', 'api'), ['{"kinto_request_id":"r","m":1}', 'plain'])))).rejects.toThrow(/still unprocessed after 4/);
+    await expect(
+      index(subscriptionEvent(dataMessage(blockLogGroupName('e1', 'api'), ['{"kinto_request_id":"r","m":1}', 'plain']))),
+    ).rejects.toThrow(/still unprocessed after 4/);
     expect(ddb.commandCalls(BatchWriteCommand)).toHaveLength(4);
     expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
     expect(out).toEqual([]);

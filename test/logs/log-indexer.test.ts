@@ -64,21 +64,50 @@ describe('Handler: log-indexer', () => {
     expect(blk.summary).toMatchObject({ attachedLines: 3, plainLines: 1, platformLines: 3 });
 
     const detail = await store.getRequest(env, 'req-1', NOW);
-    expect(detail.access).toMatchObject({ status: 200, block: 'api', release: '2.0.1', commit: 'c0ffee123456', clientId: 'client-7', durationMs: 12 });
+    expect(detail.access).toMatchObject({
+      status: 200,
+      block: 'api',
+      release: '2.0.1',
+      commit: 'c0ffee123456',
+      clientId: 'client-7',
+      durationMs: 12,
+    });
     expect(detail.lines.map((l) => JSON.parse(l.text).message)).toEqual(['loading', 'done']);
     const list = await store.listRequests({ envId: env, limit: 100, now: NOW });
-    expect(list.items.map((r) => [r.requestId, r.status])).toEqual([['req-2', 502], ['req-1', 200]]);
+    expect(list.items.map((r) => [r.requestId, r.status])).toEqual([
+      ['req-2', 502],
+      ['req-1', 200],
+    ]);
     const instance = await store.listInstanceLines({ envId: env, block: 'api', limit: 10, order: 'oldest', now: NOW });
     expect(instance.items.map((l) => l.stream)).toEqual(['stdout', 'platform']);
-    expect(instance.items[1]!.report).toMatchObject({ initDurationMs: 310, maxMemoryUsedMb: 80 });
+    expect(instance.items[1].report).toMatchObject({ initDurationMs: 310, maxMemoryUsedMb: 80 });
   });
 
   it('emits embedded-metric lines per block per minute after the write', async () => {
-    await index(subscriptionEvent(dataMessage(gatewayLogGroupName(env), [accessLine('a', 200, '/api/x', 10), accessLine('b', 404, '/api/y', 20), accessLine('c', 500, '/api/z', 30)])));
+    await index(
+      subscriptionEvent(
+        dataMessage(gatewayLogGroupName(env), [
+          accessLine('a', 200, '/api/x', 10),
+          accessLine('b', 404, '/api/y', 20),
+          accessLine('c', 500, '/api/z', 30),
+        ]),
+      ),
+    );
     const [api, health] = emf();
     expect(api._aws).toEqual({
       Timestamp: Date.parse('2025-06-15T10:00:00Z'),
-      CloudWatchMetrics: [{ Namespace: 'KintoTest', Dimensions: [['EnvId', 'Block']], Metrics: [{ Name: 'Requests', Unit: 'Count' }, { Name: 'Errors4xx', Unit: 'Count' }, { Name: 'Errors5xx', Unit: 'Count' }, { Name: 'Duration', Unit: 'Milliseconds' }] }],
+      CloudWatchMetrics: [
+        {
+          Namespace: 'KintoTest',
+          Dimensions: [['EnvId', 'Block']],
+          Metrics: [
+            { Name: 'Requests', Unit: 'Count' },
+            { Name: 'Errors4xx', Unit: 'Count' },
+            { Name: 'Errors5xx', Unit: 'Count' },
+            { Name: 'Duration', Unit: 'Milliseconds' },
+          ],
+        },
+      ],
     });
     expect(api).toMatchObject({ EnvId: env, Block: 'api', Requests: 3, Errors4xx: 1, Errors5xx: 1 });
     expect(api.Duration).toHaveLength(3);
@@ -96,7 +125,16 @@ describe('Handler: log-indexer', () => {
   });
 
   it('ignores CONTROL_MESSAGE', async () => {
-    const result = await index(subscriptionEvent({ messageType: 'CONTROL_MESSAGE', owner: 'CloudwatchLogs', logGroup: '', logStream: '', subscriptionFilters: [], logEvents: [{ id: '', timestamp: 0, message: 'CWL CONTROL MESSAGE: Checking health of destination Lambda function.' }] }));
+    const result = await index(
+      subscriptionEvent({
+        messageType: 'CONTROL_MESSAGE',
+        owner: 'CloudwatchLogs',
+        logGroup: '',
+        logStream: '',
+        subscriptionFilters: [],
+        logEvents: [{ id: '', timestamp: 0, message: 'CWL CONTROL MESSAGE: Checking health of destination Lambda function.' }],
+      }),
+    );
     expect(result.status).toBe('control');
     expect(out).toEqual([]);
   });
@@ -106,7 +144,11 @@ describe('Handler: log-indexer', () => {
     ['gzip of non-JSON', { awslogs: { data: gzipSync('<xml/>').toString('base64') } }, /not JSON after gunzip/],
     ['no awslogs at all', {}, /no awslogs.data/],
     ['JSON without messageType', subscriptionEvent({ hello: 1 }), /no messageType/],
-    ['DATA_MESSAGE without logEvents', subscriptionEvent({ messageType: 'DATA_MESSAGE', logGroup: '/kinto/env/e/gateway' }), /without logGroup or logEvents/],
+    [
+      'DATA_MESSAGE without logEvents',
+      subscriptionEvent({ messageType: 'DATA_MESSAGE', logGroup: '/kinto/env/e/gateway' }),
+      /without logGroup or logEvents/,
+    ],
   ])('does not throw on a corrupt payload (%s): logs why and counts it', async (_what, event, reason) => {
     const result = await index(event as never);
     expect(result.status).toBe('corrupt');
@@ -154,20 +196,26 @@ describe('Handler: log-indexer', () => {
     const result = await index(subscriptionEvent(bytes));
     expect(result.summary).toMatchObject({ invalidUtf8: 1, attachedLines: 1, plainLines: 1 });
     const detail = await store.getRequest(env, 'u1', NOW);
-    expect(JSON.parse(detail.lines[0]!.text).message).toBe('\uFFFD@');
+    expect(JSON.parse(detail.lines[0].text).message).toBe('\uFFFD@');
     expect(logs()[0]).toMatchObject({ level: 'warn', invalidUtf8: 1 });
   });
 
   it('keeps a 300 KB line truncated with a marker and counts it', async () => {
-    const result = await index(subscriptionEvent(dataMessage(blockLogGroupName(env, 'api'), [JSON.stringify({ kinto_request_id: 'big', data: 'x'.repeat(300_000) })])));
+    const result = await index(
+      subscriptionEvent(
+        dataMessage(blockLogGroupName(env, 'api'), [JSON.stringify({ kinto_request_id: 'big', data: 'x'.repeat(300_000) })]),
+      ),
+    );
     expect(result.summary).toMatchObject({ truncated: 1, attachedLines: 1 });
     const detail = await store.getRequest(env, 'big', NOW);
     expect(detail.lines[0]).toMatchObject({ truncated: true });
-    expect(detail.lines[0]!.text).toMatch(/line truncated/);
+    expect(detail.lines[0].text).toMatch(/line truncated/);
   });
 
   it('drops access lines it cannot read, counting them, and keeps the good ones', async () => {
-    const result = await index(subscriptionEvent(dataMessage(gatewayLogGroupName(env), ['garbage', '{"format":"kinto-access-1"}', accessLine('ok-1', 201)])));
+    const result = await index(
+      subscriptionEvent(dataMessage(gatewayLogGroupName(env), ['garbage', '{"format":"kinto-access-1"}', accessLine('ok-1', 201)])),
+    );
     expect(result.summary).toMatchObject({ accessEntries: 1, invalidAccess: 2 });
     expect((await store.getRequest(env, 'ok-1', NOW)).access?.status).toBe(201);
   });

@@ -1,4 +1,11 @@
-import { emptySummary, type AccessRecord, type ConsoleLineRecord, type IndexedBatch, type InstanceLineRecord, type MetricPartial } from '../../lambdas/core/logs/log-records';
+import {
+  emptySummary,
+  type AccessRecord,
+  type ConsoleLineRecord,
+  type IndexedBatch,
+  type InstanceLineRecord,
+  type MetricPartial,
+} from '../../lambdas/core/logs/log-records';
 import type { LogStore } from '../../lambdas/ports/log-store';
 
 /**
@@ -24,25 +31,77 @@ export function logStoreContract(name: string, open: () => Promise<{ store: LogS
     const LIVE = NOW + 3600;
     const t = (s: number): string => new Date((NOW - 1000 + s) * 1000).toISOString();
     const access = (id: string, s: number, extra: Partial<AccessRecord> = {}): AccessRecord => ({
-      envId: env, requestId: id, time: t(s), method: 'GET', path: '/api/x', block: 'api', release: '1.0.0', commit: 'abc', status: 200, durationMs: 5, expiresAt: LIVE, ...extra,
+      envId: env,
+      requestId: id,
+      time: t(s),
+      method: 'GET',
+      path: '/api/x',
+      block: 'api',
+      release: '1.0.0',
+      commit: 'abc',
+      status: 200,
+      durationMs: 5,
+      expiresAt: LIVE,
+      ...extra,
     });
     const line = (id: string, s: number, seq: string, text: string, extra: Partial<ConsoleLineRecord> = {}): ConsoleLineRecord => ({
-      envId: env, requestId: id, time: t(s), seq, block: 'api', stream: 'stdout', text, expiresAt: LIVE, ...extra,
+      envId: env,
+      requestId: id,
+      time: t(s),
+      seq,
+      block: 'api',
+      stream: 'stdout',
+      text,
+      expiresAt: LIVE,
+      ...extra,
     });
     const inst = (s: number, seq: string, text: string, extra: Partial<InstanceLineRecord> = {}): InstanceLineRecord => ({
-      envId: env, block: 'api', time: t(s), seq, stream: 'stdout', text, expiresAt: LIVE, ...extra,
+      envId: env,
+      block: 'api',
+      time: t(s),
+      seq,
+      stream: 'stdout',
+      text,
+      expiresAt: LIVE,
+      ...extra,
     });
-    const batch = (b: Partial<IndexedBatch>): IndexedBatch => ({ access: [], lines: [], instance: [], metrics: [], summary: emptySummary(), ...b });
+    const batch = (b: Partial<IndexedBatch>): IndexedBatch => ({
+      access: [],
+      lines: [],
+      instance: [],
+      metrics: [],
+      summary: emptySummary(),
+      ...b,
+    });
     const metric = (minute: string, block: string, batchId: string, extra: Partial<MetricPartial> = {}): MetricPartial => ({
-      envId: env, block, minute, batch: batchId, requests: 2, errors4xx: 1, errors5xx: 0, durationSumMs: 30, histogram: { '10': 1, '20': 1 }, coldStarts: 0, coldStartSumMs: 0, expiresAt: LIVE, ...extra,
+      envId: env,
+      block,
+      minute,
+      batch: batchId,
+      requests: 2,
+      errors4xx: 1,
+      errors5xx: 0,
+      durationSumMs: 30,
+      histogram: { '10': 1, '20': 1 },
+      coldStarts: 0,
+      coldStartSumMs: 0,
+      expiresAt: LIVE,
+      ...extra,
     });
 
     describe('Method: getRequest', () => {
       it('returns the access entry and exactly its own console lines, in time then seq order', async () => {
-        await store.write(batch({
-          access: [access('r1', 1), access('r2', 2)],
-          lines: [line('r1', 1, '002', '{"b":1}'), line('r1', 1, '001', '{"a":1}'), line('r1', 3, '003', '{"c":1}'), line('r2', 2, '004', '{"other":1}')],
-        }));
+        await store.write(
+          batch({
+            access: [access('r1', 1), access('r2', 2)],
+            lines: [
+              line('r1', 1, '002', '{"b":1}'),
+              line('r1', 1, '001', '{"a":1}'),
+              line('r1', 3, '003', '{"c":1}'),
+              line('r2', 2, '004', '{"other":1}'),
+            ],
+          }),
+        );
         const got = await store.getRequest(env, 'r1', NOW);
         expect(got.access).toMatchObject({ requestId: 'r1', status: 200, block: 'api', release: '1.0.0', commit: 'abc' });
         expect(got.lines.map((l) => l.text)).toEqual(['{"a":1}', '{"b":1}', '{"c":1}']);
@@ -66,7 +125,9 @@ export function logStoreContract(name: string, open: () => Promise<{ store: LogS
       });
 
       it('never returns expired entries, even before the store deletes them', async () => {
-        await store.write(batch({ access: [access('old', 1, { expiresAt: NOW })], lines: [line('old', 1, '001', '{}', { expiresAt: NOW - 1 })] }));
+        await store.write(
+          batch({ access: [access('old', 1, { expiresAt: NOW })], lines: [line('old', 1, '001', '{}', { expiresAt: NOW - 1 })] }),
+        );
         expect(await store.getRequest(env, 'old', NOW)).toEqual({ lines: [] });
       });
     });
@@ -94,9 +155,16 @@ export function logStoreContract(name: string, open: () => Promise<{ store: LogS
       });
 
       it('filters by block and by status range', async () => {
-        await store.write(batch({
-          access: [access('ok', 1), access('missing', 2, { status: 404 }), access('boom', 3, { status: 502, block: 'web' }), access('auth', 4, { status: 401, block: undefined, path: '/authorize' })],
-        }));
+        await store.write(
+          batch({
+            access: [
+              access('ok', 1),
+              access('missing', 2, { status: 404 }),
+              access('boom', 3, { status: 502, block: 'web' }),
+              access('auth', 4, { status: 401, block: undefined, path: '/authorize' }),
+            ],
+          }),
+        );
         const web = await store.listRequests({ envId: env, limit: 10, block: 'web', now: NOW });
         expect(web.items.map((r) => r.requestId)).toEqual(['boom']);
         const errors = await store.listRequests({ envId: env, limit: 10, status: { min: 400, max: 599 }, now: NOW });
@@ -116,27 +184,58 @@ export function logStoreContract(name: string, open: () => Promise<{ store: LogS
 
     describe('Method: listInstanceLines', () => {
       beforeEach(async () => {
-        await store.write(batch({
-          instance: [inst(1, '001', 'Server listening'), inst(2, '002', 'GET /a'), inst(3, '003', 'ERROR db down'), inst(3, '004', 'retrying'), inst(5, '005', 'error again', { stream: 'stderr' })],
-        }));
+        await store.write(
+          batch({
+            instance: [
+              inst(1, '001', 'Server listening'),
+              inst(2, '002', 'GET /a'),
+              inst(3, '003', 'ERROR db down'),
+              inst(3, '004', 'retrying'),
+              inst(5, '005', 'error again', { stream: 'stderr' }),
+            ],
+          }),
+        );
         await store.write(batch({ instance: [inst(4, '006', 'expired', { expiresAt: NOW })] }));
       });
 
       it('tails newest first and pages back with before', async () => {
         const first = await store.listInstanceLines({ envId: env, block: 'api', limit: 2, order: 'newest', now: NOW });
         expect(first.items.map((l) => l.text)).toEqual(['error again', 'retrying']);
-        const second = await store.listInstanceLines({ envId: env, block: 'api', limit: 10, order: 'newest', before: first.next, now: NOW });
+        const second = await store.listInstanceLines({
+          envId: env,
+          block: 'api',
+          limit: 10,
+          order: 'newest',
+          before: first.next,
+          now: NOW,
+        });
         expect(second.items.map((l) => l.text)).toEqual(['ERROR db down', 'GET /a', 'Server listening']);
         expect(second.next).toBeUndefined();
       });
 
       it('reads oldest first after a cursor (polling)', async () => {
-        const got = await store.listInstanceLines({ envId: env, block: 'api', limit: 10, order: 'oldest', after: { time: t(2), key: '002' }, now: NOW });
+        const got = await store.listInstanceLines({
+          envId: env,
+          block: 'api',
+          limit: 10,
+          order: 'oldest',
+          after: { time: t(2), key: '002' },
+          now: NOW,
+        });
         expect(got.items.map((l) => l.text)).toEqual(['ERROR db down', 'retrying', 'error again']);
       });
 
       it('searches case-insensitively within an inclusive time range', async () => {
-        const got = await store.listInstanceLines({ envId: env, block: 'api', limit: 10, order: 'newest', search: 'error', from: t(1), to: t(3), now: NOW });
+        const got = await store.listInstanceLines({
+          envId: env,
+          block: 'api',
+          limit: 10,
+          order: 'newest',
+          search: 'error',
+          from: t(1),
+          to: t(3),
+          now: NOW,
+        });
         expect(got.items.map((l) => l.text)).toEqual(['ERROR db down']);
         const all = await store.listInstanceLines({ envId: env, block: 'api', limit: 10, order: 'newest', search: 'error', now: NOW });
         expect(all.items.map((l) => l.text)).toEqual(['error again', 'ERROR db down']);
@@ -148,8 +247,22 @@ export function logStoreContract(name: string, open: () => Promise<{ store: LogS
       });
 
       it('keeps truncation marks and Lambda report numbers', async () => {
-        const report = { lambdaRequestId: 'abc', durationMs: 2.5, billedDurationMs: 3, memorySizeMb: 128, maxMemoryUsedMb: 70, initDurationMs: 120.5 };
-        await store.write(batch({ instance: [inst(9, '009', 'REPORT RequestId: abc', { stream: 'platform', report }), inst(9, '010', 'x …[cut]', { truncated: true })] }));
+        const report = {
+          lambdaRequestId: 'abc',
+          durationMs: 2.5,
+          billedDurationMs: 3,
+          memorySizeMb: 128,
+          maxMemoryUsedMb: 70,
+          initDurationMs: 120.5,
+        };
+        await store.write(
+          batch({
+            instance: [
+              inst(9, '009', 'REPORT RequestId: abc', { stream: 'platform', report }),
+              inst(9, '010', 'x …[cut]', { truncated: true }),
+            ],
+          }),
+        );
         const got = await store.listInstanceLines({ envId: env, block: 'api', limit: 2, order: 'newest', now: NOW });
         expect(got.items[1]).toMatchObject({ stream: 'platform', report });
         expect(got.items[0]).toMatchObject({ truncated: true });
@@ -161,12 +274,38 @@ export function logStoreContract(name: string, open: () => Promise<{ store: LogS
         const b1 = batch({ metrics: [metric('2025-06-15T10:00', 'api', 'b1'), metric('2025-06-15T10:01', 'api', 'b1')] });
         await store.write(b1);
         await store.write(b1); // redelivered: not counted again
-        await store.write(batch({ metrics: [metric('2025-06-15T10:00', 'api', 'b2', { requests: 1, errors4xx: 0, errors5xx: 1, durationSumMs: 100, histogram: { '20': 1 }, coldStarts: 1, coldStartSumMs: 250 })] }));
+        await store.write(
+          batch({
+            metrics: [
+              metric('2025-06-15T10:00', 'api', 'b2', {
+                requests: 1,
+                errors4xx: 0,
+                errors5xx: 1,
+                durationSumMs: 100,
+                histogram: { '20': 1 },
+                coldStarts: 1,
+                coldStartSumMs: 250,
+              }),
+            ],
+          }),
+        );
         await store.write(batch({ metrics: [metric('2025-06-15T10:00', 'web', 'b3'), metric('2025-06-15T10:05', 'api', 'b3')] }));
         const got = await store.listMetrics(env, '2025-06-15T10:00', '2025-06-15T10:01', NOW);
         const api0 = got.find((m) => m.block === 'api' && m.minute === '2025-06-15T10:00');
-        expect(api0).toMatchObject({ requests: 3, errors4xx: 1, errors5xx: 1, durationSumMs: 130, histogram: { '10': 1, '20': 2 }, coldStarts: 1, coldStartSumMs: 250 });
-        expect(got.map((m) => `${m.minute} ${m.block}`).sort()).toEqual(['2025-06-15T10:00 api', '2025-06-15T10:00 web', '2025-06-15T10:01 api']);
+        expect(api0).toMatchObject({
+          requests: 3,
+          errors4xx: 1,
+          errors5xx: 1,
+          durationSumMs: 130,
+          histogram: { '10': 1, '20': 2 },
+          coldStarts: 1,
+          coldStartSumMs: 250,
+        });
+        expect(got.map((m) => `${m.minute} ${m.block}`).sort()).toEqual([
+          '2025-06-15T10:00 api',
+          '2025-06-15T10:00 web',
+          '2025-06-15T10:01 api',
+        ]);
       });
 
       it('never returns expired minutes', async () => {

@@ -4,7 +4,13 @@ import { parseConsoleLine, stripRuntimePrefix } from '../../lambdas/core/logs/pa
 describe('Function: parseConsoleLine', () => {
   it('attaches a JSON object with a string kinto_request_id, keeping the text as logged', () => {
     const text = '{ "kinto_request_id": "acd12ff21-f2f21f1wf1-2f21f1s", "customdata": "hello", "message": "world" }';
-    expect(parseConsoleLine(text)).toEqual({ kind: 'attached', requestId: 'acd12ff21-f2f21f1wf1-2f21f1s', text, truncated: false, invalidUtf8: false });
+    expect(parseConsoleLine(text)).toEqual({
+      kind: 'attached',
+      requestId: 'acd12ff21-f2f21f1wf1-2f21f1s',
+      text,
+      truncated: false,
+      invalidUtf8: false,
+    });
   });
 
   it.each([
@@ -65,6 +71,8 @@ describe('Function: lineText', () => {
 describe('Function: stripRuntimePrefix', () => {
   it('removes the Node managed runtime prefix and leaves other lines alone', () => {
     expect(stripRuntimePrefix('2025-01-02T03:04:05.678Z\t6f1b7c9e-1111-2222-3333-444455556666\tINFO\t{"a":1}')).toBe('{"a":1}');
-    expect(stripRuntimePrefix('2025-01-02 plain text that happens to start with a date')).toBe('2025-01-02 plain text that happens to start with a date');
+    expect(stripRuntimePrefix('2025-01-02 plain text that happens to start with a date')).toBe(
+      '2025-01-02 plain text that happens to start with a date',
+    );
   });
 });

@@ -23,8 +23,8 @@ async function startProcess(home: string): Promise<Running> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
   const url = (await waitFor(() => /Kinto is running at (\S+)/.exec(out)?.[1], 30_000)) as string;
   return {
     child,
@@ -73,7 +73,7 @@ describe('Killing the platform (SIGKILL) mid-build and mid-deploy', () => {
 
   afterEach(async () => {
     // Stopped the way a user stops it (SIGTERM stops its blocks too); SIGKILL would leave them running.
-    if (platform && platform.child.exitCode === null) await stopGracefully(platform);
+    if (platform && platform.child.exitCode === null && platform.child.signalCode === null) await stopGracefully(platform);
   });
   afterAll(() => rmSync(home, { recursive: true, force: true }));
 
@@ -86,25 +86,52 @@ describe('Killing the platform (SIGKILL) mid-build and mid-deploy', () => {
     platform = await startProcess(home);
     const p = platform;
     await p.api('POST', '/v1/projects', { name: 'crash' });
-    await p.api('POST', '/v1/projects/crash/blocks', { name: 'api', type: 'microservice', source: { repo }, build: { startCommand: 'node server.js' } });
-    await p.api('POST', '/v1/projects/crash/blocks', { name: 'notify', type: 'job', kind: 'post-deploy', source: { repo }, build: { startCommand: 'node post-job.js' } });
+    await p.api('POST', '/v1/projects/crash/blocks', {
+      name: 'api',
+      type: 'microservice',
+      source: { repo },
+      build: { startCommand: 'node server.js' },
+    });
+    await p.api('POST', '/v1/projects/crash/blocks', {
+      name: 'notify',
+      type: 'job',
+      kind: 'post-deploy',
+      source: { repo },
+      build: { startCommand: 'node post-job.js' },
+    });
     await p.api('POST', '/v1/projects/crash/environments', { name: 'dev' });
     await p.api('PUT', '/v1/projects/crash/environments/dev/blocks/api/config', { visibility: 'public' });
     expect((await built(p, 'api')).status).toBe('succeeded');
     expect((await built(p, 'notify')).status).toBe('succeeded');
     expect((await p.api('POST', '/v1/projects/crash/releases', { version: '1.0.0' })).status).toBe(201);
-    expect((await p.api('POST', '/v1/projects/crash/environments/dev/deployments', { release: '1.0.0' })).body.data.status).toBe('succeeded');
+    expect((await p.api('POST', '/v1/projects/crash/environments/dev/deployments', { release: '1.0.0' })).body.data.status).toBe(
+      'succeeded',
+    );
     // The job's output is in its instance log (jobs cannot write to the platform's folders).
-    await waitFor(async () => ((await p.api('GET', '/v1/projects/crash/environments/dev/blocks/notify/logs')).body.data as { text: string }[]).some((l) => l.text === 'post-deploy ran for 1.0.0'), 10_000);
+    await waitFor(
+      async () =>
+        ((await p.api('GET', '/v1/projects/crash/environments/dev/blocks/notify/logs')).body.data as { text: string }[]).some(
+          (l) => l.text === 'post-deploy ran for 1.0.0',
+        ),
+      10_000,
+    );
     const gw = (await p.api('GET', '/v1/projects/crash/environments/dev')).body.data.gatewayUrl as string;
     const before = (await (await fetch(`${gw}/api/`)).json()) as any;
     expect(before.release).toBe('1.0.0');
 
     // A pre-deploy job that takes 20 s holds the next deployment open; a build is running too.
-    await p.api('POST', '/v1/projects/crash/blocks', { name: 'migrate', type: 'job', kind: 'pre-deploy', source: { repo }, build: { startCommand: 'node slow-job.js' } });
+    await p.api('POST', '/v1/projects/crash/blocks', {
+      name: 'migrate',
+      type: 'job',
+      kind: 'pre-deploy',
+      source: { repo },
+      build: { startCommand: 'node slow-job.js' },
+    });
     expect((await built(p, 'migrate')).status).toBe('succeeded');
     expect((await p.api('POST', '/v1/projects/crash/releases', { version: '1.1.0' })).status).toBe(201);
-    await p.api('PATCH', '/v1/projects/crash/blocks/api', { build: { buildCommand: 'node -e "setTimeout(() => {}, 20000)"', startCommand: 'node server.js' } });
+    await p.api('PATCH', '/v1/projects/crash/blocks/api', {
+      build: { buildCommand: 'node -e "setTimeout(() => {}, 20000)"', startCommand: 'node server.js' },
+    });
     const buildId = (await p.api('POST', '/v1/projects/crash/blocks/api/builds')).body.data.id;
     const deploying = p.api('POST', '/v1/projects/crash/environments/dev/deployments', { release: '1.1.0' }).catch(() => undefined);
     await waitFor(async () => {
@@ -112,7 +139,7 @@ describe('Killing the platform (SIGKILL) mid-build and mid-deploy', () => {
       const build = (await p.api('GET', `/v1/projects/crash/blocks/api/builds/${buildId}`)).body.data;
       return env.deploying && build.status === 'running';
     }, 10_000);
-    const blockPids = hostPids({ KINTO_PROJECT: 'crash', KINTO_BLOCK: 'api' });
+    const blockPids = hostPids({ KINTO_GATEWAY_URL: gw, KINTO_BLOCK: 'api' });
     expect(blockPids).toHaveLength(1);
     expect(spawnSync('pgrep', ['-f', 'slow-job.js']).stdout.toString().trim()).not.toBe('');
     await killHard(p);
@@ -120,9 +147,11 @@ describe('Killing the platform (SIGKILL) mid-build and mid-deploy', () => {
 
     // What the platform started dies with it: the block process, the build, the pre-deploy job.
     // (A killed process lingers as a zombie until init reaps it: allow a moment.)
-    await waitFor(() => !blockPids.some(alive), 5000);
-    await waitFor(() => spawnSync('pgrep', ['-f', 'slow-job.js']).stdout.toString().trim() === '', 5000);
-    await waitFor(() => spawnSync('pgrep', ['-f', 'setTimeout\\(\\(\\) => \\{\\}, 20000\\)']).stdout.toString().trim() === '', 5000);
+    const left = (pattern: string) =>
+      spawnSync('pgrep', ['-f', pattern]).stdout.toString().trim().split('\n').filter(Boolean).map(Number).filter(alive);
+    await waitFor(() => !blockPids.some(alive), 10_000, 25, 'the block process gone');
+    await waitFor(() => left('slow-job.js').length === 0, 10_000, 25, 'the pre-deploy job gone');
+    await waitFor(() => left('setTimeout\\(\\(\\) => \\{\\}, 20000\\)').length === 0, 10_000, 25, 'the build gone');
     expect(existsSync(join(home, 'builds', buildId))).toBe(true);
     platform = await startProcess(home);
     const again = platform;
@@ -139,6 +168,6 @@ describe('Killing the platform (SIGKILL) mid-build and mid-deploy', () => {
     expect(env.gatewayUrl).toBe(`${again.url}/gw/${env.id}`);
     const res = await fetch(`${env.gatewayUrl}/api/after-restart`);
     expect(res.status).toBe(200);
-    expect((await res.json() as any).release).toBe('1.0.0');
+    expect(((await res.json()) as any).release).toBe('1.0.0');
   }, 120_000);
 });

@@ -39,7 +39,7 @@ describe('Local runtime: faults', () => {
   const serving = async () => {
     const res = await fetch(`${gw}/api/ping`);
     expect(res.status).toBe(200);
-    expect((await res.json() as any).release).toBe('1.0.0');
+    expect(((await res.json()) as any).release).toBe('1.0.0');
   };
 
   describe('Builds that fail', () => {
@@ -60,7 +60,12 @@ describe('Local runtime: faults', () => {
     });
 
     it('a failing build command: failed with its exit code, and tagging then names the block (409)', async () => {
-      await addBlock({ name: 'broken', type: 'microservice', source: { repo }, build: { buildCommand: 'node -e "console.log(\'compiling\'); process.exit(2)"', startCommand: 'node server.js' } });
+      await addBlock({
+        name: 'broken',
+        type: 'microservice',
+        source: { repo },
+        build: { buildCommand: 'node -e "console.log(\'compiling\'); process.exit(2)"', startCommand: 'node server.js' },
+      });
       const { build, log } = await failedBuild('broken');
       expect(build.error).toMatch(/exited with code 2/);
       expect(log).toContain('compiling');
@@ -81,7 +86,15 @@ describe('Local runtime: faults', () => {
     });
 
     it('streams the log while the build runs; building again is the retry', async () => {
-      await addBlock({ name: 'slow', type: 'microservice', source: { repo }, build: { buildCommand: `node -e "console.log('step', 'one'); setTimeout(() => console.log('step', 'two'), 1200)"`, startCommand: 'node server.js' } });
+      await addBlock({
+        name: 'slow',
+        type: 'microservice',
+        source: { repo },
+        build: {
+          buildCommand: `node -e "console.log('step', 'one'); setTimeout(() => console.log('step', 'two'), 1200)"`,
+          startCommand: 'node server.js',
+        },
+      });
       const started = await kinto.api('POST', '/v1/projects/faults/blocks/slow/builds');
       const id = started.body.data.id;
       const partial = await waitFor(async () => {
@@ -106,7 +119,12 @@ describe('Local runtime: faults', () => {
 
     it('builds a pinned commit', async () => {
       const first = execFileSync('git', ['-C', repo, 'rev-list', '--max-parents=0', 'HEAD'], { encoding: 'utf8' }).trim();
-      await addBlock({ name: 'pinned', type: 'microservice', source: { repo, commit: first.slice(0, 10) }, build: { startCommand: 'node server.js' } });
+      await addBlock({
+        name: 'pinned',
+        type: 'microservice',
+        source: { repo, commit: first.slice(0, 10) },
+        build: { startCommand: 'node server.js' },
+      });
       expect((await kinto.buildBlock('faults', 'pinned')).commit).toBe(first);
       await kinto.api('DELETE', '/v1/projects/faults/blocks/pinned');
     });
@@ -116,7 +134,7 @@ describe('Local runtime: faults', () => {
     it('a block that crashes: 502 with the request id, and the next request starts it again', async () => {
       const crashed = await fetch(`${gw}/api/crash`);
       expect(crashed.status).toBe(502);
-      const body = await crashed.json() as any;
+      const body = (await crashed.json()) as any;
       expect(body.error.code).toBe('BLOCK_UNAVAILABLE');
       expect(body.error.requestId).toBe(crashed.headers.get('kinto-request-id'));
       await serving();
@@ -130,7 +148,7 @@ describe('Local runtime: faults', () => {
       const fresh = (await res.json()) as any;
       expect(fresh.instance).not.toBe(stopping.stopping);
       // The process that stopped listening is killed, not left running beside the fresh one.
-      await waitFor(() => hostPids({ KINTO_PROJECT: 'faults', KINTO_BLOCK: 'api' }).length === 1, 5000);
+      await waitFor(() => hostPids({ KINTO_GATEWAY_URL: gw, KINTO_BLOCK: 'api' }).length === 1, 5000);
     });
 
     it('a block that never opens its port: 504 naming the port, after a bounded wait', async () => {
@@ -143,7 +161,7 @@ describe('Local runtime: faults', () => {
       const res = await fetch(`${gw}/hang/`);
       expect(res.status).toBe(504);
       expect(Date.now() - started).toBeLessThan(5000);
-      const body = await res.json() as any;
+      const body = (await res.json()) as any;
       expect(body.error.code).toBe('BLOCK_START_TIMEOUT');
       expect(body.error.message).toMatch(/did not open port \d+/);
       // What the block printed stays in its instance log: it may hold secrets (finding of issue 15).
@@ -163,26 +181,26 @@ describe('Local runtime: faults', () => {
       await kinto.api('POST', '/v1/projects/faults/environments/dev/deployments', { release: '1.2.0' });
       const res = await fetch(`${gw}/quits/`);
       expect(res.status).toBe(502);
-      expect((await res.json() as any).error.message).toMatch(/exited with code 7/);
+      expect(((await res.json()) as any).error.message).toMatch(/exited with code 7/);
     });
   });
 
   describe('Routing', () => {
     it('404 for a block not in the release and for an unknown environment', async () => {
       const block = await fetch(`${gw}/nothing/`);
-      expect([block.status, (await block.json() as any).error.code]).toEqual([404, 'BLOCK_NOT_FOUND']);
+      expect([block.status, ((await block.json()) as any).error.code]).toEqual([404, 'BLOCK_NOT_FOUND']);
       const env = await fetch(`${kinto.url}/gw/0123456789abcdef/api/`);
-      expect([env.status, (await env.json() as any).error.code]).toEqual([404, 'ENVIRONMENT_NOT_FOUND']);
+      expect([env.status, ((await env.json()) as any).error.code]).toEqual([404, 'ENVIRONMENT_NOT_FOUND']);
     });
 
     it('503 for an environment never deployed, and for one shut down until the next deploy', async () => {
       await kinto.api('POST', '/v1/projects/faults/environments', { name: 'empty' });
       const empty = await fetch(`${await kinto.gatewayUrl('faults', 'empty')}/api/`);
-      expect([empty.status, (await empty.json() as any).error.code]).toEqual([503, 'NOT_DEPLOYED']);
+      expect([empty.status, ((await empty.json()) as any).error.code]).toEqual([503, 'NOT_DEPLOYED']);
 
       expect((await kinto.api('POST', '/v1/projects/faults/environments/dev/shutdown')).body.data.status).toBe('shut-down');
       const down = await fetch(`${gw}/api/ping`);
-      expect([down.status, (await down.json() as any).error.code]).toEqual([503, 'ENVIRONMENT_SHUT_DOWN']);
+      expect([down.status, ((await down.json()) as any).error.code]).toEqual([503, 'ENVIRONMENT_SHUT_DOWN']);
       await kinto.api('POST', '/v1/projects/faults/environments/dev/deployments', { release: '1.0.0' });
       await serving();
     });

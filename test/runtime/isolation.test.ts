@@ -38,28 +38,38 @@ http.createServer(async (req, res) => {
  * What block and build code can reach on this machine (issue 15, "High"): run as root with
  * bubblewrap and nftables, as CI runs it, every process of a block is confined.
  */
-describe('Isolation: block, build and job code never runs with the platform\'s rights', () => {
+describe("Isolation: block, build and job code never runs with the platform's rights", () => {
   let kinto: TestPlatform;
   let gw: string;
   const probe = async (block: string, path: string): Promise<any> => (await fetch(`${gw}/${block}${path}`)).json();
 
   beforeAll(async () => {
     kinto = await startTestPlatform();
-    if (kinto.sandbox.mode !== 'bwrap') throw new Error(`these tests need bubblewrap (apt-get install bubblewrap): ${kinto.sandbox.warning}`);
+    if (kinto.sandbox.mode !== 'bwrap')
+      throw new Error(`these tests need bubblewrap (apt-get install bubblewrap): ${kinto.sandbox.warning}`);
     const repo = createGitRepo({ 'probe.js': PROBE });
     await kinto.api('POST', '/v1/projects', { name: 'iso' });
     for (const name of ['alpha', 'beta']) {
-      await kinto.api('POST', '/v1/projects/iso/blocks', { name, type: 'microservice', source: { repo }, build: { startCommand: 'node probe.js' } });
+      await kinto.api('POST', '/v1/projects/iso/blocks', {
+        name,
+        type: 'microservice',
+        source: { repo },
+        build: { startCommand: 'node probe.js' },
+      });
     }
     // A build that tries to read the platform's key, and says what it got in its log.
     await kinto.api('POST', '/v1/projects/iso/blocks', {
       name: 'nosy-build',
       type: 'microservice',
       source: { repo },
-      build: { buildCommand: `node -e "try { console.log('KEY:' + require('fs').readFileSync('${join(kinto.home, 'platform-key')}', 'utf8')) } catch (e) { console.log('DENIED:' + e.code) }"`, startCommand: 'node probe.js' },
+      build: {
+        buildCommand: `node -e "try { console.log('KEY:' + require('fs').readFileSync('${join(kinto.home, 'platform-key')}', 'utf8')) } catch (e) { console.log('DENIED:' + e.code) }"`,
+        startCommand: 'node probe.js',
+      },
     });
     await kinto.api('POST', '/v1/projects/iso/environments', { name: 'dev' });
-    for (const name of ['alpha', 'beta', 'nosy-build']) await kinto.api('PUT', `/v1/projects/iso/environments/dev/blocks/${name}/config`, { visibility: 'public' });
+    for (const name of ['alpha', 'beta', 'nosy-build'])
+      await kinto.api('PUT', `/v1/projects/iso/environments/dev/blocks/${name}/config`, { visibility: 'public' });
     for (const name of ['alpha', 'beta', 'nosy-build']) await kinto.buildBlock('iso', name);
     await kinto.api('POST', '/v1/projects/iso/releases', { version: '1.0.0' });
     expect((await kinto.api('POST', '/v1/projects/iso/environments/dev/deployments', { release: '1.0.0' })).status).toBe(201);
@@ -67,7 +77,7 @@ describe('Isolation: block, build and job code never runs with the platform\'s r
   }, 60_000);
   afterAll(() => kinto.stop());
 
-  it('runs each block as an unprivileged user of its own, never the platform\'s', async () => {
+  it("runs each block as an unprivileged user of its own, never the platform's", async () => {
     const alpha = await probe('alpha', '/');
     const beta = await probe('beta', '/');
     expect(alpha.uid).not.toBe(process.getuid!());
@@ -82,7 +92,7 @@ describe('Isolation: block, build and job code never runs with the platform\'s r
     }
   });
 
-  it('cannot read the platform\'s environment or see its processes', async () => {
+  it("cannot read the platform's environment or see its processes", async () => {
     const got = await probe('alpha', `/read?path=/proc/${process.pid}/environ`);
     expect(got.ok).toBe(false);
     const mine = await probe('alpha', '/read?path=/proc/1/cmdline');
@@ -95,7 +105,7 @@ describe('Isolation: block, build and job code never runs with the platform\'s r
     expect((await probe('alpha', `/connect?socket=${encodeURIComponent(socket)}`)).ok).toBe(false);
   });
 
-  it('cannot read another block\'s files, and sees its own build folder read-only', async () => {
+  it("cannot read another block's files, and sees its own build folder read-only", async () => {
     const beta = await probe('beta', '/');
     const other = await probe('alpha', `/read?path=${encodeURIComponent(join(beta.cwd, 'probe.js'))}`);
     expect(other.ok).toBe(false);
@@ -112,7 +122,7 @@ describe('Isolation: block, build and job code never runs with the platform\'s r
     expect(log).not.toContain(readFileSync(join(kinto.home, 'platform-key'), 'utf8').trim());
   });
 
-  it('cannot connect straight to another block\'s port (only the platform proxies to it)', async () => {
+  it("cannot connect straight to another block's port (only the platform proxies to it)", async () => {
     if (!kinto.sandbox.nft) throw new Error('this test needs root and nftables (apt-get install nftables), as CI has');
     const beta = await probe('beta', '/');
     const alpha = await probe('alpha', '/');
@@ -123,9 +133,14 @@ describe('Isolation: block, build and job code never runs with the platform\'s r
     expect((await fetch(`${gw}/beta/`)).status).toBe(200);
   });
 
-  it('refuses a source repository inside KINTO_HOME (another build\'s checkout)', async () => {
+  it("refuses a source repository inside KINTO_HOME (another build's checkout)", async () => {
     const builds = (await kinto.api('GET', '/v1/projects/iso/blocks/alpha/builds')).body.data;
-    await kinto.api('POST', '/v1/projects/iso/blocks', { name: 'thief', type: 'microservice', source: { repo: join(kinto.home, 'builds', builds[0].id) }, build: { startCommand: 'node probe.js' } });
+    await kinto.api('POST', '/v1/projects/iso/blocks', {
+      name: 'thief',
+      type: 'microservice',
+      source: { repo: join(kinto.home, 'builds', builds[0].id) },
+      build: { startCommand: 'node probe.js' },
+    });
     const started = (await kinto.api('POST', '/v1/projects/iso/blocks/thief/builds')).body.data;
     const build = await kinto.waitForBuild('iso', 'thief', started.id);
     expect(build.status).toBe('failed');

@@ -90,7 +90,9 @@ describe('Function: forwardToControl', () => {
           return;
         }
         res.writeHead(201, { 'content-type': 'application/json', 'set-cookie': ['a=1', 'b=2'], 'x-seen-host': req.headers.host ?? '' });
-        res.end(JSON.stringify({ method: req.method, url: req.url, body: Buffer.concat(chunks).toString(), auth: req.headers.authorization }));
+        res.end(
+          JSON.stringify({ method: req.method, url: req.url, body: Buffer.concat(chunks).toString(), auth: req.headers.authorization }),
+        );
       });
     });
     const controlUrl = await listen(control);
@@ -106,7 +108,11 @@ describe('Function: forwardToControl', () => {
   });
 
   it('passes method, path, query, headers and body to the control plane, and its answer back whole', async () => {
-    const res = await fetch(`${base}/v1/projects?limit=2`, { method: 'POST', headers: { authorization: 'Bearer t', 'content-type': 'application/json' }, body: '{"name":"x"}' });
+    const res = await fetch(`${base}/v1/projects?limit=2`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer t', 'content-type': 'application/json' },
+      body: '{"name":"x"}',
+    });
     expect(res.status).toBe(201);
     expect(res.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
     expect(res.headers.get('x-seen-host')).toBe(new URL(base).host);
@@ -124,7 +130,11 @@ describe('Function: forwardToControl', () => {
   });
 
   it('answers 413 itself for a body over the control API limit', async () => {
-    const res = await fetch(`${base}/v1/projects`, { method: 'POST', headers: { authorization: 'Bearer t', 'content-type': 'application/json' }, body: 'x'.repeat(1024 * 1024 + 1) });
+    const res = await fetch(`${base}/v1/projects`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer t', 'content-type': 'application/json' },
+      body: 'x'.repeat(1024 * 1024 + 1),
+    });
     expect(res.status).toBe(413);
     expect(((await res.json()) as any).error.code).toBe('PAYLOAD_TOO_LARGE');
   });

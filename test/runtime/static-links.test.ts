@@ -32,7 +32,7 @@ describe('Static websites: symbolic links never lead outside the output folder',
       'public/etc': '/etc',
       'public/up.txt': '../dist-src/index.html',
       'public/alias.html': 'docs/page.html',
-      'rooted': '/',
+      rooted: '/',
     });
     await kinto.api('POST', '/v1/projects', { name: 'links' });
     const blocks = [
@@ -83,7 +83,14 @@ describe('Static websites: symbolic links never lead outside the output folder',
     });
 
     it('does not serve through a committed link to KINTO_HOME or to a system folder', async () => {
-      for (const path of ['/site/home/platform-key', '/site/home/admin-token', '/site/home/', '/site/home', '/site/etc/passwd', '/site/etc/hostname']) {
+      for (const path of [
+        '/site/home/platform-key',
+        '/site/home/admin-token',
+        '/site/home/',
+        '/site/home',
+        '/site/etc/passwd',
+        '/site/etc/hostname',
+      ]) {
         const got = await get(path);
         expect([got.status, path]).toEqual([404, path]);
         expect(got.text).not.toContain(key);
@@ -110,7 +117,9 @@ describe('Static websites: symbolic links never lead outside the output folder',
   });
 
   it('the links really are in the checkout (the test would prove nothing otherwise)', () => {
-    const builds = execFileSync('ls', [join(kinto.home, 'builds')], { encoding: 'utf8' }).split('\n').filter((n) => n && !n.endsWith('.log'));
+    const builds = execFileSync('ls', [join(kinto.home, 'builds')], { encoding: 'utf8' })
+      .split('\n')
+      .filter((n) => n && !n.endsWith('.log'));
     const found = builds.some((b) => {
       try {
         return readFileSync(join(kinto.home, 'builds', b, 'public', 'pk.txt'), 'utf8').trim() === key;

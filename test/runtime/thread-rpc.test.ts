@@ -45,7 +45,7 @@ describe('Class: ThreadRpc', () => {
     expect(deploy).toBeInstanceOf(KintoError);
     expect(deploy).toMatchObject({ status: 409, code: 'BUILD_MISSING', message: 'build the block again' });
     await expect(caller.call('write')).rejects.toBeInstanceOf(WriteConflictError);
-    const crash = (await caller.call('crash').catch((e: Error) => e)) as Error;
+    const crash: Error = await caller.call('crash').catch((e: Error) => e);
     expect(crash).not.toBeInstanceOf(KintoError);
     expect(crash.message).toBe('boom');
     await expect(caller.call('nothing')).rejects.toThrow('no handler for nothing');

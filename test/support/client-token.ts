@@ -17,7 +17,11 @@ export async function clientToken(kinto: Pick<TestPlatform, 'api' | 'gatewayUrl'
   if (created.status !== 201) throw new Error(`creating a client failed: ${created.status} ${JSON.stringify(created.body)}`);
   const { clientId, secret } = created.body.data;
   const gatewayUrl = await kinto.gatewayUrl(project, env);
-  const res = await fetch(`${gatewayUrl}/authorize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ clientId, secret }) });
+  const res = await fetch(`${gatewayUrl}/authorize`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ clientId, secret }),
+  });
   const body = (await res.json()) as { data?: { token: string } };
   if (res.status !== 200 || !body.data) throw new Error(`authorize failed: ${res.status} ${JSON.stringify(body)}`);
   return { clientId, secret, token: body.data.token, gatewayUrl };

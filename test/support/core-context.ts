@@ -60,10 +60,11 @@ export async function startTestCore(): Promise<TestCore> {
     ctx,
     runtime,
     builder,
-    finish: (build, event = { status: 'succeeded', commit: 'a'.repeat(40), artifact: '/tmp/artifact' }) => recordBuildEvent(ctx, build, event),
+    finish: (build, event = { status: 'succeeded', commit: 'a'.repeat(40), artifact: '/tmp/artifact' }) =>
+      recordBuildEvent(ctx, build, event),
     scanKeys: async () => {
       const out = await dynamo.client.send(new ScanCommand({ TableName: tableName, ProjectionExpression: 'pk, sk' }));
-      return (out.Items ?? []).map((i) => ({ pk: i.pk!.S!, sk: i.sk!.S! }));
+      return (out.Items ?? []).map((i) => ({ pk: i.pk.S!, sk: i.sk.S! }));
     },
     close,
   };

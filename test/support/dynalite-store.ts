@@ -4,7 +4,12 @@ import { DynamoDbStore } from '../../lambdas/adapters/dynamodb/dynamodb-store';
 import { startDynalite, type LocalDynamoDb } from '../../lambdas/local/dynalite-server';
 
 /** A real DynamoDB API (dynalite, in memory) with a fresh state table: no in-memory stand-in. */
-export async function startTestStore(): Promise<{ store: DynamoDbStore; dynamo: LocalDynamoDb; tableName: string; close(): Promise<void> }> {
+export async function startTestStore(): Promise<{
+  store: DynamoDbStore;
+  dynamo: LocalDynamoDb;
+  tableName: string;
+  close(): Promise<void>;
+}> {
   const dynamo = await startDynalite();
   const tableName = `kinto-test-${randomBytes(4).toString('hex')}`;
   await ensureStateTable(dynamo.client, tableName);

@@ -6,7 +6,12 @@ import type { LocalSettings } from '../../lambdas/local/settings';
 
 export interface TestPlatform extends LocalPlatform {
   /** Calls the control API with the admin token; JSON in, parsed JSON out. */
-  api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  api(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   /** Waits for a build to end; returns it. */
   waitForBuild(project: string, block: string, buildId: string, timeoutMs?: number): Promise<any>;
   /** Builds a block, waits, and expects success. */
@@ -32,7 +37,11 @@ export async function startTestPlatform(settings: Partial<LocalSettings> = {}): 
   const api: TestPlatform['api'] = async (method, path, body, headers = {}) => {
     const res = await fetch(`${platform.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${platform.adminToken}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: {
+        authorization: `Bearer ${platform.adminToken}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await res.text();

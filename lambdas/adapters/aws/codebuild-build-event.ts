@@ -37,7 +37,12 @@ export function readBuildStateChange(event: CodeBuildCloudWatchStateEvent): Buil
       : failedPhase
         ? `CodeBuild ${failedPhase['phase-type']} phase ${failedPhase['phase-status']}${failedPhase['phase-context']?.filter(Boolean).length ? `: ${failedPhase['phase-context'].filter(Boolean).join('; ')}` : ''}`
         : `CodeBuild build ${status}`;
-  return { build: { blockId, id }, codebuildId: codebuildIdOf(detail['build-id']), status, ...(failure ? { failure: oneLine(failure) } : {}) };
+  return {
+    build: { blockId, id },
+    codebuildId: codebuildIdOf(detail['build-id']),
+    status,
+    ...(failure ? { failure: oneLine(failure) } : {}),
+  };
 }
 
 /**
@@ -46,13 +51,18 @@ export function readBuildStateChange(event: CodeBuildCloudWatchStateEvent): Buil
  */
 export async function buildEventOf(change: BuildStateChange, codebuild: CodeBuildClient): Promise<BuildEvent> {
   if (change.status === 'IN_PROGRESS') return { status: 'running' };
-  if (change.status !== 'SUCCEEDED') return { status: 'failed', error: `${change.failure ?? `CodeBuild build ${change.status}`}; the build log says more` };
+  if (change.status !== 'SUCCEEDED')
+    return { status: 'failed', error: `${change.failure ?? `CodeBuild build ${change.status}`}; the build log says more` };
   const out = await codebuild.send(new BatchGetBuildsCommand({ ids: [change.codebuildId] }));
   const exported = new Map((out.builds?.[0]?.exportedEnvironmentVariables ?? []).map((v) => [v.name, v.value]));
   const commit = exported.get(EXPORTED_VARIABLES.commit) || undefined;
   const image = exported.get(EXPORTED_VARIABLES.image) || undefined;
   if (!image || !/^[^\s@]+@sha256:[0-9a-f]{64}$/.test(image)) {
-    return { status: 'failed', commit, error: `CodeBuild build ${change.codebuildId} succeeded without reporting an image digest (${EXPORTED_VARIABLES.image}); check buildspec.yml` };
+    return {
+      status: 'failed',
+      commit,
+      error: `CodeBuild build ${change.codebuildId} succeeded without reporting an image digest (${EXPORTED_VARIABLES.image}); check buildspec.yml`,
+    };
   }
   return { status: 'succeeded', commit, artifact: image };
 }

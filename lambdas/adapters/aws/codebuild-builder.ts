@@ -29,7 +29,9 @@ export class CodeBuildBuilder implements Builder {
   async start({ build }: BuildRequest): Promise<void> {
     const { repo } = build.source;
     if (!/^(https?|ssh|git):\/\//.test(repo) && !/^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:/.test(repo)) {
-      throw new Error(`CodeBuild cannot reach "${repo}": on AWS, use an https://, ssh:// or git:// URL (local paths and file:// URLs work with npm start only)`);
+      throw new Error(
+        `CodeBuild cannot reach "${repo}": on AWS, use an https://, ssh:// or git:// URL (local paths and file:// URLs work with npm start only)`,
+      );
     }
     await this.options.codebuild.send(
       new StartBuildCommand({

@@ -67,7 +67,12 @@ export function indexerHealthLine(summary: IndexSummary, corruptPayloads: number
     CorruptPayloads: corruptPayloads,
   };
   return JSON.stringify({
-    _aws: { Timestamp: at, CloudWatchMetrics: [{ Namespace: namespace, Dimensions: [[]], Metrics: Object.keys(values).map((Name) => ({ Name, Unit: 'Count' })) }] },
+    _aws: {
+      Timestamp: at,
+      CloudWatchMetrics: [
+        { Namespace: namespace, Dimensions: [[]], Metrics: Object.keys(values).map((Name) => ({ Name, Unit: 'Count' })) },
+      ],
+    },
     ...values,
   });
 }

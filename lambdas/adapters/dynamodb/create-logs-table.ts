@@ -12,7 +12,14 @@ export async function ensureLogsTable(client: DynamoDBClient, tableName: string)
   await ensureTable(client, {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [partitionKey, sortKey, byEnvIndex.partitionKey, byEnvIndex.sortKey, byBlockIndex.partitionKey, byBlockIndex.sortKey].map((name) => ({
+    AttributeDefinitions: [
+      partitionKey,
+      sortKey,
+      byEnvIndex.partitionKey,
+      byEnvIndex.sortKey,
+      byBlockIndex.partitionKey,
+      byBlockIndex.sortKey,
+    ].map((name) => ({
       AttributeName: name,
       AttributeType: 'S',
     })),

@@ -85,7 +85,9 @@ export class DynamoDbLogStore implements LogStore {
       requests = out.UnprocessedItems?.[this.table] ?? [];
       if (requests.length === 0) return;
       if (attempt >= this.maxAttempts) {
-        throw new LogWriteError(`${requests.length} of ${items.length} log items were still unprocessed after ${attempt} BatchWriteItem attempts (table ${this.table} is throttling)`);
+        throw new LogWriteError(
+          `${requests.length} of ${items.length} log items were still unprocessed after ${attempt} BatchWriteItem attempts (table ${this.table} is throttling)`,
+        );
       }
       // Full jitter: concurrent writers spread out instead of retrying in step.
       await this.sleep(Math.random() * Math.min(2000, this.baseDelayMs * 2 ** (attempt - 1)));
@@ -97,8 +99,21 @@ export class DynamoDbLogStore implements LogStore {
    * redelivered batch is refused by the condition and not counted twice.
    */
   private async addMetric(m: MetricPartial): Promise<void> {
-    const names: Record<string, string> = { '#applied': 'applied', '#env': 'envId', '#block': 'block', '#minute': 'minute', '#exp': 'expiresAt' };
-    const values: Record<string, unknown> = { ':env': m.envId, ':block': m.block, ':minute': m.minute, ':exp': m.expiresAt, ':applied': new Set([m.batch]), ':batch': m.batch };
+    const names: Record<string, string> = {
+      '#applied': 'applied',
+      '#env': 'envId',
+      '#block': 'block',
+      '#minute': 'minute',
+      '#exp': 'expiresAt',
+    };
+    const values: Record<string, unknown> = {
+      ':env': m.envId,
+      ':block': m.block,
+      ':minute': m.minute,
+      ':exp': m.expiresAt,
+      ':applied': new Set([m.batch]),
+      ':batch': m.batch,
+    };
     const adds: string[] = ['#applied :applied'];
     const counters: Record<string, number> = {
       requests: m.requests,
@@ -143,10 +158,15 @@ export class DynamoDbLogStore implements LogStore {
       ExpressionAttributeValues: { ':pk': pk, ...(q.before ? { ':before': logKeys.requestOrder(q.before.time, q.before.key) } : {}) },
       ScanIndexForward: false,
     };
-    return this.collect<AccessRecord>(input, q.limit, (item) => {
-      const status = item.status as number;
-      return (item.expiresAt as number) > q.now && (!q.status || (status >= q.status.min && status <= q.status.max));
-    }, (r) => ({ time: r.time, key: r.requestId }));
+    return this.collect<AccessRecord>(
+      input,
+      q.limit,
+      (item) => {
+        const status = item.status as number;
+        return (item.expiresAt as number) > q.now && (!q.status || (status >= q.status.min && status <= q.status.max));
+      },
+      (r) => ({ time: r.time, key: r.requestId }),
+    );
   }
 
   async getRequest(envId: string, requestId: string, now: number): Promise<{ access?: AccessRecord; lines: ConsoleLineRecord[] }> {
@@ -201,10 +221,15 @@ export class DynamoDbLogStore implements LogStore {
       ScanIndexForward: q.order === 'oldest',
       ConsistentRead: true,
     };
-    return this.collect<InstanceLineRecord>(input, q.limit, (item) => {
-      if ((item.expiresAt as number) <= q.now || item.sk === beforeSk || item.sk === afterSk) return false;
-      return !q.search || (item.text as string).toLowerCase().includes(q.search);
-    }, (r) => ({ time: r.time, key: r.seq }));
+    return this.collect<InstanceLineRecord>(
+      input,
+      q.limit,
+      (item) => {
+        if ((item.expiresAt as number) <= q.now || item.sk === beforeSk || item.sk === afterSk) return false;
+        return !q.search || (item.text as string).toLowerCase().includes(q.search);
+      },
+      (r) => ({ time: r.time, key: r.seq }),
+    );
   }
 
   async listMetrics(envId: string, fromMinute: string, toMinute: string, now: number): Promise<MetricAggregate[]> {
@@ -229,25 +254,32 @@ export class DynamoDbLogStore implements LogStore {
    * Pages through a query keeping items that pass `keep`, up to `limit` items or the scan budget.
    * `next` is the last returned item (limit reached) or the last examined one (budget spent).
    */
-  private async collect<T>(input: QueryCommandInput, limit: number, keep: (item: Item) => boolean, cursorOf: (r: T) => LogCursor): Promise<LogPage<T>> {
+  private async collect<T>(
+    input: QueryCommandInput,
+    limit: number,
+    keep: (item: Item) => boolean,
+    cursorOf: (r: T) => LogCursor,
+  ): Promise<LogPage<T>> {
     const items: T[] = [];
     let examined = 0;
     let start: Item | undefined;
     let lastExamined: T | undefined;
     for (;;) {
-      const out = await this.doc.send(new QueryCommand({ ...input, Limit: Math.min(1000, Math.max(limit + 1, 100)), ExclusiveStartKey: start }));
+      const out = await this.doc.send(
+        new QueryCommand({ ...input, Limit: Math.min(1000, Math.max(limit + 1, 100)), ExclusiveStartKey: start }),
+      );
       const page = out.Items ?? [];
       for (let i = 0; i < page.length; i++) {
         examined++;
-        const item = page[i]!;
+        const item = page[i];
         lastExamined = record<T>(item);
         if (!keep(item)) continue;
-        if (items.length === limit) return { items, next: cursorOf(items[items.length - 1]!) };
+        if (items.length === limit) return { items, next: cursorOf(items[items.length - 1]) };
         items.push(lastExamined);
       }
       start = out.LastEvaluatedKey;
       if (!start) return { items };
-      if (examined >= SCAN_BUDGET) return { items, next: cursorOf(items.length === limit ? items[items.length - 1]! : lastExamined!) };
+      if (examined >= SCAN_BUDGET) return { items, next: cursorOf(items.length === limit ? items[items.length - 1] : lastExamined!) };
     }
   }
 }
@@ -265,7 +297,11 @@ function accessItem(r: AccessRecord): Item {
 }
 
 const lineItem = (r: ConsoleLineRecord): Item => ({ ...r, pk: logKeys.request(r.envId, r.requestId), sk: logKeys.lineSk(r.time, r.seq) });
-const instanceItem = (r: InstanceLineRecord): Item => ({ ...r, pk: logKeys.instance(r.envId, r.block), sk: logKeys.instanceSk(r.time, r.seq) });
+const instanceItem = (r: InstanceLineRecord): Item => ({
+  ...r,
+  pk: logKeys.instance(r.envId, r.block),
+  sk: logKeys.instanceSk(r.time, r.seq),
+});
 
 function record<T>(item: Item): T {
   const out: Item = {};
@@ -276,7 +312,7 @@ function record<T>(item: Item): T {
 function metricOf(item: Item): MetricAggregate {
   const histogram: Record<string, number> = {};
   for (const k in item) if (/^h\d+$/.test(k)) histogram[k.slice(1)] = item[k] as number;
-  const n = (k: string): number => (typeof item[k] === 'number' ? (item[k] as number) : 0);
+  const n = (k: string): number => (typeof item[k] === 'number' ? item[k] : 0);
   return {
     envId: item.envId as string,
     block: item.block as string,
@@ -295,7 +331,7 @@ function metricOf(item: Item): MetricAggregate {
 async function runLimited<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]!);
+    while (next < items.length) await fn(items[next++]);
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }

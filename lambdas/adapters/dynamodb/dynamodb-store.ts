@@ -10,14 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { Block, BlockConfig, Build, Client, Deployment, Environment, Project, Release } from '../../core/model';
 import { parseReleaseVersion, releaseSortKey } from '../../core/release-version';
-import {
-  InvalidCursorError,
-  WriteConflictError,
-  type Collection,
-  type ListOptions,
-  type Page,
-  type Store,
-} from '../../ports/store';
+import { InvalidCursorError, WriteConflictError, type Collection, type ListOptions, type Page, type Store } from '../../ports/store';
 import { keys, STATE_TABLE } from './state-table';
 
 const DEFAULT_PAGE = 100;
@@ -125,7 +118,9 @@ export class DynamoDbStore implements Store {
     });
     return {
       get: async (key) => {
-        const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: design.pk(key), sk: design.sk(key) }, ConsistentRead: true }));
+        const out = await this.doc.send(
+          new GetCommand({ TableName: this.table, Key: { pk: design.pk(key), sk: design.sk(key) }, ConsistentRead: true }),
+        );
         return out.Item ? fromItem<T>(out.Item) : undefined;
       },
       list: (parent, options) => this.query<T>(design.parentPk(parent), design.prefix, options),
@@ -145,10 +140,21 @@ export class DynamoDbStore implements Store {
     };
   }
 
-  private async conditionalPut(item: Record<string, unknown>, condition: string, names?: Record<string, string>, values?: Record<string, unknown>): Promise<void> {
+  private async conditionalPut(
+    item: Record<string, unknown>,
+    condition: string,
+    names?: Record<string, string>,
+    values?: Record<string, unknown>,
+  ): Promise<void> {
     try {
       await this.doc.send(
-        new PutCommand({ TableName: this.table, Item: item, ConditionExpression: condition, ExpressionAttributeNames: names, ExpressionAttributeValues: values }),
+        new PutCommand({
+          TableName: this.table,
+          Item: item,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
       );
     } catch (e) {
       if (e instanceof ConditionalCheckFailedException || (e as Error).name === 'ConditionalCheckFailedException') {

@@ -31,7 +31,9 @@ export function tokenSettingsFrom(env: Readonly<Record<string, string | undefine
   const raw = env.KINTO_TOKEN_LIFETIME_SECONDS;
   const lifetimeSeconds = raw === undefined || raw === '' ? DEFAULT_TOKEN_LIFETIME_SECONDS : Number(raw);
   if (!Number.isInteger(lifetimeSeconds) || lifetimeSeconds < 60 || lifetimeSeconds > MAX_TOKEN_LIFETIME_SECONDS) {
-    throw new Error(`KINTO_TOKEN_LIFETIME_SECONDS must be a whole number from 60 to ${MAX_TOKEN_LIFETIME_SECONDS} (got ${JSON.stringify(raw)}).`);
+    throw new Error(
+      `KINTO_TOKEN_LIFETIME_SECONDS must be a whole number from 60 to ${MAX_TOKEN_LIFETIME_SECONDS} (got ${JSON.stringify(raw)}).`,
+    );
   }
   return { issuer: env.KINTO_TOKEN_ISSUER || 'kinto', lifetimeSeconds };
 }
@@ -48,20 +50,39 @@ export function parseCredentials(body: unknown): Credentials {
   const b = (body ?? {}) as Record<string, unknown>;
   const clientId = b.clientId;
   const secret = b.secret ?? b.clientSecret;
-  if (typeof body !== 'object' || body === null || Array.isArray(body) || typeof clientId !== 'string' || typeof secret !== 'string' || (b.secret !== undefined && b.clientSecret !== undefined)) {
-    throw badRequest('INVALID_CREDENTIALS_FORMAT', 'Send JSON {"clientId": "<client id>", "secret": "<client secret>"} ("clientSecret" is accepted instead of "secret", not both).');
+  if (
+    typeof body !== 'object' ||
+    body === null ||
+    Array.isArray(body) ||
+    typeof clientId !== 'string' ||
+    typeof secret !== 'string' ||
+    (b.secret !== undefined && b.clientSecret !== undefined)
+  ) {
+    throw badRequest(
+      'INVALID_CREDENTIALS_FORMAT',
+      'Send JSON {"clientId": "<client id>", "secret": "<client secret>"} ("clientSecret" is accepted instead of "secret", not both).',
+    );
   }
   return { clientId, secret };
 }
 
-const WRONG = () => unauthorized('INVALID_CREDENTIALS', 'The client id or secret is wrong. Copy them again from the environment (a rotated secret replaces the old one; a revoked client cannot authorize).');
+const WRONG = () =>
+  unauthorized(
+    'INVALID_CREDENTIALS',
+    'The client id or secret is wrong. Copy them again from the environment (a rotated secret replaces the old one; a revoked client cannot authorize).',
+  );
 
 /**
  * Exchanges a client's credentials for a token of its environment. The secret is compared in
  * constant time, and a hash is computed even for an unknown client so both paths cost the same.
  * @throws KintoError INVALID_CREDENTIALS (401)
  */
-export async function authorize(ctx: Pick<CoreContext, 'store' | 'clock' | 'ids' | 'keys'>, envId: string, credentials: Credentials, settings: TokenSettings): Promise<IssuedToken> {
+export async function authorize(
+  ctx: Pick<CoreContext, 'store' | 'clock' | 'ids' | 'keys'>,
+  envId: string,
+  credentials: Credentials,
+  settings: TokenSettings,
+): Promise<IssuedToken> {
   const keys = await requireKeys(ctx);
   const { clientId, secret } = credentials;
   if (!CLIENT_ID_PATTERN.test(clientId) || secret.length > MAX_SECRET_LENGTH) throw WRONG();

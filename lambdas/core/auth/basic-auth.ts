@@ -71,7 +71,15 @@ export class BasicAuthChecker {
   /** Checks `header` against `config`; synchronous when remembered or refused without scrypt. */
   check(header: string | undefined, config: BasicAuth, scope: string, client?: string): BasicAuthVerdict | Promise<BasicAuthVerdict> {
     if (!header || header.length > MAX_HEADER) return false;
-    const key = createHash('sha256').update(scope).update('\0').update(config.username).update('\0').update(config.passwordHash).update('\0').update(header).digest('base64url');
+    const key = createHash('sha256')
+      .update(scope)
+      .update('\0')
+      .update(config.username)
+      .update('\0')
+      .update(config.passwordHash)
+      .update('\0')
+      .update(header)
+      .digest('base64url');
     const until = this.passed.get(key);
     if (until !== undefined) {
       if (until > this.now()) return true;
@@ -120,7 +128,7 @@ export class BasicAuthChecker {
 export function parseBasic(header: string): { username: string; password: string } | undefined {
   const match = /^basic[ \t]+([A-Za-z0-9+/=]+)[ \t]*$/i.exec(header);
   if (!match) return undefined;
-  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 1) return undefined;
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };

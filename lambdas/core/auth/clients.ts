@@ -17,7 +17,11 @@ export const CLIENT_ID_PATTERN = /^[0-9a-f]{32}$/;
 
 /** The derived keys, or 503 when this platform was started without key material. */
 export async function requireKeys(ctx: Pick<CoreContext, 'keys'>): Promise<DerivedKeys> {
-  if (!ctx.keys) throw unavailable('KEYS_NOT_CONFIGURED', 'This platform has no key material configured, so it cannot issue client credentials or tokens. Ask its operator to configure the platform key.');
+  if (!ctx.keys)
+    throw unavailable(
+      'KEYS_NOT_CONFIGURED',
+      'This platform has no key material configured, so it cannot issue client credentials or tokens. Ask its operator to configure the platform key.',
+    );
   return derivedKeys(ctx.keys);
 }
 
@@ -45,12 +49,22 @@ export async function issueClient(ctx: CoreContext, envId: string, name?: string
 }
 
 /** `POST .../environments/{env}/clients`: one more client (e.g. one per app calling the environment). */
-export async function createClient(ctx: CoreContext, projectName: string, envName: string, input: { name?: string } = {}): Promise<IssuedClient> {
+export async function createClient(
+  ctx: CoreContext,
+  projectName: string,
+  envName: string,
+  input: { name?: string } = {},
+): Promise<IssuedClient> {
   const env = await requireEnvironment(ctx, await requireProject(ctx, projectName), envName);
   return issueClient(ctx, env.id, input.name);
 }
 
-export async function listClients(ctx: CoreContext, projectName: string, envName: string, options: ListOptions = {}): Promise<Page<Client>> {
+export async function listClients(
+  ctx: CoreContext,
+  projectName: string,
+  envName: string,
+  options: ListOptions = {},
+): Promise<Page<Client>> {
   const env = await requireEnvironment(ctx, await requireProject(ctx, projectName), envName);
   return ctx.store.clients.list({ envId: env.id }, options);
 }
@@ -81,7 +95,10 @@ export async function rotateClientSecret(ctx: CoreContext, projectName: string, 
     });
   } catch (e) {
     if (e instanceof WriteConflictError) {
-      throw conflict('CONCURRENT_UPDATE', `Client ${clientId} of "${env.name}" was rotated or revoked while this request ran; list the clients and retry.`);
+      throw conflict(
+        'CONCURRENT_UPDATE',
+        `Client ${clientId} of "${env.name}" was rotated or revoked while this request ran; list the clients and retry.`,
+      );
     }
     throw e;
   }
@@ -100,7 +117,10 @@ export async function revokeClient(ctx: CoreContext, projectName: string, envNam
 async function requireClient(ctx: CoreContext, env: Environment, clientId: string): Promise<Client> {
   const client = CLIENT_ID_PATTERN.test(clientId) ? await ctx.store.clients.get({ envId: env.id, clientId }) : undefined;
   if (!client) {
-    throw notFound('CLIENT_NOT_FOUND', `Environment "${env.name}" has no client "${clientId.slice(0, 64)}". List its clients with GET .../environments/${env.name}/clients.`);
+    throw notFound(
+      'CLIENT_NOT_FOUND',
+      `Environment "${env.name}" has no client "${clientId.slice(0, 64)}". List its clients with GET .../environments/${env.name}/clients.`,
+    );
   }
   return client;
 }

@@ -62,13 +62,28 @@ const BEARER = /^bearer(?:[ \t]+|$)/i;
 const CLIENT_ID = /^[0-9a-f]{32}$/;
 
 const reject = (code: TokenRejection, message: string): Verification => ({ ok: false, code, message });
-const MISSING = reject('TOKEN_MISSING', 'Send a token in the Kinto-Authorization header. Get one with POST <gateway URL>/authorize {"clientId": "...", "secret": "..."}.');
-const MALFORMED = reject('TOKEN_MALFORMED', 'The Kinto-Authorization header does not hold a token: send "Kinto-Authorization: <token>" (a "Bearer " prefix is accepted) with the token from POST /authorize.');
+const MISSING = reject(
+  'TOKEN_MISSING',
+  'Send a token in the Kinto-Authorization header. Get one with POST <gateway URL>/authorize {"clientId": "...", "secret": "..."}.',
+);
+const MALFORMED = reject(
+  'TOKEN_MALFORMED',
+  'The Kinto-Authorization header does not hold a token: send "Kinto-Authorization: <token>" (a "Bearer " prefix is accepted) with the token from POST /authorize.',
+);
 const INVALID = reject('TOKEN_INVALID', 'The token is not one this platform issued. Get a new one with POST <gateway URL>/authorize.');
 const EXPIRED = reject('TOKEN_EXPIRED', 'The token has expired. Get a new one with POST <gateway URL>/authorize.');
-const NOT_YET = reject('TOKEN_NOT_YET_VALID', 'The token is not valid yet (its issue time is in the future): check this machine\'s clock, or get a new token.');
-const WRONG_ENV = reject('TOKEN_WRONG_ENVIRONMENT', 'The token was issued for another environment. Authorize with this environment\'s client: POST <this gateway URL>/authorize.');
-const REVOKED = reject('TOKEN_REVOKED', 'The client of this token was revoked or its secret rotated. Authorize again with the current secret.');
+const NOT_YET = reject(
+  'TOKEN_NOT_YET_VALID',
+  "The token is not valid yet (its issue time is in the future): check this machine's clock, or get a new token.",
+);
+const WRONG_ENV = reject(
+  'TOKEN_WRONG_ENVIRONMENT',
+  "The token was issued for another environment. Authorize with this environment's client: POST <this gateway URL>/authorize.",
+);
+const REVOKED = reject(
+  'TOKEN_REVOKED',
+  'The client of this token was revoked or its secret rotated. Authorize again with the current secret.',
+);
 
 /**
  * The cheap checks alone: the token of a header value when it has the shape of a compact JWS,
@@ -181,7 +196,8 @@ export class TokenVerifier {
       return rejectionOf(e);
     }
     const { aud, sub, exp, iat, jti, gen } = payload as JWTPayload & { gen?: unknown };
-    if (typeof sub !== 'string' || !CLIENT_ID.test(sub) || typeof jti !== 'string' || !Number.isSafeInteger(gen) || (gen as number) < 1) return INVALID;
+    if (typeof sub !== 'string' || !CLIENT_ID.test(sub) || typeof jti !== 'string' || !Number.isSafeInteger(gen) || (gen as number) < 1)
+      return INVALID;
     if (exp! - iat! > maxLifetime) return INVALID;
     if (aud !== envId) return typeof aud === 'string' ? WRONG_ENV : INVALID;
     const known = this.clientRecord(envId, sub);

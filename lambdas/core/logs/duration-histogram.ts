@@ -22,7 +22,7 @@ export function bucketValue(bucket: number): number {
 
 /** Adds `b` into `a` (bucket -> count). */
 export function mergeHistogram(a: Record<string, number>, b: Readonly<Record<string, number>>): Record<string, number> {
-  for (const k in b) a[k] = (a[k] ?? 0) + b[k]!;
+  for (const k in b) a[k] = (a[k] ?? 0) + b[k];
   return a;
 }
 
@@ -32,13 +32,13 @@ export function percentile(histogram: Readonly<Record<string, number>>, q: numbe
     .map(Number)
     .sort((x, y) => x - y);
   let total = 0;
-  for (const b of buckets) total += histogram[b]!;
+  for (const b of buckets) total += histogram[b];
   if (total === 0) return undefined;
   // Nearest rank: the smallest value with at least q of the counts at or below it.
   const rank = Math.max(1, Math.ceil(q * total));
   let seen = 0;
   for (const b of buckets) {
-    seen += histogram[b]!;
+    seen += histogram[b];
     if (seen >= rank) return Math.round(bucketValue(b) * 100) / 100;
   }
   return undefined;

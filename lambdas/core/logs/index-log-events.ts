@@ -168,7 +168,16 @@ export class LogBatchBuilder {
     this.summary.events++;
     if (!isUsableTime(time)) time = Date.now();
     this.summary.platformLines++;
-    this.instance.push({ envId: source.envId, block: source.block, time: isoTime(time), seq, stream: 'platform', text, ...versionOf(source), expiresAt: this.expiry(time) });
+    this.instance.push({
+      envId: source.envId,
+      block: source.block,
+      time: isoTime(time),
+      seq,
+      stream: 'platform',
+      text,
+      ...versionOf(source),
+      expiresAt: this.expiry(time),
+    });
     if (wakeMs !== undefined) this.countColdStart(source, time, wakeMs);
   }
 
@@ -178,7 +187,11 @@ export class LogBatchBuilder {
   }
 
   build(): IndexedBatch {
-    const metrics = [...this.metrics.values()].map((m) => ({ ...m, batch: this.options.batch, expiresAt: this.expiry(Date.parse(`${m.minute}:00.000Z`) + 60_000) }));
+    const metrics = [...this.metrics.values()].map((m) => ({
+      ...m,
+      batch: this.options.batch,
+      expiresAt: this.expiry(Date.parse(`${m.minute}:00.000Z`) + 60_000),
+    }));
     return { access: this.access, lines: this.lines, instance: this.instance, metrics, summary: { ...this.summary } };
   }
 
@@ -209,7 +222,17 @@ export class LogBatchBuilder {
   }
 
   private addReport(source: BlockSource, time: number, seq: string, text: string, report: LambdaReport): void {
-    this.instance.push({ envId: source.envId, block: source.block, time: isoTime(time), seq, stream: 'platform', text, ...versionOf(source), report, expiresAt: this.expiry(time) });
+    this.instance.push({
+      envId: source.envId,
+      block: source.block,
+      time: isoTime(time),
+      seq,
+      stream: 'platform',
+      text,
+      ...versionOf(source),
+      report,
+      expiresAt: this.expiry(time),
+    });
     if (report.initDurationMs !== undefined) this.countColdStart(source, time, report.initDurationMs);
   }
 
@@ -225,7 +248,18 @@ export class LogBatchBuilder {
     if (key === this.lastMetricKey) return this.lastMetric!;
     let m = this.metrics.get(key);
     if (!m) {
-      m = { envId, block, minute, requests: 0, errors4xx: 0, errors5xx: 0, durationSumMs: 0, histogram: {}, coldStarts: 0, coldStartSumMs: 0 };
+      m = {
+        envId,
+        block,
+        minute,
+        requests: 0,
+        errors4xx: 0,
+        errors5xx: 0,
+        durationSumMs: 0,
+        histogram: {},
+        coldStarts: 0,
+        coldStartSumMs: 0,
+      };
       this.metrics.set(key, m);
     }
     this.lastMetricKey = key;
@@ -240,7 +274,10 @@ export class LogBatchBuilder {
 
 function versionOf(source: BlockSource): { release?: string; commit?: string } {
   if (source.release === undefined && source.commit === undefined) return {};
-  return { ...(source.release !== undefined ? { release: source.release } : {}), ...(source.commit !== undefined ? { commit: source.commit } : {}) };
+  return {
+    ...(source.release !== undefined ? { release: source.release } : {}),
+    ...(source.commit !== undefined ? { commit: source.commit } : {}),
+  };
 }
 
 /** One CloudWatch Logs event: its id (unique, sortable within a stream), time and text. */

@@ -24,10 +24,20 @@ export function parseLogCursor(value: string, param: string, edge: 'before' | 'a
   } catch {
     decoded = undefined;
   }
-  if (Array.isArray(decoded) && decoded.length === 2 && typeof decoded[0] === 'string' && ISO.test(decoded[0]) && typeof decoded[1] === 'string' && KEY.test(decoded[1])) {
+  if (
+    Array.isArray(decoded) &&
+    decoded.length === 2 &&
+    typeof decoded[0] === 'string' &&
+    ISO.test(decoded[0]) &&
+    typeof decoded[1] === 'string' &&
+    KEY.test(decoded[1])
+  ) {
     return { time: decoded[0], key: decoded[1] };
   }
-  throw badRequest('INVALID_QUERY', `?${param}= takes a cursor from a previous answer (nextCursor/followCursor) or a time such as 2025-01-31T12:00:00Z.`);
+  throw badRequest(
+    'INVALID_QUERY',
+    `?${param}= takes a cursor from a previous answer (nextCursor/followCursor) or a time such as 2025-01-31T12:00:00Z.`,
+  );
 }
 
 /** ISO-8601 (with a zone) or epoch milliseconds -> normalized ISO; undefined when neither. */

@@ -19,5 +19,5 @@ const GROUP = /^\/kinto\/env\/([A-Za-z0-9_-]{1,64})\/(?:gateway|block\/([a-z][a-
 export function parseLogGroupName(name: string): LogSource | undefined {
   const m = GROUP.exec(name);
   if (!m) return undefined;
-  return m[2] ? { kind: 'block', envId: m[1]!, block: m[2] } : { kind: 'gateway', envId: m[1]! };
+  return m[2] ? { kind: 'block', envId: m[1], block: m[2] } : { kind: 'gateway', envId: m[1] };
 }

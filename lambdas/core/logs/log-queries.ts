@@ -48,7 +48,10 @@ export interface RequestDetail {
 export async function getRequest(ctx: LogsContext, project: string, envName: string, requestId: string): Promise<RequestDetail> {
   const env = await environmentOf(ctx, project, envName);
   if (!isRequestId(requestId)) {
-    throw badRequest('INVALID_REQUEST_ID', 'A request id is the kinto-request-id header of a response (letters, digits and . _ : = + / -, up to 128).');
+    throw badRequest(
+      'INVALID_REQUEST_ID',
+      'A request id is the kinto-request-id header of a response (letters, digits and . _ : = + / -, up to 128).',
+    );
   }
   const found = await ctx.logs.getRequest(env.id, requestId, nowSeconds(ctx));
   if (!found.access && found.lines.length === 0) {
@@ -94,7 +97,8 @@ export function parseInstanceLogQuery(query: Query): InstanceLogQuery {
   const to = query.to === undefined ? undefined : requireTime(query.to, 'to');
   if (from && to && from > to) throw badRequest('INVALID_QUERY', `?from= (${from}) is after ?to= (${to}); swap them.`);
   const q = query.q;
-  if (q !== undefined && (q.length === 0 || q.length > 256)) throw badRequest('INVALID_QUERY', '?q= takes the text to search for, 1 to 256 characters.');
+  if (q !== undefined && (q.length === 0 || q.length > 256))
+    throw badRequest('INVALID_QUERY', '?q= takes the text to search for, 1 to 256 characters.');
   const after = query.after === undefined ? undefined : parseLogCursor(query.after, 'after', 'after');
   return {
     limit: parseLimit(query.limit),
@@ -117,9 +121,16 @@ export interface InstanceLogPage {
 
 /** `GET .../environments/{env}/blocks/{block}/logs`: the block's plain instance log. */
 export async function listBlockLogs(ctx: LogsContext, target: BlockLogTarget, q: InstanceLogQuery): Promise<InstanceLogPage> {
-  const page: LogPage<InstanceLineRecord> = await ctx.logs.listInstanceLines({ envId: target.env.id, block: target.block.name, ...q, now: nowSeconds(ctx) });
+  const page: LogPage<InstanceLineRecord> = await ctx.logs.listInstanceLines({
+    envId: target.env.id,
+    block: target.block.name,
+    ...q,
+    now: nowSeconds(ctx),
+  });
   const newest = q.order === 'newest' ? page.items[0] : page.items[page.items.length - 1];
-  const follow: LogCursor = newest ? { time: newest.time, key: newest.seq } : (q.after ?? { time: ctx.clock.now().toISOString(), key: '~' });
+  const follow: LogCursor = newest
+    ? { time: newest.time, key: newest.seq }
+    : (q.after ?? { time: ctx.clock.now().toISOString(), key: '~' });
   return {
     items: page.items,
     ...(page.next && q.order === 'newest' ? { nextCursor: encodeLogCursor(page.next) } : {}),
@@ -134,7 +145,8 @@ export async function getMetrics(ctx: LogsContext, project: string, envName: str
   const env = await environmentOf(ctx, project, envName);
   const now = ctx.clock.now().getTime();
   const to = query.to === undefined ? new Date(now).toISOString() : requireTime(query.to, 'to');
-  const from = query.from === undefined ? new Date(Date.parse(to) - DEFAULT_METRICS_SPAN_MS).toISOString() : requireTime(query.from, 'from');
+  const from =
+    query.from === undefined ? new Date(Date.parse(to) - DEFAULT_METRICS_SPAN_MS).toISOString() : requireTime(query.from, 'from');
   if (from > to) throw badRequest('INVALID_QUERY', `?from= (${from}) is after ?to= (${to}); swap them.`);
   if (Date.parse(to) - Date.parse(from) > MAX_METRICS_SPAN_MS) {
     throw badRequest('INVALID_QUERY', 'Ask for at most 24 hours of metrics at a time (?from= and ?to= at most 24 h apart).');
@@ -153,7 +165,8 @@ const nowSeconds = (ctx: LogsContext): number => Math.floor(ctx.clock.now().getT
 function parseLimit(value: string | undefined): number {
   if (value === undefined) return DEFAULT_LOG_LIMIT;
   const n = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
-  if (!(n >= 1 && n <= MAX_LOG_LIMIT)) throw badRequest('INVALID_QUERY', `?limit= takes a whole number from 1 to ${MAX_LOG_LIMIT} (default ${DEFAULT_LOG_LIMIT}).`);
+  if (!(n >= 1 && n <= MAX_LOG_LIMIT))
+    throw badRequest('INVALID_QUERY', `?limit= takes a whole number from 1 to ${MAX_LOG_LIMIT} (default ${DEFAULT_LOG_LIMIT}).`);
   return n;
 }
 
@@ -168,12 +181,17 @@ function parseStatus(value: string): { min: number; max: number } {
 
 function requireTime(value: string, param: string): string {
   const t = parseTime(value);
-  if (t === undefined) throw badRequest('INVALID_QUERY', `?${param}= takes a time: ISO-8601 with a zone (2025-01-31T12:00:00Z) or epoch milliseconds.`);
+  if (t === undefined)
+    throw badRequest('INVALID_QUERY', `?${param}= takes a time: ISO-8601 with a zone (2025-01-31T12:00:00Z) or epoch milliseconds.`);
   return t;
 }
 
 function allowOnly(query: Query, allowed: readonly string[]): void {
   for (const k of Object.keys(query)) {
-    if (!allowed.includes(k)) throw badRequest('INVALID_QUERY', `Unknown query parameter "${k.slice(0, 64)}"; this listing takes ${allowed.map((a) => `?${a}=`).join(', ')}.`);
+    if (!allowed.includes(k))
+      throw badRequest(
+        'INVALID_QUERY',
+        `Unknown query parameter "${k.slice(0, 64)}"; this listing takes ${allowed.map((a) => `?${a}=`).join(', ')}.`,
+      );
   }
 }

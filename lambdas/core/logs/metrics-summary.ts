@@ -37,7 +37,7 @@ export function summarizeMetrics(rows: readonly MetricAggregate[], from: string,
   const byBlock = new Map<string, Map<string, MetricAggregate>>();
   for (const r of rows) {
     let minutes = byBlock.get(r.block);
-    if (!minutes) byBlock.set(r.block, (minutes = new Map()));
+    if (!minutes) byBlock.set(r.block, (minutes = new Map<string, MetricAggregate>()));
     const prev = minutes.get(r.minute);
     minutes.set(r.minute, prev ? add(prev, r) : { ...r, histogram: { ...r.histogram } });
   }
@@ -45,7 +45,10 @@ export function summarizeMetrics(rows: readonly MetricAggregate[], from: string,
     .sort(([a], [b]) => (a === GATEWAY_BLOCK ? 1 : b === GATEWAY_BLOCK ? -1 : a.localeCompare(b)))
     .map(([block, minutes]) => {
       const sorted = [...minutes.values()].sort((a, b) => a.minute.localeCompare(b.minute));
-      const total = sorted.reduce<MetricAggregate | undefined>((acc, m) => (acc ? add(acc, m) : { ...m, histogram: { ...m.histogram } }), undefined)!;
+      const total = sorted.reduce<MetricAggregate | undefined>(
+        (acc, m) => (acc ? add(acc, m) : { ...m, histogram: { ...m.histogram } }),
+        undefined,
+      )!;
       const { minute: _minute, ...totals } = view(total);
       return { block: block === GATEWAY_BLOCK ? null : block, total: totals, minutes: sorted.map(view) };
     });

@@ -116,4 +116,3 @@ function toIsoTime(v: unknown): string | undefined {
   if (ms === undefined || !isUsableTime(ms)) return undefined;
   return isoTime(ms);
 }
-

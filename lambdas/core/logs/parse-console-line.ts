@@ -5,8 +5,20 @@ import { isRequestId, REQUEST_ID_FIELD } from './request-id';
 export type PlainReason = 'notJson' | 'notObject' | 'noRequestId';
 
 export type ConsoleLine =
-  | { readonly kind: 'attached'; readonly requestId: string; readonly text: string; readonly truncated: boolean; readonly invalidUtf8: boolean }
-  | { readonly kind: 'plain'; readonly reason?: PlainReason; readonly text: string; readonly truncated: boolean; readonly invalidUtf8: boolean };
+  | {
+      readonly kind: 'attached';
+      readonly requestId: string;
+      readonly text: string;
+      readonly truncated: boolean;
+      readonly invalidUtf8: boolean;
+    }
+  | {
+      readonly kind: 'plain';
+      readonly reason?: PlainReason;
+      readonly text: string;
+      readonly truncated: boolean;
+      readonly invalidUtf8: boolean;
+    };
 
 /** `"kinto_request_id": "<id>"` anywhere in a line that was cut and so can no longer be parsed. */
 const ID_IN_TEXT = /"kinto_request_id"\s*:\s*"([^"\\]{1,128})"/;
@@ -34,7 +46,8 @@ export function parseConsoleLine(raw: string, lossy = true): ConsoleLine {
   } catch {
     return { kind: 'plain', reason: 'notJson', text, truncated, invalidUtf8 };
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return { kind: 'plain', reason: 'notObject', text, truncated, invalidUtf8 };
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    return { kind: 'plain', reason: 'notObject', text, truncated, invalidUtf8 };
   const id = (value as Record<string, unknown>)[REQUEST_ID_FIELD];
   if (!isRequestId(id)) return { kind: 'plain', reason: 'noRequestId', text, truncated, invalidUtf8 };
   return { kind: 'attached', requestId: id, text, truncated, invalidUtf8 };

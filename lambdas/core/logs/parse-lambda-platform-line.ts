@@ -49,7 +49,7 @@ function number(text: string, re: RegExp): number | undefined {
 function parseJsonPlatformLine(text: string): LambdaPlatformLine | undefined {
   let value: { type?: unknown; record?: { requestId?: unknown; metrics?: Record<string, unknown> } };
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(text) as typeof value;
   } catch {
     return undefined;
   }
@@ -58,7 +58,7 @@ function parseJsonPlatformLine(text: string): LambdaPlatformLine | undefined {
   if (value.type === 'platform.runtimeDone' || value.type === 'platform.end') return { type: 'END' };
   if (value.type !== 'platform.report') return { type: 'TELEMETRY' };
   const m = value.record?.metrics ?? {};
-  const num = (k: string): number | undefined => (typeof m[k] === 'number' && Number.isFinite(m[k]) ? (m[k] as number) : undefined);
+  const num = (k: string): number | undefined => (typeof m[k] === 'number' && Number.isFinite(m[k]) ? m[k] : undefined);
   const id = value.record?.requestId;
   const duration = num('durationMs');
   if (typeof id !== 'string' || duration === undefined) return undefined;

@@ -21,25 +21,47 @@ const createClientInput = z.strictObject({ name: z.string().min(1).max(128).opti
 export function clientRoutes(): Route[] {
   return [
     route({
-      method: 'POST', path: `${ENV}/clients`, summary: 'Create a client (its secret is shown only in this answer)', tag: 'clients', status: 201, body: createClientInput,
-      handle: async ({ ctx, params, body }) => created(issuedClientView(await createClient(ctx, params.project!, params.env!, body ?? {}))),
+      method: 'POST',
+      path: `${ENV}/clients`,
+      summary: 'Create a client (its secret is shown only in this answer)',
+      tag: 'clients',
+      status: 201,
+      body: createClientInput,
+      handle: async ({ ctx, params, body }) => created(issuedClientView(await createClient(ctx, params.project, params.env, body ?? {}))),
     }),
     route({
-      method: 'GET', path: `${ENV}/clients`, summary: "List an environment's clients (ids and creation times, no secrets)", tag: 'clients', status: 200, query: ['limit', 'cursor'],
-      handle: async ({ ctx, params, query }) => page(await listClients(ctx, params.project!, params.env!, listOptions(query)), clientView),
+      method: 'GET',
+      path: `${ENV}/clients`,
+      summary: "List an environment's clients (ids and creation times, no secrets)",
+      tag: 'clients',
+      status: 200,
+      query: ['limit', 'cursor'],
+      handle: async ({ ctx, params, query }) => page(await listClients(ctx, params.project, params.env, listOptions(query)), clientView),
     }),
     route({
-      method: 'GET', path: `${ENV}/clients/{clientId}`, summary: 'Get a client (no secret)', tag: 'clients', status: 200,
-      handle: async ({ ctx, params }) => ok(clientView(await getClient(ctx, params.project!, params.env!, params.clientId!))),
+      method: 'GET',
+      path: `${ENV}/clients/{clientId}`,
+      summary: 'Get a client (no secret)',
+      tag: 'clients',
+      status: 200,
+      handle: async ({ ctx, params }) => ok(clientView(await getClient(ctx, params.project, params.env, params.clientId))),
     }),
     route({
-      method: 'POST', path: `${ENV}/clients/{clientId}/rotate`, summary: "Rotate a client's secret: the old secret and its tokens stop working", tag: 'clients', status: 200,
-      handle: async ({ ctx, params }) => ok(issuedClientView(await rotateClientSecret(ctx, params.project!, params.env!, params.clientId!))),
+      method: 'POST',
+      path: `${ENV}/clients/{clientId}/rotate`,
+      summary: "Rotate a client's secret: the old secret and its tokens stop working",
+      tag: 'clients',
+      status: 200,
+      handle: async ({ ctx, params }) => ok(issuedClientView(await rotateClientSecret(ctx, params.project, params.env, params.clientId))),
     }),
     route({
-      method: 'DELETE', path: `${ENV}/clients/{clientId}`, summary: 'Revoke a client: its secret and its tokens stop working', tag: 'clients', status: 204,
+      method: 'DELETE',
+      path: `${ENV}/clients/{clientId}`,
+      summary: 'Revoke a client: its secret and its tokens stop working',
+      tag: 'clients',
+      status: 204,
       handle: async ({ ctx, params }) => {
-        await revokeClient(ctx, params.project!, params.env!, params.clientId!);
+        await revokeClient(ctx, params.project, params.env, params.clientId);
         return noContent();
       },
     }),

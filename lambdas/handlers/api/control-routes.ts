@@ -29,76 +29,147 @@ import { blockConfigView, blockView, buildLogView, buildView, deploymentView, en
 export function controlRoutes(openApi: () => unknown): Route[] {
   return [
     route({
-      method: 'GET', path: '/v1/openapi.json', summary: 'This API, as an OpenAPI 3.1 document', tag: 'meta', status: 200, public: true,
+      method: 'GET',
+      path: '/v1/openapi.json',
+      summary: 'This API, as an OpenAPI 3.1 document',
+      tag: 'meta',
+      status: 200,
+      public: true,
       handle: async () => jsonResponse(200, openApi()),
     }),
 
     route({
-      method: 'POST', path: '/v1/projects', summary: 'Create a project', tag: 'projects', status: 201, body: createProjectInput,
+      method: 'POST',
+      path: '/v1/projects',
+      summary: 'Create a project',
+      tag: 'projects',
+      status: 201,
+      body: createProjectInput,
       handle: async ({ ctx, body }) => created(projectView(await createProject(ctx, body))),
     }),
     route({
-      method: 'GET', path: '/v1/projects', summary: 'List projects', tag: 'projects', status: 200, query: ['limit', 'cursor'],
+      method: 'GET',
+      path: '/v1/projects',
+      summary: 'List projects',
+      tag: 'projects',
+      status: 200,
+      query: ['limit', 'cursor'],
       handle: async ({ ctx, query }) => page(await listProjects(ctx, listOptions(query)), projectView),
     }),
     route({
-      method: 'GET', path: P, summary: 'Get a project', tag: 'projects', status: 200,
-      handle: async ({ ctx, params }) => ok(projectView(await requireProject(ctx, params.project!))),
+      method: 'GET',
+      path: P,
+      summary: 'Get a project',
+      tag: 'projects',
+      status: 200,
+      handle: async ({ ctx, params }) => ok(projectView(await requireProject(ctx, params.project))),
     }),
     route({
-      method: 'PATCH', path: P, summary: 'Update a project', tag: 'projects', status: 200, body: updateProjectInput,
-      handle: async ({ ctx, params, body }) => ok(projectView(await updateProject(ctx, params.project!, body))),
+      method: 'PATCH',
+      path: P,
+      summary: 'Update a project',
+      tag: 'projects',
+      status: 200,
+      body: updateProjectInput,
+      handle: async ({ ctx, params, body }) => ok(projectView(await updateProject(ctx, params.project, body))),
     }),
     route({
-      method: 'DELETE', path: P, summary: 'Delete a project (with environments: body {confirm: "<project>"})', tag: 'projects', status: 204, body: deleteProjectInput,
+      method: 'DELETE',
+      path: P,
+      summary: 'Delete a project (with environments: body {confirm: "<project>"})',
+      tag: 'projects',
+      status: 204,
+      body: deleteProjectInput,
       handle: async ({ ctx, params, body }) => {
-        await deleteProject(ctx, params.project!, body?.confirm);
+        await deleteProject(ctx, params.project, body?.confirm);
         return noContent();
       },
     }),
 
     route({
-      method: 'POST', path: `${P}/blocks`, summary: 'Add a block', tag: 'blocks', status: 201, body: createBlockInput,
-      handle: async ({ ctx, params, body }) => created(blockView(await createBlock(ctx, params.project!, body))),
+      method: 'POST',
+      path: `${P}/blocks`,
+      summary: 'Add a block',
+      tag: 'blocks',
+      status: 201,
+      body: createBlockInput,
+      handle: async ({ ctx, params, body }) => created(blockView(await createBlock(ctx, params.project, body))),
     }),
     route({
-      method: 'GET', path: `${P}/blocks`, summary: "List a project's blocks", tag: 'blocks', status: 200, query: ['limit', 'cursor'],
-      handle: async ({ ctx, params, query }) => page(await listBlocks(ctx, params.project!, listOptions(query)), blockView),
+      method: 'GET',
+      path: `${P}/blocks`,
+      summary: "List a project's blocks",
+      tag: 'blocks',
+      status: 200,
+      query: ['limit', 'cursor'],
+      handle: async ({ ctx, params, query }) => page(await listBlocks(ctx, params.project, listOptions(query)), blockView),
     }),
     route({
-      method: 'GET', path: `${P}/blocks/{block}`, summary: 'Get a block', tag: 'blocks', status: 200,
-      handle: async ({ ctx, params }) => ok(blockView(await getBlock(ctx, params.project!, params.block!))),
+      method: 'GET',
+      path: `${P}/blocks/{block}`,
+      summary: 'Get a block',
+      tag: 'blocks',
+      status: 200,
+      handle: async ({ ctx, params }) => ok(blockView(await getBlock(ctx, params.project, params.block))),
     }),
     route({
-      method: 'PATCH', path: `${P}/blocks/{block}`, summary: 'Change a block', tag: 'blocks', status: 200, body: updateBlockInput,
-      handle: async ({ ctx, params, body }) => ok(blockView(await updateBlock(ctx, params.project!, params.block!, body))),
+      method: 'PATCH',
+      path: `${P}/blocks/{block}`,
+      summary: 'Change a block',
+      tag: 'blocks',
+      status: 200,
+      body: updateBlockInput,
+      handle: async ({ ctx, params, body }) => ok(blockView(await updateBlock(ctx, params.project, params.block, body))),
     }),
     route({
-      method: 'DELETE', path: `${P}/blocks/{block}`, summary: 'Delete a block', tag: 'blocks', status: 204,
+      method: 'DELETE',
+      path: `${P}/blocks/{block}`,
+      summary: 'Delete a block',
+      tag: 'blocks',
+      status: 204,
       handle: async ({ ctx, params }) => {
-        await deleteBlock(ctx, params.project!, params.block!);
+        await deleteBlock(ctx, params.project, params.block);
         return noContent();
       },
     }),
 
     route({
-      method: 'POST', path: `${P}/blocks/{block}/builds`, summary: 'Build the latest commit of the block (also: retry)', tag: 'builds', status: 202,
-      handle: async ({ ctx, params }) => jsonResponse(202, { data: buildView(await requestBuild(ctx, params.project!, params.block!)) }),
+      method: 'POST',
+      path: `${P}/blocks/{block}/builds`,
+      summary: 'Build the latest commit of the block (also: retry)',
+      tag: 'builds',
+      status: 202,
+      handle: async ({ ctx, params }) => jsonResponse(202, { data: buildView(await requestBuild(ctx, params.project, params.block)) }),
     }),
     route({
-      method: 'GET', path: `${P}/blocks/{block}/builds`, summary: "List a block's builds, newest first", tag: 'builds', status: 200, query: ['limit', 'cursor'],
-      handle: async ({ ctx, params, query }) => page(await listBuilds(ctx, params.project!, params.block!, listOptions(query)), buildView),
+      method: 'GET',
+      path: `${P}/blocks/{block}/builds`,
+      summary: "List a block's builds, newest first",
+      tag: 'builds',
+      status: 200,
+      query: ['limit', 'cursor'],
+      handle: async ({ ctx, params, query }) => page(await listBuilds(ctx, params.project, params.block, listOptions(query)), buildView),
     }),
     route({
-      method: 'GET', path: `${P}/blocks/{block}/builds/{build}`, summary: 'Get a build', tag: 'builds', status: 200,
-      handle: async ({ ctx, params }) => ok(buildView(await getBuild(ctx, params.project!, params.block!, params.build!))),
+      method: 'GET',
+      path: `${P}/blocks/{block}/builds/{build}`,
+      summary: 'Get a build',
+      tag: 'builds',
+      status: 200,
+      handle: async ({ ctx, params }) => ok(buildView(await getBuild(ctx, params.project, params.block, params.build))),
     }),
     route({
-      method: 'GET', path: `${P}/blocks/{block}/builds/{build}/log`, summary: 'Read a build log (text; ?offset= to follow while it runs)', tag: 'builds', status: 200, query: ['offset'],
+      method: 'GET',
+      path: `${P}/blocks/{block}/builds/{build}/log`,
+      summary: 'Read a build log (text; ?offset= to follow while it runs)',
+      tag: 'builds',
+      status: 200,
+      query: ['offset'],
       handle: async ({ ctx, params, query }) => {
         const offset = query.offset === undefined ? 0 : Number(query.offset);
-        if (!Number.isSafeInteger(offset) || offset < 0) throw badRequest('INVALID_QUERY', 'Use ?offset=<kinto-log-next-offset of the previous read>.');
-        const { build, log } = await readBuildLog(ctx, params.project!, params.block!, params.build!, offset);
+        if (!Number.isSafeInteger(offset) || offset < 0)
+          throw badRequest('INVALID_QUERY', 'Use ?offset=<kinto-log-next-offset of the previous read>.');
+        const { build, log } = await readBuildLog(ctx, params.project, params.block, params.build, offset);
         return {
           statusCode: 200,
           headers: {
@@ -114,73 +185,136 @@ export function controlRoutes(openApi: () => unknown): Route[] {
     }),
 
     route({
-      method: 'POST', path: `${P}/environments`, summary: 'Create an environment (cloneFrom copies per-block config); the answer holds its first client and secret', tag: 'environments', status: 201, body: createEnvironmentInput,
+      method: 'POST',
+      path: `${P}/environments`,
+      summary: 'Create an environment (cloneFrom copies per-block config); the answer holds its first client and secret',
+      tag: 'environments',
+      status: 201,
+      body: createEnvironmentInput,
       handle: async ({ ctx, params, body }) => {
-        const env = await createEnvironment(ctx, params.project!, body);
+        const env = await createEnvironment(ctx, params.project, body);
         // The first client's secret is shown here once, never again (rotate it to get a new one).
         return created({ ...environmentView(env, ctx.runtime), ...(env.firstClient ? { client: issuedClientView(env.firstClient) } : {}) });
       },
     }),
     route({
-      method: 'GET', path: `${P}/environments`, summary: "List a project's environments", tag: 'environments', status: 200, query: ['limit', 'cursor'],
-      handle: async ({ ctx, params, query }) => page(await listEnvironments(ctx, params.project!, listOptions(query)), (e) => environmentView(e, ctx.runtime)),
+      method: 'GET',
+      path: `${P}/environments`,
+      summary: "List a project's environments",
+      tag: 'environments',
+      status: 200,
+      query: ['limit', 'cursor'],
+      handle: async ({ ctx, params, query }) =>
+        page(await listEnvironments(ctx, params.project, listOptions(query)), (e) => environmentView(e, ctx.runtime)),
     }),
     route({
-      method: 'GET', path: ENV, summary: 'Get an environment (with its gateway URL)', tag: 'environments', status: 200,
-      handle: async ({ ctx, params }) => ok(environmentView(await getEnvironment(ctx, params.project!, params.env!), ctx.runtime)),
+      method: 'GET',
+      path: ENV,
+      summary: 'Get an environment (with its gateway URL)',
+      tag: 'environments',
+      status: 200,
+      handle: async ({ ctx, params }) => ok(environmentView(await getEnvironment(ctx, params.project, params.env), ctx.runtime)),
     }),
     route({
-      method: 'DELETE', path: ENV, summary: 'Delete an environment (body {confirm: "<env>"})', tag: 'environments', status: 204, body: deleteEnvironmentInput,
+      method: 'DELETE',
+      path: ENV,
+      summary: 'Delete an environment (body {confirm: "<env>"})',
+      tag: 'environments',
+      status: 204,
+      body: deleteEnvironmentInput,
       handle: async ({ ctx, params, body }) => {
         if (!body) throw badRequest('CONFIRMATION_REQUIRED', `To delete environment "${params.env}", send {"confirm": "${params.env}"}.`);
-        await deleteEnvironment(ctx, params.project!, params.env!, body.confirm);
+        await deleteEnvironment(ctx, params.project, params.env, body.confirm);
         return noContent();
       },
     }),
     route({
-      method: 'POST', path: `${ENV}/shutdown`, summary: 'Shut an environment down (503 until the next deploy)', tag: 'environments', status: 200,
-      handle: async ({ ctx, params }) => ok(environmentView(await shutDownEnvironment(ctx, params.project!, params.env!), ctx.runtime)),
+      method: 'POST',
+      path: `${ENV}/shutdown`,
+      summary: 'Shut an environment down (503 until the next deploy)',
+      tag: 'environments',
+      status: 200,
+      handle: async ({ ctx, params }) => ok(environmentView(await shutDownEnvironment(ctx, params.project, params.env), ctx.runtime)),
     }),
 
     route({
-      method: 'GET', path: `${ENV}/blocks/{block}/config`, summary: "A block's configuration in an environment", tag: 'config', status: 200,
+      method: 'GET',
+      path: `${ENV}/blocks/{block}/config`,
+      summary: "A block's configuration in an environment",
+      tag: 'config',
+      status: 200,
       handle: async ({ ctx, params }) => {
-        const view = await getBlockConfig(ctx, params.project!, params.env!, params.block!);
-        return ok(blockConfigView(view, params.env!), { etag: `"${view.config?.rev ?? 0}"` });
+        const view = await getBlockConfig(ctx, params.project, params.env, params.block);
+        return ok(blockConfigView(view, params.env), { etag: `"${view.config?.rev ?? 0}"` });
       },
     }),
     route({
-      method: 'PUT', path: `${ENV}/blocks/{block}/config`, summary: "Replace a block's configuration in an environment (If-Match: revision)", tag: 'config', status: 200, body: blockConfigInput,
+      method: 'PUT',
+      path: `${ENV}/blocks/{block}/config`,
+      summary: "Replace a block's configuration in an environment (If-Match: revision)",
+      tag: 'config',
+      status: 200,
+      body: blockConfigInput,
       handle: async ({ ctx, params, body, headers }) => {
-        const view = await putBlockConfig(ctx, params.project!, params.env!, params.block!, body ?? {}, ifMatch(headers));
-        return ok(blockConfigView(view, params.env!), { etag: `"${view.config?.rev ?? 0}"` });
+        const view = await putBlockConfig(ctx, params.project, params.env, params.block, body ?? {}, ifMatch(headers));
+        return ok(blockConfigView(view, params.env), { etag: `"${view.config?.rev ?? 0}"` });
       },
     }),
 
     route({
-      method: 'POST', path: `${P}/releases`, summary: 'Tag a release (freezes every block and its build)', tag: 'releases', status: 201, body: tagReleaseInput,
-      handle: async ({ ctx, params, body }) => created(releaseView(await tagRelease(ctx, params.project!, body))),
+      method: 'POST',
+      path: `${P}/releases`,
+      summary: 'Tag a release (freezes every block and its build)',
+      tag: 'releases',
+      status: 201,
+      body: tagReleaseInput,
+      handle: async ({ ctx, params, body }) => created(releaseView(await tagRelease(ctx, params.project, body))),
     }),
     route({
-      method: 'GET', path: `${P}/releases`, summary: 'List releases, newest version first', tag: 'releases', status: 200, query: ['limit', 'cursor'],
-      handle: async ({ ctx, params, query }) => page(await listReleases(ctx, params.project!, listOptions(query)), releaseView),
+      method: 'GET',
+      path: `${P}/releases`,
+      summary: 'List releases, newest version first',
+      tag: 'releases',
+      status: 200,
+      query: ['limit', 'cursor'],
+      handle: async ({ ctx, params, query }) => page(await listReleases(ctx, params.project, listOptions(query)), releaseView),
     }),
     route({
-      method: 'GET', path: `${P}/releases/{version}`, summary: 'Get a release', tag: 'releases', status: 200,
-      handle: async ({ ctx, params }) => ok(releaseView(await getRelease(ctx, params.project!, params.version!))),
+      method: 'GET',
+      path: `${P}/releases/{version}`,
+      summary: 'Get a release',
+      tag: 'releases',
+      status: 200,
+      handle: async ({ ctx, params }) => ok(releaseView(await getRelease(ctx, params.project, params.version))),
     }),
 
     route({
-      method: 'POST', path: `${ENV}/deployments`, summary: 'Deploy a release (an older one is a rollback)', tag: 'deployments', status: 201, body: deployInput,
-      handle: async ({ ctx, params, body }) => created(deploymentView(await deployRelease(ctx, params.project!, params.env!, body.release))),
+      method: 'POST',
+      path: `${ENV}/deployments`,
+      summary: 'Deploy a release (an older one is a rollback)',
+      tag: 'deployments',
+      status: 201,
+      body: deployInput,
+      handle: async ({ ctx, params, body }) => created(deploymentView(await deployRelease(ctx, params.project, params.env, body.release))),
     }),
     route({
-      method: 'GET', path: `${ENV}/deployments`, summary: "An environment's deployment history, newest first", tag: 'deployments', status: 200, query: ['limit', 'cursor'],
-      handle: async ({ ctx, params, query }) => page(await listDeployments(ctx, params.project!, params.env!, listOptions(query)), deploymentView),
+      method: 'GET',
+      path: `${ENV}/deployments`,
+      summary: "An environment's deployment history, newest first",
+      tag: 'deployments',
+      status: 200,
+      query: ['limit', 'cursor'],
+      handle: async ({ ctx, params, query }) =>
+        page(await listDeployments(ctx, params.project, params.env, listOptions(query)), deploymentView),
     }),
     route({
-      method: 'POST', path: `${ENV}/promote`, summary: 'Deploy the release running in another environment, with this one\'s config', tag: 'deployments', status: 201, body: promoteInput,
-      handle: async ({ ctx, params, body }) => created(deploymentView(await promote(ctx, params.project!, params.env!, body.from))),
+      method: 'POST',
+      path: `${ENV}/promote`,
+      summary: "Deploy the release running in another environment, with this one's config",
+      tag: 'deployments',
+      status: 201,
+      body: promoteInput,
+      handle: async ({ ctx, params, body }) => created(deploymentView(await promote(ctx, params.project, params.env, body.from))),
     }),
   ];
 }

@@ -34,35 +34,47 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
   // Each feature contributes its routes; the OpenAPI document is generated from all of them.
   const routes: Route[] = [...controlRoutes(() => openApi), ...clientRoutes(), ...logRoutes(options.logs ?? (() => undefined))];
   for (const r of routes) {
-    if (Boolean(r.public) !== isPublicRoute(r.method, r.path)) throw new Error(`${r.method} ${r.path}: list it in PUBLIC_ROUTES (public-routes.ts) exactly when it is public`);
+    if (Boolean(r.public) !== isPublicRoute(r.method, r.path))
+      throw new Error(`${r.method} ${r.path}: list it in PUBLIC_ROUTES (public-routes.ts) exactly when it is public`);
   }
   const openApi = buildOpenApi(routes, options.version ?? '0.1.0');
   let coreContext: Promise<CoreContext> | undefined;
-  const core = (): Promise<CoreContext> => (coreContext ??= typeof options.context === 'function' ? options.context() : Promise.resolve(options.context));
+  const core = (): Promise<CoreContext> =>
+    (coreContext ??= typeof options.context === 'function' ? options.context() : Promise.resolve(options.context));
 
-  const dispatch = (r: Route) => async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
-    if (!r.public) await assertAdmin(header(event.headers, 'authorization'), options.adminToken);
-    const raw = readJsonBody(event);
-    const body = r.body ? r.body.parse(raw) : undefined;
-    if (!r.body && raw !== undefined && !isEmptyObject(raw)) throw new KintoError(400, 'UNEXPECTED_BODY', `${r.method} ${r.path} takes no body; send the request without one.`);
-    return r.handle({
-      ctx: await core(),
-      params: (event.pathParameters ?? {}) as Record<string, string>,
-      query: (event.queryStringParameters ?? {}) as Record<string, string>,
-      headers: event.headers ?? {},
-      body,
-      requestId: requestIdOf(event),
-    });
-  };
+  const dispatch =
+    (r: Route) =>
+    async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
+      if (!r.public) await assertAdmin(header(event.headers, 'authorization'), options.adminToken);
+      const raw = readJsonBody(event);
+      const body = r.body ? r.body.parse(raw) : undefined;
+      if (!r.body && raw !== undefined && !isEmptyObject(raw))
+        throw new KintoError(400, 'UNEXPECTED_BODY', `${r.method} ${r.path} takes no body; send the request without one.`);
+      return r.handle({
+        ctx: await core(),
+        params: (event.pathParameters ?? {}) as Record<string, string>,
+        query: event.queryStringParameters ?? {},
+        headers: event.headers ?? {},
+        body,
+        requestId: requestIdOf(event),
+      });
+    };
 
   const router = httpRouterHandler({
     routes: routes.map((r) => ({ method: r.method, path: r.path, handler: dispatch(r) })),
     notFoundResponse: ({ method, path }: { method: string; path: string }) => {
       const allowed = routes.filter((r) => matches(r.path, path)).map((r) => r.method);
       if (allowed.length > 0) {
-        throw Object.assign(new KintoError(405, 'METHOD_NOT_ALLOWED', `${method} is not supported on ${path}; use ${allowed.join(', ')}.`), { allow: allowed.join(', ') });
+        throw Object.assign(
+          new KintoError(405, 'METHOD_NOT_ALLOWED', `${method} is not supported on ${path}; use ${allowed.join(', ')}.`),
+          { allow: allowed.join(', ') },
+        );
       }
-      throw new KintoError(404, 'ROUTE_NOT_FOUND', `There is no ${method} ${path.slice(0, 200)}. The API is described at /v1/openapi.json.`);
+      throw new KintoError(
+        404,
+        'ROUTE_NOT_FOUND',
+        `There is no ${method} ${path.slice(0, 200)}. The API is described at /v1/openapi.json.`,
+      );
     },
   }) as unknown as (event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResult>;
 
@@ -73,7 +85,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
       if (allow) result.headers.allow = allow;
       request.response = result;
     })
-    .handler(router) as unknown as ApiHandler;
+    .handler(router);
 }
 
 const isEmptyObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;

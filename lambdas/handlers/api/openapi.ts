@@ -4,7 +4,9 @@ import type { Route } from './routes';
 const errorSchema = {
   type: 'object',
   required: ['error'],
-  properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } } },
+  properties: {
+    error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
+  },
 };
 
 /** An OpenAPI 3.1 document generated from the route table and its zod body schemas. */
@@ -18,10 +20,20 @@ export function buildOpenApi(routes: readonly Route[], version: string): Record<
       tags: [r.tag],
       ...(r.public ? { security: [] } : {}),
       parameters: [...params, ...query],
-      ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(r.body, { unrepresentable: 'any', io: 'input' }) } } } } : {}),
+      ...(r.body
+        ? {
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: z.toJSONSchema(r.body, { unrepresentable: 'any', io: 'input' }) } },
+            },
+          }
+        : {}),
       responses: {
         [String(r.status)]: { description: r.status === 204 ? 'Done; no body' : 'Success: `{ "data": ... }`' },
-        '4XX': { description: 'Your request was wrong: the message says how to fix it', content: { 'application/json': { schema: errorSchema } } },
+        '4XX': {
+          description: 'Your request was wrong: the message says how to fix it',
+          content: { 'application/json': { schema: errorSchema } },
+        },
       },
     };
   }

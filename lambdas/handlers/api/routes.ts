@@ -32,11 +32,12 @@ export interface Route<B = unknown> {
   handle(request: RouteRequest<B>): Promise<HttpResult>;
 }
 
-export const route = <B>(r: Route<B>): Route<unknown> => r as Route<unknown>;
+export const route = <B>(r: Route<B>): Route<unknown> => r;
 
 export const ok = (data: unknown, headers?: Record<string, string>) => jsonResponse(200, { data }, headers);
 export const created = (data: unknown, headers?: Record<string, string>) => jsonResponse(201, { data }, headers);
-export const page = <T>(p: Page<T>, view: (item: T) => unknown) => jsonResponse(200, { data: p.items.map(view), nextCursor: p.cursor ?? null });
+export const page = <T>(p: Page<T>, view: (item: T) => unknown) =>
+  jsonResponse(200, { data: p.items.map(view), nextCursor: p.cursor ?? null });
 
 const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).optional(),

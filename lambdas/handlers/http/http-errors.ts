@@ -10,14 +10,34 @@ import { errorResponse, type HttpResult } from './response';
  */
 export function toErrorResponse(error: unknown, requestId: string, log: (line: string) => void = console.error): HttpResult {
   if (isKintoError(error)) {
-    if (error.status < 500) return errorResponse(error.status, error.code, error.message, error.status === 401 ? { 'www-authenticate': 'Bearer realm="kinto"' } : {});
+    if (error.status < 500)
+      return errorResponse(
+        error.status,
+        error.code,
+        error.message,
+        error.status === 401 ? { 'www-authenticate': 'Bearer realm="kinto"' } : {},
+      );
     return errorResponse(error.status, error.code, error.message, {}, { requestId });
   }
   if (error instanceof ZodError) return errorResponse(400, 'VALIDATION_FAILED', describeZodError(error));
   if (error instanceof InvalidCursorError) return errorResponse(400, 'INVALID_CURSOR', error.message);
-  if (error instanceof WriteConflictError) return errorResponse(409, 'CONCURRENT_UPDATE', 'The resource changed while this request ran; read it again and retry.');
-  log(JSON.stringify({ level: 'error', requestId, message: 'unhandled error', error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error) }));
-  return errorResponse(500, 'INTERNAL', `Something went wrong on Kinto's side. Quote request id ${requestId} when you report it.`, {}, { requestId });
+  if (error instanceof WriteConflictError)
+    return errorResponse(409, 'CONCURRENT_UPDATE', 'The resource changed while this request ran; read it again and retry.');
+  log(
+    JSON.stringify({
+      level: 'error',
+      requestId,
+      message: 'unhandled error',
+      error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
+    }),
+  );
+  return errorResponse(
+    500,
+    'INTERNAL',
+    `Something went wrong on Kinto's side. Quote request id ${requestId} when you report it.`,
+    {},
+    { requestId },
+  );
 }
 
 /** `field.path: problem` for up to five problems, in one line. */

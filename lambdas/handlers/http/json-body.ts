@@ -18,7 +18,11 @@ export function readJsonBody(event: Pick<APIGatewayProxyEventV2, 'body' | 'isBas
   }
   const type = header(event.headers, 'content-type');
   if (!type || !JSON_TYPE.test(type)) {
-    throw new KintoError(415, 'UNSUPPORTED_MEDIA_TYPE', `Send the body as JSON with "Content-Type: application/json" (got ${type ? JSON.stringify(type.slice(0, 100)) : 'no Content-Type'}).`);
+    throw new KintoError(
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      `Send the body as JSON with "Content-Type: application/json" (got ${type ? JSON.stringify(type.slice(0, 100)) : 'no Content-Type'}).`,
+    );
   }
   const text = raw.toString('utf8');
   try {

@@ -14,6 +14,12 @@ export function jsonResponse(statusCode: number, body: unknown, headers: Record<
 
 export const noContent = (): HttpResult => ({ statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' });
 
-export function errorResponse(statusCode: number, code: string, message: string, headers: Record<string, string> = {}, extra: Record<string, unknown> = {}): HttpResult {
+export function errorResponse(
+  statusCode: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+  extra: Record<string, unknown> = {},
+): HttpResult {
   return jsonResponse(statusCode, { error: { code, message, ...extra } }, headers);
 }

@@ -3,7 +3,8 @@ import { gunzipSync } from 'node:zlib';
 
 /** A CloudWatch Logs subscription batch, as the Lambda receives it inside `awslogs.data`. */
 export interface SubscriptionBatch {
-  readonly messageType: 'DATA_MESSAGE' | 'CONTROL_MESSAGE' | string;
+  /** `DATA_MESSAGE` or `CONTROL_MESSAGE` (or anything else CloudWatch may add). */
+  readonly messageType: string;
   readonly logGroup: string;
   readonly logStream: string;
   readonly logEvents: ReadonlyArray<{ id: string; timestamp: number; message: string }>;
@@ -12,7 +13,6 @@ export interface SubscriptionBatch {
 export type Decoded =
   | { readonly ok: true; readonly batch: SubscriptionBatch; readonly lossy: boolean; readonly bytes: number }
   | { readonly ok: false; readonly reason: string };
-
 
 /**
  * `awslogs.data` -> the batch: base64, then gzip, then UTF-8 JSON. Returns why it failed instead
@@ -37,7 +37,8 @@ export function decodeSubscription(event: unknown): Decoded {
   } catch {
     return { ok: false, reason: 'awslogs.data is not JSON after gunzip' };
   }
-  if (!batch || typeof batch !== 'object' || typeof batch.messageType !== 'string') return { ok: false, reason: 'the payload has no messageType' };
+  if (!batch || typeof batch !== 'object' || typeof batch.messageType !== 'string')
+    return { ok: false, reason: 'the payload has no messageType' };
   if (batch.messageType === 'DATA_MESSAGE' && (typeof batch.logGroup !== 'string' || !Array.isArray(batch.logEvents))) {
     return { ok: false, reason: 'a DATA_MESSAGE without logGroup or logEvents' };
   }

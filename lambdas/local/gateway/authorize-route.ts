@@ -41,7 +41,11 @@ export function createAuthorizeAnswerer(options: AuthorizeAnswererOptions): Auth
       const limitKey = `${envId}:${credentials.clientId.slice(0, 64)}`;
       const wait = limiter.retryAfterSeconds(limitKey);
       if (wait > 0) {
-        return json(429, { error: { code: 'TOO_MANY_ATTEMPTS', message: `Too many failed attempts for this client id; retry in ${wait} s.`, requestId } }, { 'retry-after': String(wait) });
+        return json(
+          429,
+          { error: { code: 'TOO_MANY_ATTEMPTS', message: `Too many failed attempts for this client id; retry in ${wait} s.`, requestId } },
+          { 'retry-after': String(wait) },
+        );
       }
       try {
         const issued = await authorize(options.ctx(), envId, credentials, options.tokens);
@@ -70,39 +74,63 @@ export function createAuthorizeAnswerer(options: AuthorizeAnswererOptions): Auth
 export function authorizeRoute(answer: AuthorizeAnswerer): GatewayRouteHandler {
   return (envId, path, req, res, requestId) => {
     if (path !== '/authorize' || req.method !== 'POST') return false;
-    readJson(req).then(
-      (body) => answer(envId, body, requestId),
-      (e) => (isKintoError(e) ? errorAnswer(e, requestId) : internalError(requestId)),
-    ).then(
-      (a) => send(res, a),
-      () => send(res, internalError(requestId)),
-    );
+    readJson(req)
+      .then(
+        (body) => answer(envId, body, requestId),
+        (e) => (isKintoError(e) ? errorAnswer(e, requestId) : internalError(requestId)),
+      )
+      .then(
+        (a) => send(res, a),
+        () => send(res, internalError(requestId)),
+      );
     return true;
   };
 }
 
 function errorAnswer(e: KintoError, requestId: string): HttpAnswer {
   // A 413's body is drained by readBody, so the connection may stay; a stalled one is closed.
-  const extra: Record<string, string> = e.status === 401 ? { 'www-authenticate': 'Bearer realm="kinto"' } : e.status === 408 ? { connection: 'close' } : {};
+  const extra: Record<string, string> =
+    e.status === 401 ? { 'www-authenticate': 'Bearer realm="kinto"' } : e.status === 408 ? { connection: 'close' } : {};
   return json(e.status, { error: { code: e.code, message: e.message, ...(e.status >= 500 ? { requestId } : {}) } }, extra);
 }
 
 const internalError = (requestId: string): HttpAnswer =>
-  json(500, { error: { code: 'INTERNAL', message: `Something went wrong in the gateway. Quote request id ${requestId} when you report it.`, requestId } });
+  json(500, {
+    error: {
+      code: 'INTERNAL',
+      message: `Something went wrong in the gateway. Quote request id ${requestId} when you report it.`,
+      requestId,
+    },
+  });
 
-const json = (status: number, body: unknown, headers: Record<string, string> = {}): HttpAnswer => ({ status, headers, body: JSON.stringify(body) });
+const json = (status: number, body: unknown, headers: Record<string, string> = {}): HttpAnswer => ({
+  status,
+  headers,
+  body: JSON.stringify(body),
+});
 
 function send(res: ServerResponse, a: HttpAnswer): void {
   if (res.headersSent) return void res.destroy();
-  res.writeHead(a.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(a.body), 'cache-control': 'no-store', ...a.headers });
+  res.writeHead(a.status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(a.body),
+    'cache-control': 'no-store',
+    ...a.headers,
+  });
   res.end(a.body);
 }
 
 /** Reads a small JSON body; 413 past the limit; `undefined` when it does not parse. */
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const body = await readBody(req, MAX_AUTHORIZE_BODY);
-  if (body === 'too-large') throw new KintoError(413, 'PAYLOAD_TOO_LARGE', `Send {"clientId": "...", "secret": "..."}: at most ${MAX_AUTHORIZE_BODY} bytes.`);
-  if (body === 'timed-out') throw new KintoError(408, 'BODY_TIMEOUT', 'The request body did not arrive in time; send {"clientId": "...", "secret": "..."} at once.');
+  if (body === 'too-large')
+    throw new KintoError(413, 'PAYLOAD_TOO_LARGE', `Send {"clientId": "...", "secret": "..."}: at most ${MAX_AUTHORIZE_BODY} bytes.`);
+  if (body === 'timed-out')
+    throw new KintoError(
+      408,
+      'BODY_TIMEOUT',
+      'The request body did not arrive in time; send {"clientId": "...", "secret": "..."} at once.',
+    );
   try {
     return JSON.parse(body.toString('utf8'));
   } catch {

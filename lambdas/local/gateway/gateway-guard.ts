@@ -18,14 +18,21 @@ export const readTokenSettings = (env: NodeJS.ProcessEnv = process.env): TokenSe
 
 const ALLOW: GuardDecision = { allow: true };
 
-const deny = (status: number, code: string, message: string, headers?: Record<string, string>): GuardDecision => ({ allow: false, status, code, message, ...(headers ? { headers } : {}) });
+const deny = (status: number, code: string, message: string, headers?: Record<string, string>): GuardDecision => ({
+  allow: false,
+  status,
+  code,
+  message,
+  ...(headers ? { headers } : {}),
+});
 
 /** One prebuilt answer per rejection: the hot path allocates nothing. */
 const tokenDenials = new Map<TokenRejection, GuardDecision>();
 function tokenDenial(v: Verification & { ok: false }): GuardDecision {
   let d = tokenDenials.get(v.code);
   if (!d) {
-    const challenge = v.code === 'TOKEN_MISSING' ? 'Bearer realm="kinto"' : `Bearer realm="kinto", error="invalid_token", error_description="${v.code}"`;
+    const challenge =
+      v.code === 'TOKEN_MISSING' ? 'Bearer realm="kinto"' : `Bearer realm="kinto", error="invalid_token", error_description="${v.code}"`;
     d = deny(401, v.code, v.message, { 'www-authenticate': challenge });
     tokenDenials.set(v.code, d);
   }
@@ -43,8 +50,13 @@ function clientKey(address: string | undefined): string {
   const [head = '', tail = ''] = address.split('::', 2);
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
-  const groups = address.includes('::') ? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right] : left;
-  return `${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  const groups = address.includes('::')
+    ? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
 
 /**
@@ -73,7 +85,11 @@ export function createGatewayGuard(options: GatewayGuardOptions) {
     if (internal) return ALLOW;
     const config = block.planned.config;
     if (config.visibility === 'internal') {
-      return deny(404, 'BLOCK_INTERNAL', `Block "${block.name}" is internal: only the blocks of this environment reach it (through KINTO_BLOCK_*_URL). Set its visibility to "protected" or "public" to call it from outside.`);
+      return deny(
+        404,
+        'BLOCK_INTERNAL',
+        `Block "${block.name}" is internal: only the blocks of this environment reach it (through KINTO_BLOCK_*_URL). Set its visibility to "protected" or "public" to call it from outside.`,
+      );
     }
     if (config.visibility === 'public') return withBasicAuth(block.name, env.envId, config.basicAuth, headers, remoteAddress, undefined);
     const verified = verifier.verify(headers['kinto-authorization'] as string | undefined, env.envId);
@@ -81,7 +97,14 @@ export function createGatewayGuard(options: GatewayGuardOptions) {
     return afterToken(verified, block.name, env.envId, config.basicAuth, headers, remoteAddress);
   }
 
-  function afterToken(v: Verification, blockName: string, envId: string, auth: BasicAuth | undefined, headers: GuardRequest['headers'], remoteAddress: string | undefined) {
+  function afterToken(
+    v: Verification,
+    blockName: string,
+    envId: string,
+    auth: BasicAuth | undefined,
+    headers: GuardRequest['headers'],
+    remoteAddress: string | undefined,
+  ) {
     if (!v.ok) return tokenDenial(v);
     return withBasicAuth(blockName, envId, auth, headers, remoteAddress, v.clientId);
   }
@@ -94,7 +117,11 @@ export function createGatewayGuard(options: GatewayGuardOptions) {
     remoteAddress: string | undefined,
     clientId: string | undefined,
   ): GuardDecision | Promise<GuardDecision> {
-    const allowed: GuardDecision = clientId ? { allow: true, clientId, ...(auth ? { stripAuthorization: true } : {}) } : auth ? { allow: true, stripAuthorization: true } : ALLOW;
+    const allowed: GuardDecision = clientId
+      ? { allow: true, clientId, ...(auth ? { stripAuthorization: true } : {}) }
+      : auth
+        ? { allow: true, stripAuthorization: true }
+        : ALLOW;
     if (!auth) return allowed;
     const decide = (verdict: BasicAuthVerdict): GuardDecision => {
       if (verdict === true) return allowed;
@@ -105,9 +132,19 @@ export function createGatewayGuard(options: GatewayGuardOptions) {
       }
       const retryAfter = { 'retry-after': String(verdict.retryAfterSeconds) };
       if (verdict.reason === 'throttled') {
-        return deny(429, 'TOO_MANY_ATTEMPTS', `Too many wrong passwords for website "${blockName}" from your address; retry in ${verdict.retryAfterSeconds} s.`, retryAfter);
+        return deny(
+          429,
+          'TOO_MANY_ATTEMPTS',
+          `Too many wrong passwords for website "${blockName}" from your address; retry in ${verdict.retryAfterSeconds} s.`,
+          retryAfter,
+        );
       }
-      return deny(503, 'BASIC_AUTH_BUSY', `Too many sign-ins are being checked right now; retry in ${verdict.retryAfterSeconds} s.`, retryAfter);
+      return deny(
+        503,
+        'BASIC_AUTH_BUSY',
+        `Too many sign-ins are being checked right now; retry in ${verdict.retryAfterSeconds} s.`,
+        retryAfter,
+      );
     };
     const verdict = basic.check(headers.authorization, auth, `${envId}/${blockName}`, clientKey(remoteAddress));
     return typeof verdict === 'object' && 'then' in verdict ? verdict.then(decide) : decide(verdict);
@@ -119,7 +156,8 @@ export function createGatewayGuard(options: GatewayGuardOptions) {
     /** For the gateway: is this the internal entry key of `envId`? */
     internalKey: (envId: string, key: string): boolean => internalEntryKeyMatches(options.keys.internalEntryKey, envId, key),
     /** For the runtime: the base of `KINTO_BLOCK_<NAME>_URL` in an environment, `<gateway URL>/_internal/<key>`. */
-    internalUrl: (gatewayUrl: string, envId: string): string => `${gatewayUrl}/_internal/${internalEntryKeyOf(options.keys.internalEntryKey, envId)}`,
+    internalUrl: (gatewayUrl: string, envId: string): string =>
+      `${gatewayUrl}/_internal/${internalEntryKeyOf(options.keys.internalEntryKey, envId)}`,
     /** A client was rotated or revoked: its cached tokens go. */
     forgetClient: (envId: string, clientId: string): void => verifier.forgetClient(envId, clientId),
   };

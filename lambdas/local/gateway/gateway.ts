@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { Pool, type Dispatcher } from 'undici';
+import { Pool } from 'undici';
 import send from 'send';
 import { isKintoError } from '../../core/errors';
 import type { AccessFacts } from '../../adapters/local/logs/access-line-writer';
@@ -12,7 +12,13 @@ import type { StaticSite } from '../../adapters/local/runtime/static-site';
 /** What the gateway's guard decides for a request (tokens, visibility, basic auth). */
 export type GuardDecision =
   | { readonly allow: true; readonly clientId?: string; readonly stripAuthorization?: boolean }
-  | { readonly allow: false; readonly status: number; readonly code: string; readonly message: string; readonly headers?: Record<string, string> };
+  | {
+      readonly allow: false;
+      readonly status: number;
+      readonly code: string;
+      readonly message: string;
+      readonly headers?: Record<string, string>;
+    };
 
 export interface GuardRequest {
   readonly env: ActiveEnvironment;
@@ -47,7 +53,18 @@ export interface GatewayOptions {
 export const INTERNAL_PREFIX = '/_internal/';
 
 /** Request headers that belong to one hop only, and so are never forwarded. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'expect']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'expect',
+]);
 
 /**
  * The local gateway: `/gw/<env id>/<block>/<path>` -> the block of the environment's running
@@ -93,26 +110,60 @@ export function createGateway(options: GatewayOptions) {
       if (options.routes?.(envId, rest, req, res, ex.requestId)) return;
     }
     const found = options.runtime.lookup(envId);
-    if ('then' in found) found.then((l) => route(l, ex, blockName, blockPath), (e) => fail(res, ex.requestId, e));
+    if ('then' in found)
+      found.then(
+        (l) => route(l, ex, blockName, blockPath),
+        (e) => fail(res, ex.requestId, e),
+      );
     else route(found, ex, blockName, blockPath);
   }
 
   function route(lookup: Awaited<ReturnType<LocalRuntime['lookup']>>, ex: Exchange, blockName: string, blockPath: string): void {
     const { res, requestId } = ex;
     if (lookup.kind !== 'running') {
-      if (lookup.kind === 'unknown') return error(res, 404, 'ENVIRONMENT_NOT_FOUND', 'There is no environment with this gateway URL; GET .../environments/{env} shows the right one.', requestId);
-      if (lookup.kind === 'shut-down') return error(res, 503, 'ENVIRONMENT_SHUT_DOWN', 'This environment is shut down; it answers again after the next deploy.', requestId);
+      if (lookup.kind === 'unknown')
+        return error(
+          res,
+          404,
+          'ENVIRONMENT_NOT_FOUND',
+          'There is no environment with this gateway URL; GET .../environments/{env} shows the right one.',
+          requestId,
+        );
+      if (lookup.kind === 'shut-down')
+        return error(
+          res,
+          503,
+          'ENVIRONMENT_SHUT_DOWN',
+          'This environment is shut down; it answers again after the next deploy.',
+          requestId,
+        );
       return error(res, 503, 'NOT_DEPLOYED', 'Nothing is deployed to this environment yet; deploy a release to it.', requestId);
     }
     const block = lookup.env.blocks.get(blockName);
     if (!block) {
-      return error(res, 404, 'BLOCK_NOT_FOUND', `Release ${lookup.env.plan.release.version} of this environment has no block "${blockName.slice(0, 64)}" that the gateway serves.`, requestId);
+      return error(
+        res,
+        404,
+        'BLOCK_NOT_FOUND',
+        `Release ${lookup.env.plan.release.version} of this environment has no block "${blockName.slice(0, 64)}" that the gateway serves.`,
+        requestId,
+      );
     }
     ex.block = block;
     ex.blockPath = blockPath;
     if (!options.guard) return forward(ex);
-    const decision = options.guard({ env: lookup.env, block, headers: ex.req.headers, internal: ex.internal, remoteAddress: ex.req.socket.remoteAddress });
-    if ('then' in decision) decision.then((d) => decide(d, ex), (e) => fail(res, requestId, e));
+    const decision = options.guard({
+      env: lookup.env,
+      block,
+      headers: ex.req.headers,
+      internal: ex.internal,
+      remoteAddress: ex.req.socket.remoteAddress,
+    });
+    if ('then' in decision)
+      decision.then(
+        (d) => decide(d, ex),
+        (e) => fail(res, requestId, e),
+      );
     else decide(decision, ex);
   }
 
@@ -128,7 +179,10 @@ export function createGateway(options: GatewayOptions) {
     if (block.site) return void serveStatic(ex, block.site);
     const acquired = block.process!.acquire();
     if (typeof acquired === 'number') return proxy(ex, acquired);
-    acquired.then((port) => proxy(ex, port), (e) => fail(ex.res, ex.requestId, e));
+    acquired.then(
+      (port) => proxy(ex, port),
+      (e) => fail(ex.res, ex.requestId, e),
+    );
   }
 
   function proxy(ex: Exchange, port: number): void {
@@ -147,7 +201,7 @@ export function createGateway(options: GatewayOptions) {
     poolFor(ex.block!.process!, port).dispatch(
       {
         path: query < 0 ? ex.blockPath : ex.blockPath + url.slice(query),
-        method: ex.method as Dispatcher.HttpMethod,
+        method: ex.method,
         headers: forwardHeaders(ex),
         body: hasBody ? req : null,
       },
@@ -159,7 +213,8 @@ export function createGateway(options: GatewayOptions) {
     const { req, res, requestId } = ex;
     const path = ex.blockPath;
     res.setHeader('kinto-request-id', requestId);
-    if (req.method !== 'GET' && req.method !== 'HEAD') return error(res, 405, 'METHOD_NOT_ALLOWED', 'A static website answers GET and HEAD only.', requestId, { allow: 'GET, HEAD' });
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return error(res, 405, 'METHOD_NOT_ALLOWED', 'A static website answers GET and HEAD only.', requestId, { allow: 'GET, HEAD' });
     const found = await site.lookup(path).catch(() => ({ kind: 'missing' }) as const);
     if (ex.done) return;
     if (found.kind === 'directory' || (path === '/' && !/\/(\?|$)/.test(req.url ?? ''))) {
@@ -168,7 +223,9 @@ export function createGateway(options: GatewayOptions) {
     }
     if (found.kind === 'missing') return error(res, 404, 'NOT_FOUND', `No file at ${path.slice(0, 200)}.`, requestId);
     send(req, found.path, { root: found.root, index: false, dotfiles: 'ignore' })
-      .on('error', (e: { status?: number }) => error(res, e.status === 404 || !e.status ? 404 : e.status, 'NOT_FOUND', `No file at ${path.slice(0, 200)}.`, requestId))
+      .on('error', (e: { status?: number }) =>
+        error(res, e.status === 404 || !e.status ? 404 : e.status, 'NOT_FOUND', `No file at ${path.slice(0, 200)}.`, requestId),
+      )
       .pipe(res);
   }
 
@@ -217,7 +274,13 @@ export function createGateway(options: GatewayOptions) {
     }
     // It may be dying (a crash whose exit is not seen yet): the next request waits to find out.
     ex.block!.process!.suspect();
-    error(ex.res, 502, 'BLOCK_UNAVAILABLE', `Block "${ex.block!.name}" closed the connection without answering (${code}); the next request starts it again.`, ex.requestId);
+    error(
+      ex.res,
+      502,
+      'BLOCK_UNAVAILABLE',
+      `Block "${ex.block!.name}" closed the connection without answering (${code}); the next request starts it again.`,
+      ex.requestId,
+    );
   }
 
   return { handle, close: () => undefined };
@@ -249,9 +312,22 @@ function fail(res: ServerResponse, requestId: string, e: unknown): void {
   error(res, 500, 'INTERNAL', `Something went wrong in the gateway. Quote request id ${requestId} when you report it.`, requestId);
 }
 
-function error(res: ServerResponse, status: number, code: string, message: string, requestId: string, headers: Record<string, string> = {}): void {
+function error(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  requestId: string,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) return void res.destroy();
   const body = JSON.stringify({ error: { code, message, requestId } });
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', 'kinto-request-id': requestId, ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    'kinto-request-id': requestId,
+    ...headers,
+  });
   res.end(body);
 }

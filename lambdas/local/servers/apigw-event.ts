@@ -45,7 +45,9 @@ export function toApiGatewayEvent(req: IncomingMessage, body: Buffer, requestId:
       time: now.toUTCString(),
       timeEpoch: now.getTime(),
     },
-    ...(body.length ? { body: isText ? body.toString('utf8') : body.toString('base64'), isBase64Encoded: !isText } : { isBase64Encoded: false }),
+    ...(body.length
+      ? { body: isText ? body.toString('utf8') : body.toString('base64'), isBase64Encoded: !isText }
+      : { isBase64Encoded: false }),
   };
 }
 
@@ -61,7 +63,10 @@ function safeDecodePath(path: string): string {
 /** Writes a Lambda proxy result (structured, payload 2.0) to a Node response. */
 export function writeApiGatewayResult(res: ServerResponse, result: APIGatewayProxyStructuredResultV2): void {
   const body = result.body === undefined ? Buffer.alloc(0) : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');
-  const headers: Record<string, string | number | string[]> = { ...(result.headers as Record<string, string>), 'content-length': body.length };
+  const headers: Record<string, string | number | string[]> = {
+    ...(result.headers as Record<string, string>),
+    'content-length': body.length,
+  };
   if (result.cookies?.length) headers['set-cookie'] = result.cookies;
   res.writeHead(result.statusCode ?? 200, headers);
   res.end(body);

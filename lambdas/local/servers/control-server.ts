@@ -64,6 +64,9 @@ async function serveApi({ api, adminToken }: ControlServerOptions, req: Incoming
     writeApiGatewayResult(res, result);
   } catch (e) {
     console.error(JSON.stringify({ level: 'error', message: 'api handler threw', requestId, error: String((e as Error)?.stack ?? e) }));
-    writeApiGatewayResult(res, errorResponse(500, 'INTERNAL', `Something went wrong on Kinto's side. Quote request id ${requestId} when you report it.`));
+    writeApiGatewayResult(
+      res,
+      errorResponse(500, 'INTERNAL', `Something went wrong on Kinto's side. Quote request id ${requestId} when you report it.`),
+    );
   }
 }

@@ -26,5 +26,5 @@ export function parseLogFollowRequest(req: Pick<IncomingMessage, 'method' | 'url
   if (!m) return undefined;
   const follow = url.searchParams.get('follow');
   const wantsStream = (follow !== null && follow !== 'false') || /text\/event-stream/.test(req.headers.accept ?? '');
-  return wantsStream ? { path: [m[1]!, m[2]!, m[3]!], params: url.searchParams } : undefined;
+  return wantsStream ? { path: [m[1], m[2], m[3]], params: url.searchParams } : undefined;
 }

@@ -47,7 +47,13 @@ export function createLogFollowHandler(options: LogFollowOptions): (req: Incomin
   };
 }
 
-async function stream(options: LogFollowOptions, req: IncomingMessage, res: ServerResponse, [project, env, block]: [string, string, string], params: URLSearchParams): Promise<void> {
+async function stream(
+  options: LogFollowOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+  [project, env, block]: [string, string, string],
+  params: URLSearchParams,
+): Promise<void> {
   await assertAdmin(req.headers.authorization, options.adminToken);
   const query: Record<string, string> = {};
   for (const [k, v] of params) query[k] = v;
@@ -119,9 +125,11 @@ async function stream(options: LogFollowOptions, req: IncomingMessage, res: Serv
   const nextPage = async () => {
     fetching = true;
     try {
-      take(await listBlockLogs(ctx, target, parseInstanceLogQuery({ ...query, after: cursor! })));
+      take(await listBlockLogs(ctx, target, parseInstanceLogQuery({ ...query, after: cursor })));
     } catch (e) {
-      console.error(JSON.stringify({ level: 'error', message: 'log follow: reading the next page failed', error: String((e as Error)?.stack ?? e) }));
+      console.error(
+        JSON.stringify({ level: 'error', message: 'log follow: reading the next page failed', error: String((e as Error)?.stack ?? e) }),
+      );
       return disconnect();
     } finally {
       fetching = false;
@@ -158,7 +166,12 @@ async function stream(options: LogFollowOptions, req: IncomingMessage, res: Serv
   try {
     const found = await listBlockLogs(ctx, target, q);
     if (res.destroyed) return stop();
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', 'x-content-type-options': 'nosniff' });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-accel-buffering': 'no',
+      'x-content-type-options': 'nosniff',
+    });
     res.write(': following\n\n');
     take(q.order === 'newest' ? { ...found, items: [...found.items].reverse() } : found);
     started = true;

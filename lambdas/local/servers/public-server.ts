@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
-import { Pool, type Dispatcher } from 'undici';
+import { Pool } from 'undici';
 import { isPublicRoute } from '../../handlers/api/public-routes';
 import { assertAdmin } from '../../handlers/http/admin-auth';
 import { toErrorResponse } from '../../handlers/http/http-errors';
@@ -44,7 +44,18 @@ export function createPublicServer(options: PublicServerOptions): Server {
 }
 
 /** Headers of one hop only: never forwarded either way. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'content-length']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+  'content-length',
+]);
 
 export interface ForwardToControlOptions {
   /** Checked here before a request's body is read or a log stream opened (public routes excepted). */
@@ -61,7 +72,10 @@ export interface ForwardToControlOptions {
  * Log follow streams, which last as long as someone watches, get connections of their own, up to
  * `maxFollowStreams`: they never hold the connections API calls need.
  */
-export function forwardToControl(port: number, options: ForwardToControlOptions): { forward: (req: IncomingMessage, res: ServerResponse) => void; close: () => Promise<void> } {
+export function forwardToControl(
+  port: number,
+  options: ForwardToControlOptions,
+): { forward: (req: IncomingMessage, res: ServerResponse) => void; close: () => Promise<void> } {
   const origin = `http://127.0.0.1:${port}`;
   const maxStreams = options.maxFollowStreams ?? 32;
   const api = new Pool(origin, { connections: 64, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
@@ -72,13 +86,13 @@ export function forwardToControl(port: number, options: ForwardToControlOptions)
   function send(pool: Pool, req: IncomingMessage, res: ServerResponse, body: Buffer | null): void {
     const headers: string[] = [];
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
-      const name = req.rawHeaders[i]!;
-      if (!HOP_BY_HOP.has(name.toLowerCase())) headers.push(name, req.rawHeaders[i + 1]!);
+      const name = req.rawHeaders[i];
+      if (!HOP_BY_HOP.has(name.toLowerCase())) headers.push(name, req.rawHeaders[i + 1]);
     }
     const abort = new AbortController();
     res.once('close', () => abort.abort());
     pool.stream(
-      { path: req.url ?? '/', method: (req.method ?? 'GET') as Dispatcher.HttpMethod, headers, body, signal: abort.signal, opaque: res },
+      { path: req.url ?? '/', method: req.method ?? 'GET', headers, body, signal: abort.signal, opaque: res },
       ({ statusCode, headers: answer }): Writable => {
         const out: (string | string[])[] = [];
         for (const name in answer) if (!HOP_BY_HOP.has(name) || name === 'content-length') out.push(name, answer[name]!);
@@ -88,7 +102,14 @@ export function forwardToControl(port: number, options: ForwardToControlOptions)
       (err) => {
         if (!err || abort.signal.aborted) return;
         if (res.headersSent) return void res.destroy();
-        writeApiGatewayResult(res, errorResponse(502, 'CONTROL_PLANE_UNAVAILABLE', 'The control plane did not answer; retry, and look at the platform\'s output if it persists.'));
+        writeApiGatewayResult(
+          res,
+          errorResponse(
+            502,
+            'CONTROL_PLANE_UNAVAILABLE',
+            "The control plane did not answer; retry, and look at the platform's output if it persists.",
+          ),
+        );
       },
     );
   }
@@ -102,7 +123,16 @@ export function forwardToControl(port: number, options: ForwardToControlOptions)
     let pool = api;
     if (follow) {
       if (following >= maxStreams) {
-        return refuse(req, res, errorResponse(429, 'TOO_MANY_LOG_STREAMS', `${maxStreams} log streams are open, the most Kinto serves at once: close one, or poll GET .../logs?after=<followCursor> instead.`, { 'retry-after': '10' }));
+        return refuse(
+          req,
+          res,
+          errorResponse(
+            429,
+            'TOO_MANY_LOG_STREAMS',
+            `${maxStreams} log streams are open, the most Kinto serves at once: close one, or poll GET .../logs?after=<followCursor> instead.`,
+            { 'retry-after': '10' },
+          ),
+        );
       }
       following++;
       res.once('close', () => following--);

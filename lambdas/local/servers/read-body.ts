@@ -121,13 +121,21 @@ export function discardBody(req: IncomingMessage, bound: DiscardBound = {}): voi
 
 /** The control API's answer to a body over its limit (the rest of the body is drained by `readBody`). */
 export function tooLarge(res: ServerResponse): void {
-  writeApiGatewayResult(res, errorResponse(413, 'PAYLOAD_TOO_LARGE', `The request body is over the limit of ${MAX_BODY_BYTES} bytes (1 MB); send a smaller one.`));
+  writeApiGatewayResult(
+    res,
+    errorResponse(413, 'PAYLOAD_TOO_LARGE', `The request body is over the limit of ${MAX_BODY_BYTES} bytes (1 MB); send a smaller one.`),
+  );
 }
 
 /** The control API's answer to a body that stalled; the connection closes after it. */
 export function bodyTimedOut(res: ServerResponse): void {
   writeApiGatewayResult(
     res,
-    errorResponse(408, 'BODY_TIMEOUT', `The request body did not arrive in time (${DEFAULT_IDLE_MS / 1000} s without a byte, or ${DEFAULT_TOTAL_MS / 1000} s in all); send it whole, at once.`, { connection: 'close' }),
+    errorResponse(
+      408,
+      'BODY_TIMEOUT',
+      `The request body did not arrive in time (${DEFAULT_IDLE_MS / 1000} s without a byte, or ${DEFAULT_TOTAL_MS / 1000} s in all); send it whole, at once.`,
+      { connection: 'close' },
+    ),
   );
 }

@@ -58,7 +58,10 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   });
   const stopped = (e: Error) => {
     rpc.fail(e);
-    if (!closing) console.error(JSON.stringify({ level: 'error', message: 'the data plane stopped: gateways no longer answer; restart Kinto', error: e.message }));
+    if (!closing)
+      console.error(
+        JSON.stringify({ level: 'error', message: 'the data plane stopped: gateways no longer answer; restart Kinto', error: e.message }),
+      );
   };
   worker.on('error', stopped);
   worker.on('exit', (code) => stopped(new Error(`the data plane's thread exited (code ${code})`)));
@@ -86,7 +89,11 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     close: () =>
       (closing ??= (async () => {
         try {
-          await rpc.call('close').catch((e: Error) => console.error(JSON.stringify({ level: 'error', message: 'the data plane did not stop cleanly', error: e.message })));
+          await rpc
+            .call('close')
+            .catch((e: Error) =>
+              console.error(JSON.stringify({ level: 'error', message: 'the data plane did not stop cleanly', error: e.message })),
+            );
         } finally {
           await worker.terminate();
         }

@@ -7,7 +7,9 @@ import type { DynaliteAddress } from '../dynalite-server';
 
 export interface LogWorkerData {
   /** `dir`: the file store's folder; `dynamodb`: the logs table on the platform's dynalite. */
-  readonly store: { readonly kind: 'files'; readonly dir: string } | { readonly kind: 'dynamodb'; readonly address: DynaliteAddress; readonly tableName: string };
+  readonly store:
+    | { readonly kind: 'files'; readonly dir: string }
+    | { readonly kind: 'dynamodb'; readonly address: DynaliteAddress; readonly tableName: string };
   readonly maxRecords: number;
   readonly retentionMs: number;
 }

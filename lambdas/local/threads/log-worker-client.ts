@@ -64,7 +64,10 @@ export async function startLogWorker(options: LogWorkerOptions): Promise<LogWork
  * blocks). Closing it posts what is buffered and waits until the worker has it; the worker and its
  * store stay with their parent.
  */
-export async function connectLogFeed(port: MessagePort, options: Pick<LogWorkerOptions, 'postEveryMs' | 'maxInFlight'> = {}): Promise<LogFeed> {
+export async function connectLogFeed(
+  port: MessagePort,
+  options: Pick<LogWorkerOptions, 'postEveryMs' | 'maxInFlight'> = {},
+): Promise<LogFeed> {
   const client = new LogWorkerClient(port, options.postEveryMs ?? 50, options.maxInFlight ?? 200_000, async (rpc) => {
     try {
       await rpc.call('flush');
@@ -140,7 +143,8 @@ class LogWorkerClient implements LogFeed {
     this.timer ??= setTimeout(this.post, this.postEveryMs);
   };
 
-  readonly line = (meta: BlockMeta, text: string, stream: 'stdout' | 'stderr'): void => this.push({ k: 'l', m: meta, t: text, s: stream, at: Date.now() }, meta.envId, meta.block);
+  readonly line = (meta: BlockMeta, text: string, stream: 'stdout' | 'stderr'): void =>
+    this.push({ k: 'l', m: meta, t: text, s: stream, at: Date.now() }, meta.envId, meta.block);
 
   readonly event = (meta: BlockMeta, ev: BlockEvent): void => {
     if (ev.type !== 'start') this.push({ k: 'e', m: meta, ev, at: Date.now() }, meta.envId, meta.block);

@@ -26,7 +26,14 @@ async function openStore(data: LogWorkerData): Promise<LogStore & { close(): Pro
     dir: data.store.dir,
     maxRecords: data.maxRecords,
     onEvict: (count, second) =>
-      console.warn(JSON.stringify({ level: 'warn', message: 'log entries evicted from memory: over KINTO_LOG_MAX_ENTRIES (still in .kinto/logs until they expire)', count, upTo: second })),
+      console.warn(
+        JSON.stringify({
+          level: 'warn',
+          message: 'log entries evicted from memory: over KINTO_LOG_MAX_ENTRIES (still in .kinto/logs until they expire)',
+          count,
+          upTo: second,
+        }),
+      ),
   });
 }
 
@@ -36,7 +43,7 @@ async function main(): Promise<void> {
   const feed = new QueuedLogFeed({ store, retentionMs: data.retentionMs });
 
   /** One side's conversation: answers and followed lines go back where the asking came from. */
-  function serve(port: MessagePort | NonNullable<typeof parentPort>): void {
+  function serve(port: MessagePort): void {
     const subscriptions = new Map<string, () => void>();
     const rpc: ThreadRpc<LogWorkerApi, LogClientApi> = new ThreadRpc<LogWorkerApi, LogClientApi>(port, {
       write: (batch) => store.write(batch),
@@ -51,7 +58,11 @@ async function main(): Promise<void> {
       },
       subscribe: (envId, block) => {
         const key = `${envId}\u0000${block}`;
-        if (!subscriptions.has(key)) subscriptions.set(key, feed.subscribe(envId, block, (lines) => void rpc.call('lines', envId, block, lines).catch(() => undefined)));
+        if (!subscriptions.has(key))
+          subscriptions.set(
+            key,
+            feed.subscribe(envId, block, (lines) => void rpc.call('lines', envId, block, lines).catch(() => undefined)),
+          );
       },
       unsubscribe: (envId, block) => {
         const key = `${envId}\u0000${block}`;

@@ -26,7 +26,10 @@ export interface LocalLogs {
 export async function openLocalLogs(settings: LocalLogSettings, home: string, dynamo: LocalDynamoDb): Promise<LocalLogs> {
   if (settings.store === 'off') return { close: async () => undefined };
   const worker = await startLogWorker({
-    store: settings.store === 'dynamodb' ? { kind: 'dynamodb', address: dynamo.address, tableName: LOCAL_LOGS_TABLE_NAME } : { kind: 'files', dir: join(home, 'logs') },
+    store:
+      settings.store === 'dynamodb'
+        ? { kind: 'dynamodb', address: dynamo.address, tableName: LOCAL_LOGS_TABLE_NAME }
+        : { kind: 'files', dir: join(home, 'logs') },
     maxRecords: settings.maxRecords,
     retentionMs: settings.retentionMs,
   });

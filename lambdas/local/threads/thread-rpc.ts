@@ -58,11 +58,15 @@ export class ThreadRpc<Serves extends ThreadApi<Serves>, Calls extends ThreadApi
   }
 
   /** A call whose arguments hold buffers or ports to move to the other thread, not copy. */
-  callTransferring<K extends MethodOf<Calls>>(transfer: readonly (ArrayBuffer | MessagePort)[], method: K, ...args: Args<Calls, K>): Promise<Result<Calls, K>> {
+  callTransferring<K extends MethodOf<Calls>>(
+    transfer: readonly (ArrayBuffer | MessagePort)[],
+    method: K,
+    ...args: Args<Calls, K>
+  ): Promise<Result<Calls, K>> {
     if (this.dead) return Promise.reject(this.dead);
     const id = ++this.nextId;
     return new Promise<Result<Calls, K>>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.pending.set(id, { resolve: resolve, reject });
       this.endpoint.postMessage({ rpc: 'call', id, method, args } satisfies RpcMessage, transfer);
     });
   }
@@ -89,7 +93,9 @@ export class ThreadRpc<Serves extends ThreadApi<Serves>, Calls extends ThreadApi
 
   private async answer(id: number, method: string, args: readonly unknown[]): Promise<void> {
     try {
-      const handler = Object.hasOwn(this.handlers, method) ? (this.handlers as unknown as Record<string, (...a: readonly unknown[]) => unknown>)[method] : undefined;
+      const handler = Object.hasOwn(this.handlers, method)
+        ? (this.handlers as unknown as Record<string, (...a: readonly unknown[]) => unknown>)[method]
+        : undefined;
       if (!handler) throw new Error(`no handler for ${method}`);
       const value = await handler(...args);
       this.endpoint.postMessage({ rpc: 'reply', id, value } satisfies RpcMessage);
@@ -101,7 +107,11 @@ export class ThreadRpc<Serves extends ThreadApi<Serves>, Calls extends ThreadApi
 
 export function serializeError(e: unknown): SerializedError {
   const err = e as { name?: string; message?: string; status?: number; code?: string; stack?: string };
-  return { name: err?.name ?? 'Error', message: err?.message ?? String(e), ...(typeof err?.status === 'number' ? { status: err.status, code: err.code } : {}) };
+  return {
+    name: err?.name ?? 'Error',
+    message: err?.message ?? String(e),
+    ...(typeof err?.status === 'number' ? { status: err.status, code: err.code } : {}),
+  };
 }
 
 /** The error `serializeError` describes, of the same kind where the kind matters to callers. */

@@ -65,7 +65,9 @@ async function localSourcePath(repo: string, home: string): Promise<string | und
   if (!real) return undefined; // git says it is missing, as for any source
   const realHome = await realpath(home).catch(() => home);
   if (real === realHome || real.startsWith(realHome + sep) || realHome.startsWith(real + sep)) {
-    throw new SourceError(`the repository ${repo} is inside (or holds) the platform's folder KINTO_HOME, which builds may not read; push the code to a repository of its own`);
+    throw new SourceError(
+      `the repository ${repo} is inside (or holds) the platform's folder KINTO_HOME, which builds may not read; push the code to a repository of its own`,
+    );
   }
   return real;
 }
@@ -80,16 +82,27 @@ async function confine(dir: string, subfolder: string | undefined): Promise<stri
   } catch {
     throw new SourceError(`the sub-folder "${subfolder}" does not exist at this commit`);
   }
-  if (target !== root && !target.startsWith(root + sep)) throw new SourceError(`the sub-folder "${subfolder}" leads outside the repository`);
+  if (target !== root && !target.startsWith(root + sep))
+    throw new SourceError(`the sub-folder "${subfolder}" leads outside the repository`);
   if (!(await stat(target)).isDirectory()) throw new SourceError(`"${subfolder}" is not a folder`);
   return target;
 }
 
 const MAX_OUTPUT = 16 * 1024 * 1024;
 
-function runGit(args: string[], r: { cwd: string; env: Record<string, string>; o: FetchOptions; readable: string[]; dir: string }): Promise<string> {
+function runGit(
+  args: string[],
+  r: { cwd: string; env: Record<string, string>; o: FetchOptions; readable: string[]; dir: string },
+): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    const proc = r.o.sandbox.spawn({ argv: ['git', ...args], cwd: r.cwd, env: r.env, identity: null, readable: r.readable, writable: [r.dir] });
+    const proc = r.o.sandbox.spawn({
+      argv: ['git', ...args],
+      cwd: r.cwd,
+      env: r.env,
+      identity: null,
+      readable: r.readable,
+      writable: [r.dir],
+    });
     let stdout = '';
     let stderr = '';
     proc.child.stdout!.on('data', (c: Buffer) => stdout.length < MAX_OUTPUT && (stdout += c.toString('utf8')));

@@ -90,7 +90,9 @@ export class LocalBuilder implements Builder {
       const request = this.queue.shift()!;
       this.running++;
       const task = this.run(request)
-        .catch((e) => console.error(JSON.stringify({ level: 'error', message: 'build runner failed', buildId: request.build.id, error: String(e) })))
+        .catch((e) =>
+          console.error(JSON.stringify({ level: 'error', message: 'build runner failed', buildId: request.build.id, error: String(e) })),
+        )
         .finally(() => {
           this.running--;
           this.active.delete(task);
@@ -113,11 +115,10 @@ export class LocalBuilder implements Builder {
       const reason = e instanceof SourceError || e instanceof KintoError ? e.message : `unexpected builder error: ${(e as Error).message}`;
       event = { status: 'failed', error: reason };
     }
-    if (this.abort.signal.aborted && event.status !== 'succeeded') event = { status: 'failed', error: 'interrupted: the platform stopped during this build; build again to retry' };
+    if (this.abort.signal.aborted && event.status !== 'succeeded')
+      event = { status: 'failed', error: 'interrupted: the platform stopped during this build; build again to retry' };
     log.write(
-      event.status === 'succeeded'
-        ? `[kinto] build succeeded in ${Date.now() - started} ms\n`
-        : `[kinto] build failed: ${event.error}\n`,
+      event.status === 'succeeded' ? `[kinto] build succeeded in ${Date.now() - started} ms\n` : `[kinto] build failed: ${event.error}\n`,
     );
     await closeStream(log);
     if (event.status === 'failed') await rm(dir, { recursive: true, force: true });
@@ -133,7 +134,13 @@ export class LocalBuilder implements Builder {
     const env = baseChildEnv();
     const { sandbox } = this.options;
     await mkdir(dir, { recursive: true });
-    const { commit, blockDir } = await fetchSource(build.source, dir, { log, env, timeoutMs: this.options.gitTimeoutMs ?? 5 * 60_000, sandbox, home: this.options.home });
+    const { commit, blockDir } = await fetchSource(build.source, dir, {
+      log,
+      env,
+      timeoutMs: this.options.gitTimeoutMs ?? 5 * 60_000,
+      sandbox,
+      home: this.options.home,
+    });
     // The build's checkout belongs to its block's sandbox user from here on.
     await sandbox.own(dir, build.blockId);
     await this.options.report(build, { status: 'running', commit });
@@ -162,7 +169,10 @@ export class LocalBuilder implements Builder {
       if (!result.ok) return { status: 'failed', commit, error: result.reason };
     }
     if (settings.outputDir && !(await confinedRoot(blockDir, settings.outputDir))) {
-      const exists = await stat(join(blockDir, settings.outputDir)).then(() => true, () => false);
+      const exists = await stat(join(blockDir, settings.outputDir)).then(
+        () => true,
+        () => false,
+      );
       return {
         status: 'failed',
         commit,

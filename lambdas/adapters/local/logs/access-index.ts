@@ -1,4 +1,12 @@
-import { accessLineHasBlock, accessLineIdIs, accessLineStatus, accessRecordAt, compareAccessLineId, compareAccessLineIds, escapeField } from './access-row';
+import {
+  accessLineHasBlock,
+  accessLineIdIs,
+  accessLineStatus,
+  accessRecordAt,
+  compareAccessLineId,
+  compareAccessLineIds,
+  escapeField,
+} from './access-row';
 import type { AccessRecord } from '../../../core/logs/log-records';
 import type { LogCursor, LogPage, RequestQuery } from '../../../ports/log-store';
 
@@ -42,9 +50,11 @@ export class AccessIndex {
     tallyRows(chunk, this.tally, 1);
     // Replaced by the new chunk: rows of the same time and id in the chunks its times overlap.
     for (let c = chunks.length - 1; c >= 0; c--) {
-      const old = chunks[c]!;
+      const old = chunks[c];
       if (old.maxTime < chunk.minTime || old.minTime > chunk.maxTime) continue;
-      const repeated = old.rowsIn(chunk.minTime, chunk.maxTime).filter((i) => chunk.has(old.times[i]!, old.texts[old.textOf[i]!]!, old.starts[i]!));
+      const repeated = old
+        .rowsIn(chunk.minTime, chunk.maxTime)
+        .filter((i) => chunk.has(old.times[i], old.texts[old.textOf[i]], old.starts[i]));
       if (repeated.length === 0) continue;
       const gone = new Set(repeated);
       const kept = old.without((i) => gone.has(i));
@@ -55,8 +65,8 @@ export class AccessIndex {
     chunks.push(chunk);
     // Few requests per batch make many small chunks: merge them, pairs of similar size first.
     while (chunks.length >= 2) {
-      const last = chunks[chunks.length - 1]!;
-      const prev = chunks[chunks.length - 2]!;
+      const last = chunks[chunks.length - 1];
+      const prev = chunks[chunks.length - 2];
       if (prev.n + last.n > SMALL_CHUNK || prev.n > 2 * last.n) break;
       chunks.splice(chunks.length - 2, 2, AccessChunk.merge(prev, last));
     }
@@ -71,16 +81,16 @@ export class AccessIndex {
     const items: AccessRecord[] = [];
     for (let top = merge.pop(); top; top = merge.pop()) {
       const { chunk, i } = top;
-      if (chunk.expires[i]! <= q.now) continue;
-      const text = chunk.texts[chunk.textOf[i]!]!;
-      const start = chunk.starts[i]!;
+      if (chunk.expires[i] <= q.now) continue;
+      const text = chunk.texts[chunk.textOf[i]];
+      const start = chunk.starts[i];
       if (block && !accessLineHasBlock(text, start, block)) continue;
       if (q.status) {
         const status = accessLineStatus(text, start);
         if (status < q.status.min || status > q.status.max) continue;
       }
-      if (items.length === q.limit) return { items, next: { time: items[items.length - 1]!.time, key: items[items.length - 1]!.requestId } };
-      items.push(accessRecordAt(text, start, chunk.expires[i]!));
+      if (items.length === q.limit) return { items, next: { time: items[items.length - 1].time, key: items[items.length - 1].requestId } };
+      items.push(accessRecordAt(text, start, chunk.expires[i]));
     }
     return { items };
   }
@@ -92,12 +102,12 @@ export class AccessIndex {
     const id = escapeField(requestId);
     const first = id.charCodeAt(0);
     for (let c = chunks.length - 1; c >= 0; c--) {
-      const { texts, textOf, starts, expires, n } = chunks[c]!;
+      const { texts, textOf, starts, expires, n } = chunks[c];
       for (let i = n - 1; i >= 0; i--) {
-        const text = texts[textOf[i]!]!;
-        const start = starts[i]!;
+        const text = texts[textOf[i]];
+        const start = starts[i];
         if (text.charCodeAt(start) !== first || !accessLineIdIs(text, start, id)) continue;
-        return expires[i]! > now ? accessRecordAt(text, start, expires[i]!) : undefined;
+        return expires[i] > now ? accessRecordAt(text, start, expires[i]) : undefined;
       }
     }
     return undefined;
@@ -105,18 +115,24 @@ export class AccessIndex {
 
   /** Removes the rows older than `timeMs`. */
   removeOlderThan(timeMs: number): void {
-    this.removeWhere((c) => (c.maxTime < timeMs ? 'all' : c.minTime >= timeMs ? 'none' : 'some'), (c, i) => c.times[i]! < timeMs);
+    this.removeWhere(
+      (c) => (c.maxTime < timeMs ? 'all' : c.minTime >= timeMs ? 'none' : 'some'),
+      (c, i) => c.times[i] < timeMs,
+    );
   }
 
   /** Removes the rows expired at `nowS`. */
   removeExpired(nowS: number): void {
-    this.removeWhere((c) => (c.maxExpires <= nowS ? 'all' : c.minExpires > nowS ? 'none' : 'some'), (c, i) => c.expires[i]! <= nowS);
+    this.removeWhere(
+      (c) => (c.maxExpires <= nowS ? 'all' : c.minExpires > nowS ? 'none' : 'some'),
+      (c, i) => c.expires[i] <= nowS,
+    );
   }
 
   private removeWhere(which: (c: AccessChunk) => 'all' | 'none' | 'some', drop: (c: AccessChunk, i: number) => boolean): void {
     for (const [envId, chunks] of this.envs) {
       for (let c = chunks.length - 1; c >= 0; c--) {
-        const chunk = chunks[c]!;
+        const chunk = chunks[c];
         const w = which(chunk);
         if (w === 'none') continue;
         const kept = w === 'all' ? undefined : chunk.without((i) => drop(chunk, i));
@@ -140,7 +156,7 @@ function tallyRows(chunk: AccessChunk, tally: SecondTally, sign: number): void {
   let second = NaN;
   let n = 0;
   for (let k = 0; k < chunk.n; k++) {
-    const s = Math.floor(chunk.times[chunk.order[k]!]! / 1000);
+    const s = Math.floor(chunk.times[chunk.order[k]] / 1000);
     if (s === second) n++;
     else {
       if (n > 0) tally(second, sign * n);
@@ -172,12 +188,12 @@ class AccessChunk {
     readonly seq: number,
   ) {
     this.n = order.length;
-    this.minTime = times[order[0]!]!;
-    this.maxTime = times[order[this.n - 1]!]!;
+    this.minTime = times[order[0]]!;
+    this.maxTime = times[order[this.n - 1]]!;
     let lo = Infinity;
     let hi = -Infinity;
     for (let i = 0; i < this.n; i++) {
-      const e = expires[i]!;
+      const e = expires[i];
       if (e < lo) lo = e;
       if (e > hi) hi = e;
     }
@@ -193,7 +209,7 @@ class AccessChunk {
     const times = new Float64Array(n);
     const expires = new Float64Array(n);
     for (let k = 0; k < n; k++) {
-      const r = rows[k]!;
+      const r = rows[k];
       textOf[k] = src.textOf[r]!;
       starts[k] = src.starts[r]!;
       times[k] = src.times[r]!;
@@ -219,7 +235,7 @@ class AccessChunk {
     starts.set(a.starts);
     times.set(a.times);
     expires.set(a.expires);
-    for (let i = 0; i < b.n; i++) textOf[a.n + i] = remap[b.textOf[i]!]!;
+    for (let i = 0; i < b.n; i++) textOf[a.n + i] = remap[b.textOf[i]]!;
     starts.set(b.starts, a.n);
     times.set(b.times, a.n);
     expires.set(b.expires, a.n);
@@ -228,24 +244,24 @@ class AccessChunk {
     let i = 0;
     let j = 0;
     for (let k = 0; k < n; k++) {
-      if (j >= b.n || (i < a.n && compareRows(texts, textOf, starts, times, a.order[i]!, a.n + b.order[j]!) <= 0)) order[k] = a.order[i++]!;
-      else order[k] = a.n + b.order[j++]!;
+      if (j >= b.n || (i < a.n && compareRows(texts, textOf, starts, times, a.order[i], a.n + b.order[j]) <= 0)) order[k] = a.order[i++]!;
+      else order[k] = a.n + b.order[j++];
     }
     return new AccessChunk(texts, textOf, starts, times, expires, order, b.seq).withoutRepeats();
   }
 
   /** Compares row i with position (time, id) (id escaped). */
   compareTo(i: number, time: number, id: string): number {
-    const t = this.times[i]!;
-    return t !== time ? (t < time ? -1 : 1) : compareAccessLineId(this.texts[this.textOf[i]!]!, this.starts[i]!, id);
+    const t = this.times[i];
+    return t !== time ? (t < time ? -1 : 1) : compareAccessLineId(this.texts[this.textOf[i]], this.starts[i], id);
   }
 
   /** Compares row i with row j of `other`. */
   compareRow(i: number, other: AccessChunk, j: number): number {
-    const t = this.times[i]!;
-    const u = other.times[j]!;
+    const t = this.times[i];
+    const u = other.times[j];
     if (t !== u) return t < u ? -1 : 1;
-    return compareAccessLineIds(this.texts[this.textOf[i]!]!, this.starts[i]!, other.texts[other.textOf[j]!]!, other.starts[j]!);
+    return compareAccessLineIds(this.texts[this.textOf[i]], this.starts[i], other.texts[other.textOf[j]], other.starts[j]);
   }
 
   /** The rows with times from `from` to `to`. */
@@ -254,11 +270,11 @@ class AccessChunk {
     let hi = this.n;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.times[this.order[mid]!]! < from) lo = mid + 1;
+      if (this.times[this.order[mid]] < from) lo = mid + 1;
       else hi = mid;
     }
     const rows: number[] = [];
-    for (let k = lo; k < this.n && this.times[this.order[k]!]! <= to; k++) rows.push(this.order[k]!);
+    for (let k = lo; k < this.n && this.times[this.order[k]] <= to; k++) rows.push(this.order[k]);
     return rows;
   }
 
@@ -269,14 +285,14 @@ class AccessChunk {
     let hi = this.n;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const i = this.order[mid]!;
-      const t = this.times[i]!;
-      if (t < time || (t === time && compareAccessLineIds(this.texts[this.textOf[i]!]!, this.starts[i]!, text, start) < 0)) lo = mid + 1;
+      const i = this.order[mid];
+      const t = this.times[i];
+      if (t < time || (t === time && compareAccessLineIds(this.texts[this.textOf[i]], this.starts[i], text, start) < 0)) lo = mid + 1;
       else hi = mid;
     }
     if (lo === this.n) return false;
-    const i = this.order[lo]!;
-    return this.times[i] === time && compareAccessLineIds(this.texts[this.textOf[i]!]!, this.starts[i]!, text, start) === 0;
+    const i = this.order[lo];
+    return this.times[i] === time && compareAccessLineIds(this.texts[this.textOf[i]], this.starts[i], text, start) === 0;
   }
 
   /** The same rows without those `drop` selects: this chunk when none, undefined when all. */
@@ -305,14 +321,14 @@ class AccessChunk {
       k++;
     }
     const order = new Int32Array(kept);
-    for (let k = 0, o = 0; k < this.n; k++) if (keep[this.order[k]!]) order[o++] = index[this.order[k]!]!;
+    for (let k = 0, o = 0; k < this.n; k++) if (keep[this.order[k]]) order[o++] = index[this.order[k]]!;
     const used = [...new Set(textOf)].sort((x, y) => x - y);
     if (used.length === this.texts.length) return new AccessChunk(this.texts, textOf, starts, times, expires, order, this.seq);
     // Texts no row points into any more are let go.
     const remap = new Map(used.map((t, i) => [t, i]));
-    for (let k = 0; k < kept; k++) textOf[k] = remap.get(textOf[k]!)!;
+    for (let k = 0; k < kept; k++) textOf[k] = remap.get(textOf[k])!;
     return new AccessChunk(
-      used.map((t) => this.texts[t]!),
+      used.map((t) => this.texts[t]),
       textOf,
       starts,
       times,
@@ -326,8 +342,8 @@ class AccessChunk {
   private withoutRepeats(): AccessChunk {
     let repeats: Uint8Array | undefined;
     for (let k = 1; k < this.n; k++) {
-      const a = this.order[k - 1]!;
-      const b = this.order[k]!;
+      const a = this.order[k - 1];
+      const b = this.order[k];
       if (this.compareRow(a, this, b) === 0) (repeats ??= new Uint8Array(this.n))[Math.min(a, b)] = 1;
     }
     return repeats ? this.without((i) => repeats[i] === 1)! : this;
@@ -340,7 +356,7 @@ function sortedOrder(texts: readonly string[], textOf: Uint16Array, starts: Int3
   const order = new Int32Array(n);
   for (let k = 0; k < n; k++) {
     let j = k;
-    while (j > 0 && compareRows(texts, textOf, starts, times, order[j - 1]!, k) > 0) {
+    while (j > 0 && compareRows(texts, textOf, starts, times, order[j - 1], k) > 0) {
       order[j] = order[j - 1]!;
       j--;
     }
@@ -350,10 +366,10 @@ function sortedOrder(texts: readonly string[], textOf: Uint16Array, starts: Int3
 }
 
 function compareRows(texts: readonly string[], textOf: Uint16Array, starts: Int32Array, times: Float64Array, i: number, j: number): number {
-  const t = times[i]!;
-  const u = times[j]!;
+  const t = times[i];
+  const u = times[j];
   if (t !== u) return t < u ? -1 : 1;
-  return compareAccessLineIds(texts[textOf[i]!]!, starts[i]!, texts[textOf[j]!]!, starts[j]!);
+  return compareAccessLineIds(texts[textOf[i]], starts[i], texts[textOf[j]], starts[j]);
 }
 
 /**
@@ -378,21 +394,21 @@ class NewestFirst {
       let hi = c.n;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        if (c.compareTo(c.order[mid]!, time, id) < 0) lo = mid + 1;
+        if (c.compareTo(c.order[mid], time, id) < 0) lo = mid + 1;
         else hi = mid;
       }
       return lo - 1;
     });
-    for (let c = 0; c < chunks.length; c++) if (this.pos[c]! >= 0) this.push(c);
+    for (let c = 0; c < chunks.length; c++) if (this.pos[c] >= 0) this.push(c);
   }
 
   pop(): { chunk: AccessChunk; i: number } | undefined {
     for (;;) {
       if (this.heap.length === 0) return undefined;
-      const c = this.heap[0]!;
-      const chunk = this.chunks[c]!;
-      const i = chunk.order[this.pos[c]!]!;
-      if (--this.pos[c]! >= 0) this.siftDown(0);
+      const c = this.heap[0];
+      const chunk = this.chunks[c];
+      const i = chunk.order[this.pos[c]];
+      if (--this.pos[c] >= 0) this.siftDown(0);
       else {
         const end = this.heap.pop()!;
         if (this.heap.length > 0) {
@@ -409,9 +425,9 @@ class NewestFirst {
 
   /** Whether heap entry a comes before b: the newer row, or on a tie the later chunk. */
   private above(a: number, b: number): boolean {
-    const ca = this.chunks[a]!;
-    const cb = this.chunks[b]!;
-    const d = ca.compareRow(ca.order[this.pos[a]!]!, cb, cb.order[this.pos[b]!]!);
+    const ca = this.chunks[a];
+    const cb = this.chunks[b];
+    const d = ca.compareRow(ca.order[this.pos[a]], cb, cb.order[this.pos[b]]);
     return d > 0 || (d === 0 && ca.seq > cb.seq);
   }
 
@@ -420,8 +436,8 @@ class NewestFirst {
     let k = h.push(c) - 1;
     while (k > 0) {
       const parent = (k - 1) >> 1;
-      if (!this.above(h[k]!, h[parent]!)) break;
-      [h[k], h[parent]] = [h[parent]!, h[k]!];
+      if (!this.above(h[k], h[parent])) break;
+      [h[k], h[parent]] = [h[parent], h[k]];
       k = parent;
     }
   }
@@ -432,10 +448,10 @@ class NewestFirst {
       const l = 2 * k + 1;
       const r = l + 1;
       let top = k;
-      if (l < h.length && this.above(h[l]!, h[top]!)) top = l;
-      if (r < h.length && this.above(h[r]!, h[top]!)) top = r;
+      if (l < h.length && this.above(h[l], h[top])) top = l;
+      if (r < h.length && this.above(h[r], h[top])) top = r;
       if (top === k) return;
-      [h[k], h[top]] = [h[top]!, h[k]!];
+      [h[k], h[top]] = [h[top], h[k]];
       k = top;
     }
   }

@@ -1,5 +1,11 @@
 import { accessEntry } from '../../../core/logs/parse-access-entry';
-import { DEFAULT_RETENTION_MS, LogBatchBuilder, type LogBatchOptions, type Mutable, type MutableMetric } from '../../../core/logs/index-log-events';
+import {
+  DEFAULT_RETENTION_MS,
+  LogBatchBuilder,
+  type LogBatchOptions,
+  type Mutable,
+  type MutableMetric,
+} from '../../../core/logs/index-log-events';
 import type { AccessEntry, IndexedBatch } from '../../../core/logs/log-records';
 import { isoTime } from '../../../core/logs/iso-time';
 import { accessLine, parseAccessLine, type AccessRows } from './access-row';
@@ -60,7 +66,7 @@ export class AccessRowBatchBuilder extends LogBatchBuilder {
     const base = this.input.length - (rows ? text.length : 0);
     // Escapes and carriage returns send a line the slow way: find the next one only past it.
     let special = -1;
-    for (let start = 0; start < text.length; ) {
+    for (let start = 0; start < text.length;) {
       let end = text.indexOf('\n', start);
       if (end < 0) end = text.length;
       if (rows) this.inputLines++;
@@ -96,36 +102,40 @@ export class AccessRowBatchBuilder extends LogBatchBuilder {
     if (more >= 0 && more < end) return false;
     // requestId, time, envId, method, path, block, release, commit, status, durationMs, clientId, lambdaRequestId
     REQUEST_ID_AT.lastIndex = start;
-    if (!REQUEST_ID_AT.test(text) || REQUEST_ID_AT.lastIndex !== t[0]! + 1) return false;
-    if (t[1]! - t[0]! !== 25) return false;
-    const ms = isoTimeMs(text, t[0]! + 1);
+    if (!REQUEST_ID_AT.test(text) || REQUEST_ID_AT.lastIndex !== t[0] + 1) return false;
+    if (t[1] - t[0] !== 25) return false;
+    const ms = isoTimeMs(text, t[0] + 1);
     if (ms !== ms) return false;
-    if (!isMethodAt(text, t[2]! + 1, t[3]!)) return false;
-    const pathLength = t[4]! - t[3]! - 1;
-    if (pathLength > MAX_PATH || (pathLength === 1 && text.charCodeAt(t[3]! + 1) === 45 /* - */)) return false;
-    BLOCK_NAME_AT.lastIndex = t[4]! + 1;
-    if (!BLOCK_NAME_AT.test(text) || BLOCK_NAME_AT.lastIndex !== t[5]! + 1) return false;
-    if (!isNormalText(text, t[5]! + 1, t[6]!) || !isNormalText(text, t[6]! + 1, t[7]!)) return false;
-    const status = readStatus(text, t[7]! + 1, t[8]!);
+    if (!isMethodAt(text, t[2] + 1, t[3])) return false;
+    const pathLength = t[4] - t[3] - 1;
+    if (pathLength > MAX_PATH || (pathLength === 1 && text.charCodeAt(t[3] + 1) === 45) /* - */) return false;
+    BLOCK_NAME_AT.lastIndex = t[4] + 1;
+    if (!BLOCK_NAME_AT.test(text) || BLOCK_NAME_AT.lastIndex !== t[5] + 1) return false;
+    if (!isNormalText(text, t[5] + 1, t[6]) || !isNormalText(text, t[6] + 1, t[7])) return false;
+    const status = readStatus(text, t[7] + 1, t[8]);
     if (status < 0) return false;
-    const duration = readDuration(text, t[8]! + 1, t[9]!);
+    const duration = readDuration(text, t[8] + 1, t[9]);
     if (duration < 0) return false;
-    if (!isNormalText(text, t[9]! + 1, t[10]!) || !isNormalText(text, t[10]! + 1, end)) return false;
+    if (!isNormalText(text, t[9] + 1, t[10]) || !isNormalText(text, t[10] + 1, end)) return false;
 
     this.summary.accessEntries++;
     this.pushRow(0, base + start, ms);
     const minute = Math.floor(ms / 60_000);
     let m = this.lineMetric;
-    if (!m || minute !== this.lineMetricMinute || !fieldIs(text, t[1]! + 1, t[2]!, this.lineMetricEnv) || !fieldIs(text, t[4]! + 1, t[5]!, this.lineMetricBlock)) {
-      this.lineMetricEnv = text.slice(t[1]! + 1, t[2]!);
-      this.lineMetricBlock = text.slice(t[4]! + 1, t[5]!);
+    if (
+      !m ||
+      minute !== this.lineMetricMinute ||
+      !fieldIs(text, t[1] + 1, t[2], this.lineMetricEnv) ||
+      !fieldIs(text, t[4] + 1, t[5], this.lineMetricBlock)
+    ) {
+      this.lineMetricEnv = text.slice(t[1] + 1, t[2]);
+      this.lineMetricBlock = text.slice(t[4] + 1, t[5]);
       this.lineMetricMinute = minute;
       m = this.lineMetric = this.metric(this.lineMetricEnv, this.lineMetricBlock, isoTime(ms));
     }
     this.count(m, status, duration);
     return true;
   }
-
 
   override build(): RowIndexedBatch {
     const batch = super.build();
@@ -197,7 +207,8 @@ function nextSpecial(text: string, from: number): number {
 }
 
 /** `text` from `start` to `end` is `value`. */
-const fieldIs = (text: string, start: number, end: number, value: string): boolean => end - start === value.length && text.startsWith(value, start);
+const fieldIs = (text: string, start: number, end: number, value: string): boolean =>
+  end - start === value.length && text.startsWith(value, start);
 
 /** An HTTP method as `accessEntry` keeps it: 1 to 16 capital letters. */
 function isMethodAt(text: string, start: number, end: number): boolean {
@@ -210,7 +221,8 @@ function isMethodAt(text: string, start: number, end: number): boolean {
 }
 
 /** An optional text field `accessEntry` keeps as it is: absent (empty), or not `-` and at most 256 characters. */
-const isNormalText = (text: string, start: number, end: number): boolean => end - start <= MAX_TEXT && !(end - start === 1 && text.charCodeAt(start) === 45);
+const isNormalText = (text: string, start: number, end: number): boolean =>
+  end - start <= MAX_TEXT && !(end - start === 1 && text.charCodeAt(start) === 45);
 
 /** A status of 3 digits, 100 to 999; -1 otherwise. */
 function readStatus(text: string, start: number, end: number): number {
@@ -246,4 +258,3 @@ function readDuration(text: string, start: number, end: number): number {
   }
   return hundredths / 100;
 }
-

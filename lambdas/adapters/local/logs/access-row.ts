@@ -42,7 +42,11 @@ export function escapeField(s: string): string {
 }
 
 export function unescapeField(s: string): string {
-  return s.includes('\\') ? s.replace(/\\(u[0-9a-f]{4}|[^])/g, (_, c: string) => (c.length === 5 ? String.fromCharCode(parseInt(c.slice(1), 16)) : (UNESCAPES[c] ?? c))) : s;
+  return s.includes('\\')
+    ? s.replace(/\\(u[0-9a-f]{4}|[^])/g, (_, c: string) =>
+        c.length === 5 ? String.fromCharCode(parseInt(c.slice(1), 16)) : (UNESCAPES[c] ?? c),
+      )
+    : s;
 }
 
 /**
@@ -83,18 +87,18 @@ export function parseAccessLine(text: string, start = 0, end = text.length): Rec
   if (f.length !== ACCESS_LINE_FIELDS) return undefined;
   const opt = (s: string): string | undefined => (s === '' ? undefined : unescapeField(s));
   return {
-    requestId: unescapeField(f[0]!),
-    time: unescapeField(f[1]!),
-    envId: unescapeField(f[2]!),
-    method: unescapeField(f[3]!),
-    path: unescapeField(f[4]!),
-    block: opt(f[5]!),
-    release: opt(f[6]!),
-    commit: opt(f[7]!),
+    requestId: unescapeField(f[0]),
+    time: unescapeField(f[1]),
+    envId: unescapeField(f[2]),
+    method: unescapeField(f[3]),
+    path: unescapeField(f[4]),
+    block: opt(f[5]),
+    release: opt(f[6]),
+    commit: opt(f[7]),
     status: f[8],
     durationMs: f[9],
-    clientId: opt(f[10]!),
-    lambdaRequestId: opt(f[11]!),
+    clientId: opt(f[10]),
+    lambdaRequestId: opt(f[11]),
   };
 }
 
@@ -139,7 +143,20 @@ function fieldAt(text: string, start: number, n: number): number {
   return at;
 }
 
-const LINE = { requestId: 0, time: 1, envId: 2, method: 3, path: 4, block: 5, release: 6, commit: 7, status: 8, durationMs: 9, clientId: 10, lambdaRequestId: 11 } as const;
+const LINE = {
+  requestId: 0,
+  time: 1,
+  envId: 2,
+  method: 3,
+  path: 4,
+  block: 5,
+  release: 6,
+  commit: 7,
+  status: 8,
+  durationMs: 9,
+  clientId: 10,
+  lambdaRequestId: 11,
+} as const;
 
 /** The record of the access line at `start` in `text` (up to its line break), with its expiry. */
 export function accessRecordAt(text: string, start: number, expiresAt: number): AccessRecord {
@@ -196,7 +213,7 @@ export function accessLineIdIs(text: string, start: number, id: string): boolean
 
 /** Compares the request ids of two access lines in place, as strings compare. */
 export function compareAccessLineIds(a: string, i: number, b: string, j: number): number {
-  for (;; i++, j++) {
+  for (; ; i++, j++) {
     const x = a.charCodeAt(i);
     const y = b.charCodeAt(j);
     if (x !== y) return x === TAB ? -1 : y === TAB ? 1 : x - y;

@@ -93,9 +93,10 @@ export class FileLogStore implements LogStore {
     if (access.length + (accessRows?.count ?? 0) + lines.length + instance.length + metrics.length === 0) return;
     let maxExpiry = 0;
     for (const list of [access, lines, instance, metrics]) for (const r of list) if (r.expiresAt > maxExpiry) maxExpiry = r.expiresAt;
-    if (accessRows) for (let i = 0; i < accessRows.count; i++) if (accessRows.expires[i]! > maxExpiry) maxExpiry = accessRows.expires[i]!;
+    if (accessRows) for (let i = 0; i < accessRows.count; i++) if (accessRows.expires[i] > maxExpiry) maxExpiry = accessRows.expires[i]!;
     let text = '';
-    if (accessRows && accessRows.count > 0) text += `A\t${Math.round(accessRows.retentionMs / 1000)}\t${accessRows.lines}\n${accessRows.input}.\n`;
+    if (accessRows && accessRows.count > 0)
+      text += `A\t${Math.round(accessRows.retentionMs / 1000)}\t${accessRows.lines}\n${accessRows.input}.\n`;
     const explicit = rowsOf(access);
     text += explicit;
     // The rest as one JSON line per batch: V8 stringifies arrays of same-shaped records about
@@ -137,7 +138,9 @@ export class FileLogStore implements LogStore {
     if (lo && hi && cmp(lo, hi) > 0) return { items: [] };
     const start = lo ? list.lowerBound(lo[0], lo[1]) : 0;
     const end = hi ? list.upperBound(hi[0], hi[1]) : list.items.length;
-    const isCursor = (r: InstanceLineRecord): boolean => (before !== undefined && r.time === before[0] && r.seq === before[1]) || (after !== undefined && r.time === after[0] && r.seq === after[1]);
+    const isCursor = (r: InstanceLineRecord): boolean =>
+      (before !== undefined && r.time === before[0] && r.seq === before[1]) ||
+      (after !== undefined && r.time === after[0] && r.seq === after[1]);
     const keep = (r: InstanceLineRecord): boolean => {
       if (r.expiresAt <= q.now || isCursor(r)) return false;
       return !q.search || r.text.toLowerCase().includes(q.search);
@@ -146,9 +149,9 @@ export class FileLogStore implements LogStore {
     const cursor = (r: InstanceLineRecord): LogCursor => ({ time: r.time, key: r.seq });
     const step = q.order === 'oldest' ? 1 : -1;
     for (let i = step === 1 ? start : end - 1; i >= start && i < end; i += step) {
-      const r = list.items[i]!;
+      const r = list.items[i];
       if (!keep(r)) continue;
-      if (items.length === q.limit) return { items, next: cursor(items[items.length - 1]!) };
+      if (items.length === q.limit) return { items, next: cursor(items[items.length - 1]) };
       items.push(r);
     }
     return { items };
@@ -196,9 +199,9 @@ export class FileLogStore implements LogStore {
     let envField = '';
     let rows: number[] | undefined;
     for (let i = 0; i < count; i++) {
-      if (!(src.expires[i]! > liveAfter)) continue;
-      const text = src.texts[src.textOf[i]!]!;
-      const start = src.starts[i]!;
+      if (!(src.expires[i] > liveAfter)) continue;
+      const text = src.texts[src.textOf[i]];
+      const start = src.starts[i];
       if (!rows || !accessLineHasEnv(text, start, envField)) {
         const envId = accessLineEnv(text, start);
         envField = escapeField(envId);
@@ -214,7 +217,7 @@ export class FileLogStore implements LogStore {
   private addExplicitRows(text: string, liveAfter = 0): number {
     const src = { texts: [text], textOf: [] as number[], starts: [] as number[], times: [] as number[], expires: [] as number[] };
     let maxExpiry = 0;
-    for (let at = 0; at < text.length; ) {
+    for (let at = 0; at < text.length;) {
       let end = text.indexOf('\n', at);
       if (end < 0) end = text.length;
       const row = accessRowLine(text.slice(at, end));
@@ -231,7 +234,12 @@ export class FileLogStore implements LogStore {
     return maxExpiry;
   }
 
-  private applyBatch(lines: readonly ConsoleLineRecord[], instance: readonly InstanceLineRecord[], metrics: readonly MetricPartial[], liveAfter = 0): void {
+  private applyBatch(
+    lines: readonly ConsoleLineRecord[],
+    instance: readonly InstanceLineRecord[],
+    metrics: readonly MetricPartial[],
+    liveAfter = 0,
+  ): void {
     for (const r of lines) if (r.expiresAt > liveAfter) this.addLine(r);
     for (const r of instance) if (r.expiresAt > liveAfter) this.addInstanceLine(r);
     for (const r of metrics) if (r.expiresAt > liveAfter) this.addMetric(r);
@@ -253,7 +261,7 @@ export class FileLogStore implements LogStore {
 
   private addMetric(p: MetricPartial): void {
     let env = this.metrics.get(p.envId);
-    if (!env) this.metrics.set(p.envId, (env = new Map()));
+    if (!env) this.metrics.set(p.envId, (env = new Map<string, MetricSlot>()));
     const key = `${p.minute}#${p.block}`;
     const slot = env.get(key);
     const { batch, ...rest } = p;
@@ -265,7 +273,7 @@ export class FileLogStore implements LogStore {
     slot.applied.add(batch);
     const a = slot.agg;
     const histogram = { ...a.histogram };
-    for (const b in p.histogram) histogram[b] = (histogram[b] ?? 0) + p.histogram[b]!;
+    for (const b in p.histogram) histogram[b] = (histogram[b] ?? 0) + p.histogram[b];
     slot.agg = {
       ...a,
       requests: a.requests + p.requests,
@@ -396,14 +404,22 @@ export class FileLogStore implements LogStore {
         flushExplicit();
         let b: { v?: unknown; a?: unknown; l?: unknown; i?: unknown; m?: unknown } | undefined;
         try {
-          b = JSON.parse(line);
+          b = JSON.parse(line) as typeof b;
         } catch {
           continue; // a line cut short by a crash mid-append
         }
         if (!b || b.v !== 1) continue;
-        const list = <T extends { expiresAt: number }>(v: unknown): T[] => (Array.isArray(v) ? v.filter((r): r is T => !!r && typeof r === 'object' && typeof r.expiresAt === 'number') : []);
+        const list = <T extends { expiresAt: number }>(v: unknown): T[] =>
+          Array.isArray(v)
+            ? v.filter((r): r is T => !!r && typeof r === 'object' && typeof (r as { expiresAt?: unknown }).expiresAt === 'number')
+            : [];
         // Segments written before access rows hold access records in the JSON line.
-        const [access, consoleLines, instance, metrics] = [list<AccessRecord>(b.a), list<ConsoleLineRecord>(b.l), list<InstanceLineRecord>(b.i), list<MetricPartial>(b.m)];
+        const [access, consoleLines, instance, metrics] = [
+          list<AccessRecord>(b.a),
+          list<ConsoleLineRecord>(b.l),
+          list<InstanceLineRecord>(b.i),
+          list<MetricPartial>(b.m),
+        ];
         for (const l of [consoleLines, instance, metrics]) for (const r of l) if (r.expiresAt > maxExpiry) maxExpiry = r.expiresAt;
         const rows = rowsOf(access);
         if (rows) maxExpiry = Math.max(maxExpiry, this.addExplicitRows(rows, nowS));
@@ -423,7 +439,7 @@ export class FileLogStore implements LogStore {
     const rows: AccessRows | undefined = builder.build().accessRows;
     if (!rows) return 0;
     let maxExpiry = 0;
-    for (let i = 0; i < rows.count; i++) maxExpiry = Math.max(maxExpiry, rows.expires[i]!);
+    for (let i = 0; i < rows.count; i++) maxExpiry = Math.max(maxExpiry, rows.expires[i]);
     this.addRows(rows, rows.count, nowS);
     return maxExpiry;
   }
@@ -459,7 +475,8 @@ function timeMsOf(time: string): number {
 
 /** A position in (time, key) order; `time#key` strings of the logs table compare the same way. */
 type Pos = [time: string, key: string] | undefined;
-const cmp = (a: [string, string], b: [string, string]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0);
+const cmp = (a: [string, string], b: [string, string]): number =>
+  a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0;
 
 const seqOf = (r: { seq: string }): string => r.seq;
 
@@ -468,7 +485,7 @@ function insertOrdered<T extends { time: string }>(items: T[], r: T, keyOf: (r: 
   let i = items.length;
   const k = keyOf(r);
   while (i > 0) {
-    const p = items[i - 1]!;
+    const p = items[i - 1];
     const pk = keyOf(p);
     if (p.time < r.time || (p.time === r.time && pk < k)) break;
     if (p.time === r.time && pk === k) {
@@ -520,7 +537,7 @@ class Ordered<T extends { time: string }> {
     let hi = this.items.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const m = this.items[mid]!;
+      const m = this.items[mid];
       if (m.time < time || (m.time === time && this.keyOf(m) < key)) lo = mid + 1;
       else hi = mid;
     }
@@ -533,7 +550,7 @@ class Ordered<T extends { time: string }> {
     let hi = this.items.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const m = this.items[mid]!;
+      const m = this.items[mid];
       if (m.time < time || (m.time === time && this.keyOf(m) <= key)) lo = mid + 1;
       else hi = mid;
     }

@@ -112,7 +112,7 @@ export class QueuedLogFeed implements LogFeed {
       for (let i = 0; i < room; i++) cut = text.indexOf('\n', cut) + 1;
       kept = text.slice(0, cut);
       keptCount = room;
-      for (let at = cut; at < text.length; ) {
+      for (let at = cut; at < text.length;) {
         let end = text.indexOf('\n', at);
         if (end < 0) end = text.length;
         const f = parseAccessLine(text, at, end);
@@ -225,9 +225,24 @@ export class QueuedLogFeed implements LogFeed {
       const [envId, block] = key.split('\u0000') as [string, string];
       builder.addShed(count);
       // Said where the user looks: the block's own instance log.
-      if (block) builder.addPlatformEvent({ kind: 'block', envId, block }, Date.now(), this.nextSeq(), `kinto: ${count} log entries were dropped because the log buffer was full (${this.maxQueued} waiting); logs arrive faster than they can be indexed.`);
+      if (block)
+        builder.addPlatformEvent(
+          { kind: 'block', envId, block },
+          Date.now(),
+          this.nextSeq(),
+          `kinto: ${count} log entries were dropped because the log buffer was full (${this.maxQueued} waiting); logs arrive faster than they can be indexed.`,
+        );
     }
-    if (shedTotal > 0) this.warn(JSON.stringify({ level: 'warn', message: 'log entries shed: the local log buffer was full', shed: shedTotal, shedTotal: this.counters.shed, maxQueued: this.maxQueued }));
+    if (shedTotal > 0)
+      this.warn(
+        JSON.stringify({
+          level: 'warn',
+          message: 'log entries shed: the local log buffer was full',
+          shed: shedTotal,
+          shedTotal: this.counters.shed,
+          maxQueued: this.maxQueued,
+        }),
+      );
     const batch = builder.build();
     for (let attempt = 1; ; attempt++) {
       try {
@@ -237,7 +252,15 @@ export class QueuedLogFeed implements LogFeed {
         if (attempt >= WRITE_TRIES) {
           const lost = batch.summary.accessEntries + batch.lines.length + batch.instance.length;
           this.counters.lost += lost;
-          this.warn(JSON.stringify({ level: 'error', message: 'log batch lost: the log store kept failing', lost, lostTotal: this.counters.lost, error: (e as Error).message }));
+          this.warn(
+            JSON.stringify({
+              level: 'error',
+              message: 'log batch lost: the log store kept failing',
+              lost,
+              lostTotal: this.counters.lost,
+              error: (e as Error).message,
+            }),
+          );
           return;
         }
         await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
@@ -259,7 +282,16 @@ export class QueuedLogFeed implements LogFeed {
     if (truncated + invalidUtf8 + invalidAccess === 0 || Date.now() - this.lastSummaryAt < SUMMARY_EVERY_MS) return;
     this.lastSummaryAt = Date.now();
     this.sinceSummary = { truncated: 0, invalidUtf8: 0, invalidAccess: 0 };
-    this.warn(JSON.stringify({ level: 'warn', message: 'log lines indexed with problems (kept; see the blocks\' instance logs)', truncated, invalidUtf8, invalidAccess, totals: this.total }));
+    this.warn(
+      JSON.stringify({
+        level: 'warn',
+        message: "log lines indexed with problems (kept; see the blocks' instance logs)",
+        truncated,
+        invalidUtf8,
+        invalidAccess,
+        totals: this.total,
+      }),
+    );
   }
 
   private publish(lines: readonly InstanceLineRecord[]): void {
@@ -295,7 +327,9 @@ function describeEvent(ev: BlockEvent): string | undefined {
     case 'job-start':
       return `kinto: job started (${ev.reason ?? 'run'})`;
     case 'job-end':
-      return ev.ok ? `kinto: job finished in ${ev.ms ?? '?'} ms` : `kinto: job failed after ${ev.ms ?? '?'} ms: ${ev.reason ?? 'unknown reason'}`;
+      return ev.ok
+        ? `kinto: job finished in ${ev.ms ?? '?'} ms`
+        : `kinto: job failed after ${ev.ms ?? '?'} ms: ${ev.reason ?? 'unknown reason'}`;
     default:
       return undefined;
   }
@@ -316,11 +350,13 @@ export function readLocalLogSettings(env: NodeJS.ProcessEnv = process.env): Loca
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
     const n = Number(raw);
-    if (!Number.isFinite(n) || n < min || n > max) throw new Error(`${name} must be a number from ${min} to ${max} (got ${JSON.stringify(raw)}).`);
+    if (!Number.isFinite(n) || n < min || n > max)
+      throw new Error(`${name} must be a number from ${min} to ${max} (got ${JSON.stringify(raw)}).`);
     return n;
   };
   const store = env.KINTO_LOG_STORE || 'files';
-  if (store !== 'files' && store !== 'dynamodb' && store !== 'off') throw new Error(`KINTO_LOG_STORE must be files, dynamodb or off (got ${JSON.stringify(store)}).`);
+  if (store !== 'files' && store !== 'dynamodb' && store !== 'off')
+    throw new Error(`KINTO_LOG_STORE must be files, dynamodb or off (got ${JSON.stringify(store)}).`);
   return {
     store,
     retentionMs: number('KINTO_LOG_RETENTION_HOURS', 48, 0.01, 24 * 366) * 3600_000,

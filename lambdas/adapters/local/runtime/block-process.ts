@@ -29,7 +29,12 @@ export interface BlockProcessOptions {
   /** Each line the process writes (stdout or stderr). */
   readonly onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
   /** Lifecycle events, for logs and metrics. */
-  readonly onEvent?: (event: { type: 'start' | 'ready' | 'exit' | 'idle-stop'; ms?: number; code?: number | null; signal?: string | null }) => void;
+  readonly onEvent?: (event: {
+    type: 'start' | 'ready' | 'exit' | 'idle-stop';
+    ms?: number;
+    code?: number | null;
+    signal?: string | null;
+  }) => void;
 }
 
 type State = 'stopped' | 'starting' | 'ready' | 'stopping';
@@ -143,7 +148,7 @@ export class BlockProcess {
     const port = this.options.fixedPort ?? (await freePort());
     const steps = this.options.steps(port);
     const env = this.options.env(port);
-    const last = steps[steps.length - 1]!;
+    const last = steps[steps.length - 1];
     if (steps.length > 1) {
       const sink = new Writable({ write: (chunk, _enc, cb) => (this.collect(String(chunk), 'stdout'), cb()) });
       const setup = await runSteps(steps.slice(0, -1), {
@@ -162,7 +167,13 @@ export class BlockProcess {
     }
     this.options.onEvent?.({ type: 'start' });
     const program = last.argv[0];
-    const proc = this.options.sandbox.spawn({ argv: last.argv, cwd: this.options.cwd, env: { ...env, ...last.env }, listenPort: port, ...this.confinement() });
+    const proc = this.options.sandbox.spawn({
+      argv: last.argv,
+      cwd: this.options.cwd,
+      env: { ...env, ...last.env },
+      listenPort: port,
+      ...this.confinement(),
+    });
     const child = proc.child;
     this.child = proc;
     const untrack = this.options.tracker?.track(child.pid, this.options.label);
@@ -183,7 +194,11 @@ export class BlockProcess {
     for (;;) {
       if (exited) {
         this.state = 'stopped';
-        throw new KintoError(502, 'BLOCK_EXITED', `${this.options.label} ${exited} before it opened port ${port}. Its output is in the block's instance log (GET .../environments/{env}/blocks/{block}/logs).`);
+        throw new KintoError(
+          502,
+          'BLOCK_EXITED',
+          `${this.options.label} ${exited} before it opened port ${port}. Its output is in the block's instance log (GET .../environments/{env}/blocks/{block}/logs).`,
+        );
       }
       if (await canConnect(port)) break;
       if (performance.now() > deadline) {
@@ -221,7 +236,12 @@ export class BlockProcess {
   }
 
   private confinement() {
-    return { sandbox: this.options.sandbox, identity: this.options.identity, readable: [this.options.cwd], ...(this.options.writable ? { writable: this.options.writable } : {}) };
+    return {
+      sandbox: this.options.sandbox,
+      identity: this.options.identity,
+      readable: [this.options.cwd],
+      ...(this.options.writable ? { writable: this.options.writable } : {}),
+    };
   }
 
   private pipeLines(child: SandboxedProcess['child']): void {

@@ -24,7 +24,14 @@ export interface BlockMeta {
   readonly commit?: string;
 }
 
-export type BlockEvent = { type: 'start' | 'ready' | 'exit' | 'idle-stop' | 'job-start' | 'job-end'; ms?: number; code?: number | null; signal?: string | null; ok?: boolean; reason?: string };
+export type BlockEvent = {
+  type: 'start' | 'ready' | 'exit' | 'idle-stop' | 'job-start' | 'job-end';
+  ms?: number;
+  code?: number | null;
+  signal?: string | null;
+  ok?: boolean;
+  reason?: string;
+};
 
 export interface LocalRuntimeOptions {
   /** The platform's base URL (known once it listens), for gateway URLs. */
@@ -86,11 +93,12 @@ export class ActiveEnvironment {
 
   async stopNow(): Promise<void> {
     for (const c of this.crons) c.stop();
-    await Promise.all([...this.blocks.values()].map((b) => b.process?.stop()));
+    await Promise.all([...this.blocks.values()].map((b) => b.process?.stop() ?? Promise.resolve()));
   }
 }
 
-export type Lookup = { readonly kind: 'running'; readonly env: ActiveEnvironment } | { readonly kind: 'unknown' | 'shut-down' | 'not-deployed' };
+export type Lookup =
+  { readonly kind: 'running'; readonly env: ActiveEnvironment } | { readonly kind: 'unknown' | 'shut-down' | 'not-deployed' };
 
 const NEGATIVE_CACHE_MS = 1000;
 const SERVED_TYPES = new Set(['website', 'microservice', 'custom-service']);
@@ -178,16 +186,25 @@ export class LocalRuntime implements Runtime {
     const { block, build } = planned;
     const artifact = build?.artifact;
     if (!build || build.status !== 'succeeded' || !artifact || !(await isDir(artifact))) {
-      throw conflict('BUILD_MISSING', `the files of block "${block.name}"'s build ${block.buildId ?? '(none)'} are not on this machine; build the block again and tag a new release`);
+      throw conflict(
+        'BUILD_MISSING',
+        `the files of block "${block.name}"'s build ${block.buildId ?? '(none)'} are not on this machine; build the block again and tag a new release`,
+      );
     }
     if (isStaticWebsite(planned)) {
       if (!(await confinedRoot(artifact, block.build.outputDir))) {
-        throw conflict('BUILD_MISSING', `the website "${block.name}" has no folder "${block.build.outputDir ?? '.'}" inside build ${build.id} (missing, or a link that leads outside the build)`);
+        throw conflict(
+          'BUILD_MISSING',
+          `the website "${block.name}" has no folder "${block.build.outputDir ?? '.'}" inside build ${build.id} (missing, or a link that leads outside the build)`,
+        );
       }
       return;
     }
     if (!block.build.startCommand) {
-      throw conflict('NEEDS_AWS', `block "${block.name}" runs from its Dockerfile, which needs AWS (no container engine runs locally); give it build.startCommand to run it here`);
+      throw conflict(
+        'NEEDS_AWS',
+        `block "${block.name}" runs from its Dockerfile, which needs AWS (no container engine runs locally); give it build.startCommand to run it here`,
+      );
     }
     parseCommand(block.build.startCommand, {}, `start command of "${block.name}"`);
   }
@@ -199,11 +216,23 @@ export class LocalRuntime implements Runtime {
       const meta = this.metaOf(plan, planned);
       const artifact = planned.build?.artifact ?? '';
       if (isStaticWebsite(planned)) {
-        blocks.set(planned.block.name, { name: planned.block.name, planned, meta, site: new StaticSite(artifact, planned.block.build.outputDir) });
+        blocks.set(planned.block.name, {
+          name: planned.block.name,
+          planned,
+          meta,
+          site: new StaticSite(artifact, planned.block.build.outputDir),
+        });
       } else if (SERVED_TYPES.has(planned.block.type)) {
-        blocks.set(planned.block.name, { name: planned.block.name, planned, meta, process: this.processFor(plan, planned, meta, artifact) });
+        blocks.set(planned.block.name, {
+          name: planned.block.name,
+          planned,
+          meta,
+          process: this.processFor(plan, planned, meta, artifact),
+        });
       } else if (planned.block.kind === 'cron' && planned.block.schedule) {
-        env.addCron(new Cron(planned.block.schedule, { timezone: 'UTC', protect: true }, () => this.track(this.runJob(plan, planned, 'cron'))));
+        env.addCron(
+          new Cron(planned.block.schedule, { timezone: 'UTC', protect: true }, () => this.track(this.runJob(plan, planned, 'cron'))),
+        );
       }
     }
     return env;
@@ -257,7 +286,11 @@ export class LocalRuntime implements Runtime {
     return urls;
   }
 
-  private async runJob(plan: DeploymentPlan, planned: PlannedBlock, reason: 'pre-deploy' | 'post-deploy' | 'cron'): Promise<{ ok: boolean; reason?: string }> {
+  private async runJob(
+    plan: DeploymentPlan,
+    planned: PlannedBlock,
+    reason: 'pre-deploy' | 'post-deploy' | 'cron',
+  ): Promise<{ ok: boolean; reason?: string }> {
     const meta = this.metaOf(plan, planned);
     const emit = (line: string) => this.options.onBlockLine?.(meta, line, 'stdout');
     const started = performance.now();
@@ -287,7 +320,12 @@ export class LocalRuntime implements Runtime {
     } catch (e) {
       result = { ok: false, reason: (e as Error).message };
     }
-    this.options.onBlockEvent?.(meta, { type: 'job-end', ms: Math.round(performance.now() - started), ok: result.ok, reason: result.reason });
+    this.options.onBlockEvent?.(meta, {
+      type: 'job-end',
+      ms: Math.round(performance.now() - started),
+      ok: result.ok,
+      reason: result.reason,
+    });
     return result;
   }
 
@@ -308,6 +346,11 @@ export class LocalRuntime implements Runtime {
   }
 }
 
-const isStaticWebsite = (p: PlannedBlock): boolean => p.block.type === 'website' && (p.block.kind === 'static' || p.block.kind === 'static-build');
+const isStaticWebsite = (p: PlannedBlock): boolean =>
+  p.block.type === 'website' && (p.block.kind === 'static' || p.block.kind === 'static-build');
 
-const isDir = (path: string): Promise<boolean> => stat(path).then((s) => s.isDirectory(), () => false);
+const isDir = (path: string): Promise<boolean> =>
+  stat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );

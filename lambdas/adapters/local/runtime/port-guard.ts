@@ -44,11 +44,17 @@ export class PortGuard {
   /** `port` is a block's: only `uid` (its own processes) and non-sandboxed users may connect. */
   allow(uid: number, port: number): void {
     // Its own pass first, so that the block is never refused its own port.
-    this.run(['add', 'element', 'inet', this.table, 'own', `{ ${uid} . ${port} }`], ['add', 'element', 'inet', this.table, 'ports', `{ ${port} }`]);
+    this.run(
+      ['add', 'element', 'inet', this.table, 'own', `{ ${uid} . ${port} }`],
+      ['add', 'element', 'inet', this.table, 'ports', `{ ${port} }`],
+    );
   }
 
   forget(uid: number, port: number): void {
-    this.run(['delete', 'element', 'inet', this.table, 'ports', `{ ${port} }`], ['delete', 'element', 'inet', this.table, 'own', `{ ${uid} . ${port} }`]);
+    this.run(
+      ['delete', 'element', 'inet', this.table, 'ports', `{ ${port} }`],
+      ['delete', 'element', 'inet', this.table, 'own', `{ ${uid} . ${port} }`],
+    );
   }
 
   /** Resolves once every change asked for so far is in place. */
@@ -90,7 +96,7 @@ function removeStaleTables(nft: string): void {
     }
     if (!alive) {
       try {
-        execFileSync(nft, ['delete', 'table', 'inet', m[1]!], { stdio: 'ignore' });
+        execFileSync(nft, ['delete', 'table', 'inet', m[1]], { stdio: 'ignore' });
       } catch {
         /* another platform removed it */
       }

@@ -37,14 +37,28 @@ export class ProcessTracker {
           process.kill(-pid, 'SIGKILL');
           killed++;
         } else if (now === undefined && started === undefined && isAlive(pid)) {
-          warn(JSON.stringify({ level: 'warn', message: 'a process from the previous run may still be running (cannot verify it here)', pid, what }));
+          warn(
+            JSON.stringify({
+              level: 'warn',
+              message: 'a process from the previous run may still be running (cannot verify it here)',
+              pid,
+              what,
+            }),
+          );
         }
       } catch {
         /* gone already, or not ours to read */
       }
       rmSync(file, { force: true });
     }
-    if (killed > 0) warn(JSON.stringify({ level: 'warn', message: 'stopped processes left running by the previous run (it did not shut down cleanly)', count: killed }));
+    if (killed > 0)
+      warn(
+        JSON.stringify({
+          level: 'warn',
+          message: 'stopped processes left running by the previous run (it did not shut down cleanly)',
+          count: killed,
+        }),
+      );
     return killed;
   }
 }

@@ -15,10 +15,7 @@ export interface RunResult {
  * Runs command steps one after another (`a && b`), each as an argument array without a shell, in
  * the sandbox, writing their output to `log`. Stops at the first failing step or at the timeout.
  */
-export async function runSteps(
-  steps: readonly CommandStep[],
-  options: RunOptions,
-): Promise<RunResult> {
+export async function runSteps(steps: readonly CommandStep[], options: RunOptions): Promise<RunResult> {
   let last: RunResult = { ok: true, exitCode: 0 };
   for (const step of steps) {
     options.log.write(`$ ${step.argv.map(quote).join(' ')}\n`);
@@ -76,7 +73,8 @@ function runOne(step: CommandStep, o: RunOptions): Promise<RunResult> {
     let head = '';
     child.stderr!.on('data', (chunk: Buffer) => {
       if (head.length < 512) head += chunk.toString('utf8', 0, 512);
-      if (!spawnError && /^bwrap: execvp [^:]*: No such file or directory/m.test(head)) spawnError = Object.assign(new Error('not found'), { code: 'ENOENT' });
+      if (!spawnError && /^bwrap: execvp [^:]*: No such file or directory/m.test(head))
+        spawnError = Object.assign(new Error('not found'), { code: 'ENOENT' });
     });
     child.on('close', (code, signal) => {
       untrack?.();
@@ -88,7 +86,12 @@ function runOne(step: CommandStep, o: RunOptions): Promise<RunResult> {
       } else if (code === 0) {
         resolve({ ok: true, exitCode: 0 });
       } else if (timedOut) {
-        resolve({ ok: false, reason: `the ${o.what} ran longer than ${Math.round(o.timeoutMs / 1000)} s and was stopped`, exitCode: null, timedOut: true });
+        resolve({
+          ok: false,
+          reason: `the ${o.what} ran longer than ${Math.round(o.timeoutMs / 1000)} s and was stopped`,
+          exitCode: null,
+          timedOut: true,
+        });
       } else {
         const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
         resolve({ ok: false, reason: `the ${o.what} "${step.argv.join(' ').slice(0, 200)}" ${how}`, exitCode: code });

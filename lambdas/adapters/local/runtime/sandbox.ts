@@ -71,11 +71,31 @@ export async function detectSandbox(setting: SandboxSetting, home: string, env: 
   const isRoot = process.getuid?.() === 0;
   const { systemBinds, systemLinks } = systemFolders(home, env.PATH ?? '', env.HOME, isRoot);
   const setpriv = findOnPath('setpriv', env.PATH);
-  const none = (warning?: string): SandboxConfig => ({ mode: 'none', asRoot: isRoot, uids: false, ...(setpriv ? { setpriv } : {}), systemBinds, systemLinks, ...(warning ? { warning } : {}) });
-  if (setting === 'off') return none('KINTO_SANDBOX=off: builds, blocks and jobs run as the platform\'s own user and can read KINTO_HOME (the platform key, the admin token, the state).');
+  const none = (warning?: string): SandboxConfig => ({
+    mode: 'none',
+    asRoot: isRoot,
+    uids: false,
+    ...(setpriv ? { setpriv } : {}),
+    systemBinds,
+    systemLinks,
+    ...(warning ? { warning } : {}),
+  });
+  if (setting === 'off')
+    return none(
+      "KINTO_SANDBOX=off: builds, blocks and jobs run as the platform's own user and can read KINTO_HOME (the platform key, the admin token, the state).",
+    );
   const bwrap = findOnPath('bwrap', env.PATH);
   const nft = isRoot ? findOnPath('nft', env.PATH) : undefined;
-  const config: SandboxConfig = { mode: 'bwrap', asRoot: isRoot, uids: isRoot && !!setpriv, bwrap, ...(setpriv ? { setpriv } : {}), ...(nft ? { nft } : {}), systemBinds, systemLinks };
+  const config: SandboxConfig = {
+    mode: 'bwrap',
+    asRoot: isRoot,
+    uids: isRoot && !!setpriv,
+    bwrap,
+    ...(setpriv ? { setpriv } : {}),
+    ...(nft ? { nft } : {}),
+    systemBinds,
+    systemLinks,
+  };
   const problem = bwrap ? await probe(config) : 'bubblewrap (bwrap) is not installed';
   if (!problem) return config;
   const why = `${problem}: builds, blocks and jobs run as the platform's own user and can read KINTO_HOME (the platform key, the admin token, the state). Install bubblewrap (e.g. apt-get install bubblewrap) to isolate them.`;
@@ -102,7 +122,9 @@ export class Sandbox {
     const ids = this.idsOf(identity);
     if (!ids) return;
     await new Promise<void>((resolve, reject) =>
-      execFile('chown', ['-R', '-h', `${ids.uid}:${ids.gid}`, '--', path], (e, _out, stderr) => (e ? reject(new Error(`chown ${path}: ${stderr || e.message}`)) : resolve())),
+      execFile('chown', ['-R', '-h', `${ids.uid}:${ids.gid}`, '--', path], (e, _out, stderr) =>
+        e ? reject(new Error(`chown ${path}: ${stderr || e.message}`)) : resolve(),
+      ),
     );
   }
 
@@ -117,7 +139,18 @@ export class Sandbox {
     }
     const env = command.identity === null ? { ...command.env, TMPDIR: '/tmp' } : { ...command.env, HOME: '/tmp', TMPDIR: '/tmp' };
     // As root, bubblewrap binds with root's rights; inside, setpriv drops to the block's own uid for good.
-    const dropTo = ids ? [this.config.setpriv!, `--reuid=${ids.uid}`, `--regid=${ids.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--'] : [];
+    const dropTo = ids
+      ? [
+          this.config.setpriv!,
+          `--reuid=${ids.uid}`,
+          `--regid=${ids.gid}`,
+          '--clear-groups',
+          '--inh-caps=-all',
+          '--bounding-set=-all',
+          '--no-new-privs',
+          '--',
+        ]
+      : [];
     const bwrapArgs = [...this.bwrapArgs(command, !ids), '--info-fd', '3', '--', ...dropTo, program, ...args];
     const guardIds = ids && command.listenPort !== undefined ? { uid: ids.uid, port: command.listenPort } : undefined;
     if (guardIds) this.ports?.allow(guardIds.uid, guardIds.port);
@@ -150,7 +183,17 @@ export class Sandbox {
   }
 
   private bwrapArgs(command: ConfinedCommand, dropCaps: boolean): string[] {
-    const args = [...(this.config.asRoot ? [] : ['--unshare-user']), '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--die-with-parent', '--new-session', '--hostname', 'kinto-block'];
+    const args = [
+      ...(this.config.asRoot ? [] : ['--unshare-user']),
+      '--unshare-pid',
+      '--unshare-ipc',
+      '--unshare-uts',
+      '--unshare-cgroup-try',
+      '--die-with-parent',
+      '--new-session',
+      '--hostname',
+      'kinto-block',
+    ];
     for (const path of this.config.systemBinds) args.push('--ro-bind', path, path);
     for (const [target, path] of this.config.systemLinks) args.push('--symlink', target, path);
     args.push('--proc', '/proc', '--dev', '/dev', '--perms', '1777', '--tmpfs', '/tmp');
@@ -164,7 +207,10 @@ export class Sandbox {
     for (const path of [...(command.readable ?? []), ...(command.writable ?? [])]) {
       const above: string[] = [];
       for (let d = dirname(path); d !== '/' && !made.has(d) && !this.isSystem(d); d = dirname(d)) above.unshift(d);
-      for (const d of above) args.push('--perms', '0755', '--dir', d), made.add(d);
+      for (const d of above) {
+        args.push('--perms', '0755', '--dir', d);
+        made.add(d);
+      }
     }
     for (const path of command.readable ?? []) args.push('--ro-bind', path, path);
     for (const path of command.writable ?? []) args.push('--bind', path, path);
@@ -242,7 +288,7 @@ export class SandboxedProcess {
       else return;
     }
     if (this.mode === 'none') for (const pid of descendantsOf(outer)) tryKill(pid, signal);
-    tryKill(-outer, signal) || tryKill(outer, signal);
+    if (!tryKill(-outer, signal)) tryKill(outer, signal);
   }
 }
 
@@ -288,7 +334,12 @@ function descendantsOf(root: number): number[] {
   }
   const found: number[] = [];
   const queue = [root];
-  while (queue.length) for (const kid of children.get(queue.shift()!) ?? []) found.push(kid), queue.push(kid);
+  while (queue.length) {
+    for (const kid of children.get(queue.shift()!) ?? []) {
+      found.push(kid);
+      queue.push(kid);
+    }
+  }
   return found;
 }
 
@@ -297,7 +348,12 @@ function descendantsOf(root: number): number[] {
  * them (e.g. `~/.nvm/versions/node/v20/bin` binds `~/.nvm/versions/node/v20`), never KINTO_HOME,
  * a home folder itself or `/`.
  */
-function systemFolders(home: string, path: string, userHome: string | undefined, otherUser: boolean): Pick<SandboxConfig, 'systemBinds' | 'systemLinks'> {
+function systemFolders(
+  home: string,
+  path: string,
+  userHome: string | undefined,
+  otherUser: boolean,
+): Pick<SandboxConfig, 'systemBinds' | 'systemLinks'> {
   const binds: string[] = [];
   const links: [string, string][] = [];
   for (const dir of SYSTEM_DIRS) {
@@ -317,8 +373,12 @@ function systemFolders(home: string, path: string, userHome: string | undefined,
     const real = safeRealpath(entry);
     if (!real || covered(real)) continue;
     const parent = dirname(real);
-    const candidate = real.endsWith(`${sep}bin`) && parent !== '/' && parent !== userHome && parent !== dirname(parent) && !isHomeDir(parent) ? parent : real;
-    if (candidate === '/' || candidate === realHome || realHome.startsWith(candidate + sep) || candidate.startsWith(realHome + sep)) continue;
+    const candidate =
+      real.endsWith(`${sep}bin`) && parent !== '/' && parent !== userHome && parent !== dirname(parent) && !isHomeDir(parent)
+        ? parent
+        : real;
+    if (candidate === '/' || candidate === realHome || realHome.startsWith(candidate + sep) || candidate.startsWith(realHome + sep))
+      continue;
     // Sandboxed uids could not open it anyway (e.g. under /root).
     if (otherUser && !reachableByOthers(candidate)) continue;
     if (!binds.includes(candidate)) binds.push(candidate);

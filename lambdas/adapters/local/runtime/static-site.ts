@@ -3,9 +3,7 @@ import { join, relative, resolve, sep } from 'node:path';
 
 /** What a static website has at a path. */
 export type StaticLookup =
-  | { readonly kind: 'file'; readonly root: string; readonly path: string }
-  | { readonly kind: 'directory' }
-  | { readonly kind: 'missing' };
+  { readonly kind: 'file'; readonly root: string; readonly path: string } | { readonly kind: 'directory' } | { readonly kind: 'missing' };
 
 const inside = (path: string, root: string): boolean => path === root || path.startsWith(root + sep);
 
