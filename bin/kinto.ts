@@ -5,19 +5,8 @@ import { readSettings } from '../lambdas/local/settings';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-// `npm start` runs this file with two V8 flags, each measured on the gateway (bench/README.md).
-// `--no-memory-reducer`: V8's memory reducer shrinks the heap
-// with "reduce" mark-compacts once a busy process goes quiet (here ~100 s after start); after the
-// first one, the gateway's hot path stayed 10-20 % slower for the rest of the process's life
-// (`perf`: object literals such as process.nextTick's built through V8's runtime instead of
-// compiled code; a plain full GC does not do it). Without the reducer, the heap keeps its
-// high-water mark while idle (tens of MB). The flag must be on node's command line:
-// `v8.setFlagsFromString` after start does not stop the reducer.
-// `--max-valid-polymorphic-map-count=8` (V8's default is 4): when one thread ran the control
-// plane, dynalite, block pipes and the gateway, Node's stream and http internals met many object
-// shapes and their property loads went megamorphic (~7 % of the gateway's CPU under load);
-// tracking up to 8 shapes per load cut that to ~5 % and the gateway's CPU per request by ~1.5 µs.
-// (The gateway has since moved to the data plane's thread; the flag was not measured again there.)
+// `npm start` passes node two V8 flags that keep the gateway's hot path fast after the process
+// goes quiet (`--no-memory-reducer`) and under many object shapes; why: bench/README.md, "Node flags".
 
 const program = new Command().name('kinto').description('Kinto: git repos to running, secured, observable, serverless endpoints.');
 

@@ -12,9 +12,7 @@ const CALLER_LEFT = new Error('the caller left before the answer was complete');
 /**
  * One request through the gateway, from arrival to the access entry; also undici's handler for
  * the call to the block (`Pool.dispatch`), which streams the block's answer to the caller as it
- * comes. One object per request: undici's `stream()` helper cost ~10 % of the bare proxy's added
- * latency at one connection on top of this (an AsyncResource, stream plumbing and listeners per
- * request; bench/README.md).
+ * comes. One object per request, rather than undici's `stream()` helper and its per-request plumbing.
  */
 export class Exchange implements Dispatcher.DispatchHandler {
   public readonly started = performance.now();

@@ -72,9 +72,8 @@ const HOP_BY_HOP = new Set([
  * dropped, so it cannot be spoofed), passed to the block and returned to the caller.
  */
 export function createGateway(options: GatewayOptions) {
-  // undici (the client behind Node's fetch) for the block side: ~10 µs less CPU per request than
-  // http.request + http.Agent. One pool per block process (a restarted process has a new port and
-  // gets a new pool). No header/body timeouts: blocks may stream (SSE) or long-poll.
+  // undici for the block side (cheaper per request than http.Agent). One pool per block process: a
+  // restarted process has a new port. No header/body timeouts: blocks may stream (SSE) or long-poll.
   const pools = new WeakMap<object, { port: number; pool: Pool }>();
   const poolFor = (owner: object, port: number): Pool => {
     const known = pools.get(owner);
@@ -237,8 +236,7 @@ export function createGateway(options: GatewayOptions) {
     if (!this.writableFinished) ex.abandon();
     if (ex.acquired) ex.block!.process!.release();
     if (options.onAccess) {
-      // Fields read from the exchange (one class, one shape) rather than from the request and
-      // response objects, whose shapes vary: reads of those went megamorphic under load.
+      // Read from the exchange (one shape), not from request and response objects (many shapes).
       const f = facts;
       const block = ex.block;
       f.requestId = ex.requestId;

@@ -21,11 +21,10 @@ import { ThreadRpc } from './thread-rpc';
 /**
  * The data plane: the platform's public port, every environment's gateway and the block processes
  * behind them, on a thread of their own, apart from the control plane (API, store, builds), as API
- * Gateway and Lambda are apart from the control plane on AWS. Requests never wait for the control
- * plane's work, and the gateway's code runs in an isolate that runs little else: the same gateway
- * in the control plane's thread added ~10 µs a request at one connection (bench/README.md).
- * It asks the control plane (data-plane.ts) for what only the store knows: an environment's
- * deployment, a client's status, the answer to `POST /authorize`.
+ * Gateway and Lambda are apart from the control plane on AWS: requests never wait for the control
+ * plane's work, and the gateway runs in an isolate of its own. It asks the control plane
+ * (`ControlPlaneApi`) only for what the store knows: an environment's deployment, a client's
+ * status, the answer to `POST /authorize`.
  */
 
 export interface DataPlaneData {

@@ -87,11 +87,8 @@ class LogWorkerClient implements LogFeed {
   readonly store: LogStore;
   private buffer: FeedItem[] = [];
   /**
-   * Access entries as access lines (core/logs/access-row.ts), written as Latin-1 bytes as they
-   * come (`AccessLineWriter`: no string per request) and handed to the worker whole (transferred,
-   * not copied). Lines built as strings were garbage for this busy heap's young-generation
-   * collections, and those kept for the 50 ms until posting survived them; flattening them then
-   * cost ~1 µs per request.
+   * Access entries as access lines (access-row.ts), written as Latin-1 bytes as they come (no
+   * string per request, which would outlive young-generation collections) and transferred whole.
    */
   private accessBytes = Buffer.allocUnsafe(ACCESS_BYTES);
   private readonly accessWriter = new AccessLineWriter();

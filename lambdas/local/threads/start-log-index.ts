@@ -20,8 +20,7 @@ export interface LocalLogs {
  * The local platform's log index and the feed that fills it, in a worker thread (log-worker.ts),
  * so that indexing and its heap never cost the gateway: by default the file store (files + an
  * in-memory index); `KINTO_LOG_STORE=dynamodb` uses the logs table on dynalite instead (the AWS
- * adapter, for trying it locally; dynalite takes ~3,000 log records/s at best: bench/README.md,
- * "Local feed"); `off` indexes nothing.
+ * adapter, for trying it locally; slower); `off` indexes nothing.
  */
 export async function openLocalLogs(settings: LocalLogSettings, home: string, dynamo: LocalDynamoDb): Promise<LocalLogs> {
   if (settings.store === 'off') return { close: async () => undefined };

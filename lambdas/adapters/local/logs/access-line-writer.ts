@@ -38,10 +38,7 @@ const EMPTY: Uint8Array = new Uint8Array([BACKSLASH, 101]);
  * Writes access entries as access lines (access-row.ts) straight into bytes, for the gateway's
  * thread, which calls it once per request: the same bytes as `accessLine({ ...facts, time:
  * isoTime(facts.timeMs) })`, without a string or an object per request, and without reading the
- * characters of strings that repeat. Profiles of the platform under load found a writer that read
- * every field character by character spending ~1 µs a request there and as much again in V8's
- * megamorphic property loads (a string's `length` read on strings of many internal shapes: sliced
- * from the URL, concatenated, internalized), so:
+ * characters of strings that repeat:
  * - fields that repeat from one request to the next (environment, method, block + release +
  *   commit, client) are kept as their bytes and copied while they stay the same string;
  * - the time is written from epoch ms, with its second's `YYYY-MM-DDTHH:MM:SS.` kept as bytes;

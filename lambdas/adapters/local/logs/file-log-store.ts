@@ -34,9 +34,8 @@ interface MetricSlot {
 
 /**
  * The LogStore port for the local platform: records appended to hourly segment files (one write
- * per batch) and indexed in memory in the order the logs table's keys give. Chosen over dynalite
- * for the local feed because dynalite writes ~600-900 items/s on the same CPU as the gateway (see
- * bench/README.md); the shared contract suite keeps the two adapters equal.
+ * per batch) and indexed in memory in the order the logs table's keys give: far faster than
+ * dynalite for the local feed; the shared contract suite keeps the two adapters equal.
  *
  * Requests (one per gateway call) are access lines (core/logs/access-row.ts) in memory and in the
  * files: a batch from the indexer in rows form (`readsAccessRows`) is written as the lines it was
