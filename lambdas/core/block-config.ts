@@ -1,8 +1,9 @@
 import { nowIso, type CoreContext } from './context';
 import { badRequest, conflict } from './errors';
 import { DEFAULT_MEMORY_MB, type BlockConfigInput } from './request-schemas';
+import { sealSecret } from './secrets';
 import { requireBlock, requireEnvironment, requireProject } from './lookups';
-import type { Block, BlockConfig, BlockType, ReleaseBlock, ResolvedBlockConfig, Visibility } from './model';
+import type { Block, BlockConfig, BlockType, ReleaseBlock, ResolvedBlockConfig, SealedSecret, Visibility } from './model';
 import { hashPassword } from './passwords';
 import { WriteConflictError } from '../ports/store';
 
@@ -30,18 +31,22 @@ export function resolveBlockConfig(block: Pick<Block | ReleaseBlock, 'type' | 'v
     if (spec.default !== undefined) variables[name] = spec.default;
   }
   Object.assign(variables, config?.variables ?? {});
+  // A secret set in the environment overrides a plain default of the same name.
+  for (const name of Object.keys(config?.secrets ?? {})) delete variables[name];
   return {
     variables,
+    ...(config?.secrets && Object.keys(config.secrets).length > 0 ? { secrets: config.secrets } : {}),
     memoryMb: config?.memoryMb ?? DEFAULT_MEMORY_MB,
     visibility: config?.visibility ?? defaultVisibility(block.type),
     ...(config?.basicAuth ? { basicAuth: config.basicAuth } : {}),
+    ...(config?.timeoutSeconds !== undefined ? { timeoutSeconds: config.timeoutSeconds } : {}),
   };
 }
 
 /** Required variables that neither a default nor the environment sets. */
 export function missingRequiredVariables(block: Pick<Block | ReleaseBlock, 'variables'>, resolved: ResolvedBlockConfig): string[] {
   return Object.entries(block.variables)
-    .filter(([name, spec]) => spec.required && resolved.variables[name] === undefined)
+    .filter(([name, spec]) => spec.required && resolved.variables[name] === undefined && resolved.secrets?.[name] === undefined)
     .map(([name]) => name);
 }
 
@@ -75,6 +80,9 @@ export async function putBlockConfig(
 ): Promise<BlockConfigView> {
   const project = await requireProject(ctx, projectName);
   const [env, block] = await Promise.all([requireEnvironment(ctx, project, envName), requireBlock(ctx, project, blockName)]);
+  if (input.timeoutSeconds !== undefined && block.type !== 'job') {
+    throw badRequest('INVALID_CONFIG', `timeoutSeconds limits job runs; block "${block.name}" is a ${block.type}.`);
+  }
   if (input.basicAuth && block.type !== 'website') {
     throw badRequest(
       'INVALID_CONFIG',
@@ -96,11 +104,25 @@ export async function putBlockConfig(
       : input.basicAuth === null
         ? undefined
         : { username: input.basicAuth.username, passwordHash: await hashPassword(input.basicAuth.password) };
+  const variables: Record<string, string> = {};
+  const secrets: Record<string, SealedSecret> = {};
+  for (const [name, setting] of Object.entries(input.variables ?? {})) {
+    if (typeof setting === 'string') variables[name] = setting;
+    else if (setting.secret === true) {
+      const kept = current?.secrets?.[name];
+      if (!kept) {
+        throw badRequest('SECRET_NOT_SET', `${name} has no secret value in "${env.name}" to keep; send {"secret": "<value>"} to set one.`);
+      }
+      secrets[name] = kept;
+    } else secrets[name] = await sealSecret(ctx, { envId: env.id, blockId: block.id, name }, setting.secret, at);
+  }
   const next: BlockConfig = {
     envId: env.id,
     blockId: block.id,
-    variables: input.variables ?? {},
+    variables,
+    ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
     memoryMb: input.memoryMb ?? DEFAULT_MEMORY_MB,
+    ...(input.timeoutSeconds !== undefined ? { timeoutSeconds: input.timeoutSeconds } : {}),
     visibility: input.visibility ?? defaultVisibility(block.type),
     ...(basicAuth ? { basicAuth } : {}),
     rev: currentRev,
@@ -119,6 +141,39 @@ export async function putBlockConfig(
     }
     throw e;
   }
+  const resolved = resolveBlockConfig(block, saved);
+  return { config: saved, block, resolved, missingRequired: missingRequiredVariables(block, resolved) };
+}
+
+/**
+ * Resets a block's configuration in an environment to its defaults (`variable` unset: everything;
+ * set: that one variable, plain or secret, back to its default or to unset).
+ */
+export async function resetBlockConfig(
+  ctx: CoreContext,
+  projectName: string,
+  envName: string,
+  blockName: string,
+  variable?: string,
+): Promise<BlockConfigView> {
+  const project = await requireProject(ctx, projectName);
+  const [env, block] = await Promise.all([requireEnvironment(ctx, project, envName), requireBlock(ctx, project, blockName)]);
+  const current = await ctx.store.blockConfigs.get({ envId: env.id, blockId: block.id });
+  let saved: BlockConfig | undefined;
+  if (variable === undefined) {
+    if (current) await ctx.store.blockConfigs.remove({ envId: env.id, blockId: block.id });
+  } else if (current && (variable in current.variables || variable in (current.secrets ?? {}))) {
+    const { [variable]: _plain, ...variables } = current.variables;
+    const { [variable]: _secret, ...secrets } = current.secrets ?? {};
+    try {
+      saved = await ctx.store.blockConfigs.update({ ...current, variables, secrets, updatedAt: nowIso(ctx) });
+    } catch (e) {
+      if (e instanceof WriteConflictError) {
+        throw conflict('CONFIG_CHANGED', `The config of "${block.name}" in "${env.name}" changed while this request ran; retry.`);
+      }
+      throw e;
+    }
+  } else saved = current;
   const resolved = resolveBlockConfig(block, saved);
   return { config: saved, block, resolved, missingRequired: missingRequiredVariables(block, resolved) };
 }

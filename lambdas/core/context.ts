@@ -1,5 +1,6 @@
 import type { Builder } from '../ports/builder';
 import type { Clock, IdGenerator } from '../ports/clock';
+import type { Deployer } from '../ports/deployer';
 import type { PlatformKeys } from '../ports/keys';
 import type { Runtime } from '../ports/runtime';
 import type { Store } from '../ports/store';
@@ -11,6 +12,8 @@ export interface CoreContext {
   readonly ids: IdGenerator;
   readonly runtime: Runtime;
   readonly builder: Builder;
+  /** Carries out deployments after the request that recorded them has been answered. */
+  readonly deployer: Deployer;
   /**
    * The platform's key material (client secrets, tokens). Without it no client credentials can be
    * issued: creating an environment then creates no first client, and client routes answer 503.

@@ -3,7 +3,9 @@ import { nowIso, type CoreContext } from './context';
 import { badRequest, conflict } from './errors';
 import type { CreateEnvironmentInput } from './request-schemas';
 import { listAll, requireEnvironment, requireProject } from './lookups';
-import type { Environment, Project } from './model';
+import type { Environment, Project, SealedSecret } from './model';
+import { openSecret, sealSecret } from './secrets';
+import { assertNotDeploying } from './deployments/environment-lock';
 import { assertName } from './names';
 import { WriteConflictError, type ListOptions, type Page } from '../ports/store';
 
@@ -34,7 +36,23 @@ export async function createEnvironment(ctx: CoreContext, projectName: string, i
   };
   if (source) {
     for (const config of await listAll(ctx.store.blockConfigs, { envId: source.id })) {
-      await ctx.store.blockConfigs.create({ ...config, envId: env.id, rev: 1, createdAt: at, updatedAt: at });
+      // Secrets are sealed for their environment: the clone's are sealed again for it.
+      const secrets: Record<string, SealedSecret> = {};
+      for (const [name, secret] of Object.entries(config.secrets ?? {})) {
+        const value = await openSecret(ctx, { envId: source.id, blockId: config.blockId, name }, secret);
+        secrets[name] = {
+          ...(await sealSecret(ctx, { envId: env.id, blockId: config.blockId, name }, value, at)),
+          updatedAt: secret.updatedAt,
+        };
+      }
+      await ctx.store.blockConfigs.create({
+        ...config,
+        envId: env.id,
+        ...(config.secrets ? { secrets } : {}),
+        rev: 1,
+        createdAt: at,
+        updatedAt: at,
+      });
     }
   }
   const firstClient = ctx.keys ? await issueClient(ctx, env.id, 'default') : undefined;
@@ -67,8 +85,7 @@ export async function getEnvironment(ctx: CoreContext, projectName: string, envN
 export async function shutDownEnvironment(ctx: CoreContext, projectName: string, envName: string): Promise<Environment> {
   const project = await requireProject(ctx, projectName);
   const env = await requireEnvironment(ctx, project, envName);
-  if (env.deploying)
-    throw conflict('DEPLOYMENT_IN_PROGRESS', `Environment "${env.name}" is being deployed; shut it down when the deployment ends.`);
+  assertNotDeploying(ctx, env);
   let updated = env;
   if (env.status !== 'shut-down') {
     try {
@@ -93,8 +110,7 @@ export async function deleteEnvironment(ctx: CoreContext, projectName: string, e
       `To delete environment "${env.name}", send {"confirm": "${env.name}"}; got ${JSON.stringify(confirm)}.`,
     );
   }
-  if (env.deploying)
-    throw conflict('DEPLOYMENT_IN_PROGRESS', `Environment "${env.name}" is being deployed; delete it when the deployment ends.`);
+  assertNotDeploying(ctx, env);
   await ctx.store.environments.remove({ projectId: project.id, name: env.name });
   await ctx.runtime.stop(env.id);
   await removeEnvironmentState(ctx, env);
@@ -105,4 +121,6 @@ export async function removeEnvironmentState(ctx: CoreContext, env: Environment)
   await ctx.store.blockConfigs.removeAll({ envId: env.id });
   await ctx.store.deployments.removeAll({ envId: env.id });
   await ctx.store.clients.removeAll({ envId: env.id });
+  await ctx.store.jobRuns.removeAll({ envId: env.id });
+  await ctx.store.jobLocks.removeAll({ envId: env.id });
 }

@@ -83,6 +83,8 @@ export interface Environment extends Stored {
   readonly running?: RunningRelease;
   /** Set while a deployment runs: at most one at a time per environment. */
   readonly deploying?: { readonly deploymentId: string; readonly since: string };
+  /** Where clients call it, once a runtime has made its gateway (on AWS, the first deploy). */
+  readonly gatewayUrl?: string;
 }
 
 export interface BasicAuth {
@@ -91,15 +93,29 @@ export interface BasicAuth {
   readonly passwordHash: string;
 }
 
+/**
+ * A secret variable's value, sealed with a key derived from the platform key (AES-256-GCM, a
+ * fresh nonce per value, bound to its environment, block and name). Never returned by the API.
+ */
+export interface SealedSecret {
+  /** `v1.<nonce>.<ciphertext and tag>`, base64url. */
+  readonly sealed: string;
+  readonly updatedAt: string;
+}
+
 /** Per environment and block settings. A block without a stored config uses the defaults. */
 export interface BlockConfig extends Stored {
   readonly envId: string;
   readonly blockId: string;
   /** Overrides of the block's declared defaults, and extra variables. */
   readonly variables: Readonly<Record<string, string>>;
+  /** Secret variables, sealed. */
+  readonly secrets?: Readonly<Record<string, SealedSecret>>;
   readonly memoryMb: number;
   readonly visibility: Visibility;
   readonly basicAuth?: BasicAuth;
+  /** Jobs: how long a run may take before it is stopped. */
+  readonly timeoutSeconds?: number;
 }
 
 /** What defines how a block is built and run: the part of a block a release freezes. */
@@ -126,14 +142,39 @@ export interface Release {
 export type DeploymentStatus = 'in-progress' | 'succeeded' | 'failed';
 export type DeploymentAction = 'deploy' | 'rollback' | 'promote';
 
-/** The configuration a block ran with in one deployment (secrets as hashes only). */
+/** The configuration a block runs with in one deployment (secrets sealed, passwords as hashes). */
 export interface ResolvedBlockConfig {
   readonly variables: Readonly<Record<string, string>>;
+  readonly secrets?: Readonly<Record<string, SealedSecret>>;
   readonly memoryMb: number;
   readonly visibility: Visibility;
   readonly basicAuth?: BasicAuth;
+  /** Jobs: seconds a run may take (default 900, Lambda's limit). */
+  readonly timeoutSeconds?: number;
 }
 
+/** The parts of a deployment, in the order they run. */
+export type DeploymentStepKind = 'prepare' | 'pre-deploy' | 'switch' | 'post-deploy';
+export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+
+export interface DeploymentStep {
+  /** `prepare:<block>`, `pre-deploy:<job>`, `switch`, `post-deploy:<job>`. */
+  readonly id: string;
+  readonly kind: DeploymentStepKind;
+  readonly block?: string;
+  readonly status: StepStatus;
+  readonly startedAt?: string;
+  readonly endedAt?: string;
+  /** What happened, in one line (why it failed; what a runtime is waiting for). */
+  readonly message?: string;
+  /** Job steps: the run they started. */
+  readonly runId?: string;
+}
+
+/**
+ * One deployment of a release to an environment: a process of steps, carried out by a deployer
+ * that keeps nothing in memory (every step's outcome is here, so another process can go on).
+ */
 export interface Deployment extends Stored {
   readonly id: string;
   readonly envId: string;
@@ -141,10 +182,50 @@ export interface Deployment extends Stored {
   readonly release: string;
   readonly action: DeploymentAction;
   readonly promotedFrom?: string;
+  /** Tag & Deploy: the release was tagged by this deployment. */
+  readonly tagged?: boolean;
   readonly status: DeploymentStatus;
+  readonly steps: readonly DeploymentStep[];
   readonly finishedAt?: string;
+  /** Why it failed (the failing step's message). */
   readonly error?: string;
+  readonly failedStep?: string;
+  /** Post-deploy jobs that failed (the deployment itself succeeded). */
+  readonly failedJobs?: readonly string[];
+  /** What the runtime's `prepare` returned per block, so a later step (or process) can go on from it. */
+  readonly prepared?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   readonly config: Readonly<Record<string, ResolvedBlockConfig>>;
+}
+
+export type JobTrigger = 'pre-deploy' | 'post-deploy' | 'cron' | 'manual';
+export type JobRunStatus = 'running' | 'succeeded' | 'failed' | 'timed-out' | 'skipped';
+
+/** One run of a job in an environment. */
+export interface JobRun extends Stored {
+  readonly id: string;
+  readonly envId: string;
+  readonly projectId: string;
+  /** The job block's name. */
+  readonly job: string;
+  readonly trigger: JobTrigger;
+  readonly release: string;
+  readonly deploymentId?: string;
+  readonly status: JobRunStatus;
+  readonly startedAt: string;
+  readonly endedAt?: string;
+  readonly durationMs?: number;
+  readonly exitCode?: number | null;
+  /** Why it failed, timed out or was skipped. */
+  readonly reason?: string;
+}
+
+/** Held while a job runs in an environment: at most one run of a job at a time. */
+export interface JobLock {
+  readonly envId: string;
+  readonly job: string;
+  readonly runId: string;
+  readonly since: string;
+  readonly rev: number;
 }
 
 export type BuildStatus = 'queued' | 'running' | 'succeeded' | 'failed';

@@ -165,9 +165,26 @@ export const MIN_MEMORY_MB = 128;
 export const MAX_MEMORY_MB = 10_240;
 export const DEFAULT_MEMORY_MB = 512;
 
+/** Longest a job may run: Lambda's limit, so that a job behaves the same on AWS. */
+export const MAX_JOB_TIMEOUT_SECONDS = 900;
+
+/**
+ * A variable's value: plain text, `{"secret": "<value>"}` to set a secret one (sealed, never shown
+ * again), or `{"secret": true}` to keep the secret already set (what GET shows for it).
+ */
+const variableSetting = z.union([
+  variableValue,
+  z.strictObject(
+    { secret: z.union([variableValue, z.literal(true)]) },
+    { error: 'use a text value, {"secret": "<value>"} or {"secret": true}' },
+  ),
+]);
+export type VariableSetting = z.infer<typeof variableSetting>;
+
 export const blockConfigInput = z.strictObject({
-  variables: z.record(variableName, variableValue).optional(),
+  variables: z.record(variableName, variableSetting).optional(),
   memoryMb: z.number().int().min(MIN_MEMORY_MB).max(MAX_MEMORY_MB).optional(),
+  timeoutSeconds: z.number().int().min(1).max(MAX_JOB_TIMEOUT_SECONDS).optional(),
   visibility: z.enum(['protected', 'public', 'internal']).optional(),
   basicAuth: z
     .strictObject({
@@ -191,5 +208,16 @@ export const tagReleaseInput = z.strictObject({
 });
 export type TagReleaseInput = z.infer<typeof tagReleaseInput>;
 
-export const deployInput = z.strictObject({ release: z.string().max(64) });
+/** Deploy a release (`release`), or Tag & Deploy (`tag`: freeze the project as a new release and deploy it). */
+export const deployInput = z.union(
+  [
+    z.strictObject({ release: z.string().max(64) }),
+    z.strictObject({ tag: z.strictObject({ version: z.string().max(64), notes: text(4096).optional() }) }),
+  ],
+  {
+    error:
+      'send {"release": "<version>"} to deploy a release, or {"tag": {"version": "<MAJOR.MINOR.REVISION>", "notes": "..."}} to tag and deploy',
+  },
+);
+export type DeployInput = z.infer<typeof deployInput>;
 export const promoteInput = z.strictObject({ from: name });

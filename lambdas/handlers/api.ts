@@ -10,6 +10,10 @@ import { DynamoDbStore } from '../adapters/dynamodb/dynamodb-store';
 import { secretValue } from '../adapters/aws/secret-value';
 import { secretsManagerKeys } from '../adapters/aws/secrets-manager-keys';
 import { randomIds, systemClock } from '../adapters/clock-and-ids';
+import type { CoreContext } from '../core/context';
+import { advanceDeployment } from '../core/deployments/run-deployment';
+import { carryOutJobRun } from '../core/jobs/job-runs';
+import type { Deployer } from '../ports/deployer';
 import { createApiHandler, type ApiHandler } from './api/create-api-handler';
 import type { HttpResult } from './http/response';
 import { requiredEnv } from './required-env';
@@ -50,20 +54,27 @@ export const readAwsApiConfig = (env: NodeJS.ProcessEnv = process.env): AwsApiCo
  */
 export function createAwsApiHandler(config: AwsApiConfig, clients: AwsApiClients): ApiHandler {
   const logs = config.logsTableName ? new DynamoDbLogStore({ client: clients.dynamodb, tableName: config.logsTableName }) : undefined;
-  return createApiHandler({
-    context: async () => ({
-      store: new DynamoDbStore({ client: clients.dynamodb, tableName: config.stateTableName }),
-      clock: systemClock,
-      ids: randomIds,
-      runtime: new AwsRuntime(),
-      builder: new CodeBuildBuilder({
-        codebuild: clients.codebuild,
-        logs: clients.logs,
-        projectName: config.buildProjectName,
-        logGroupName: config.buildLogGroupName,
-      }),
-      keys: secretsManagerKeys(clients.secrets, config.platformKeySecretArn),
+  // Until the deployer Lambda exists, a deployment runs here, in the request (its steps refuse at once).
+  const deployer: Deployer = {
+    start: async (envId, id) => void (await advanceDeployment(ctx, envId, id)),
+    runJob: async (envId, job, runId) => void (await carryOutJobRun(ctx, envId, job, runId)),
+  };
+  const ctx: CoreContext = {
+    store: new DynamoDbStore({ client: clients.dynamodb, tableName: config.stateTableName }),
+    clock: systemClock,
+    ids: randomIds,
+    runtime: new AwsRuntime(),
+    deployer,
+    builder: new CodeBuildBuilder({
+      codebuild: clients.codebuild,
+      logs: clients.logs,
+      projectName: config.buildProjectName,
+      logGroupName: config.buildLogGroupName,
     }),
+    keys: secretsManagerKeys(clients.secrets, config.platformKeySecretArn),
+  };
+  return createApiHandler({
+    context: async () => ctx,
     adminToken: secretValue(clients.secrets, config.adminTokenSecretArn),
     logs: () => logs,
   });

@@ -31,6 +31,10 @@ export function createBuildEventsHandler(options: BuildEventsHandlerOptions): (e
     clock: options.clock ?? systemClock,
     ids: randomIds,
     runtime: new AwsRuntime(),
+    deployer: {
+      start: () => Promise.reject(new Error('the build-events handler does not deploy')),
+      runJob: () => Promise.reject(new Error('the build-events handler does not run jobs')),
+    },
     builder: {
       start: () => Promise.reject(new Error('the build-events handler does not start builds')),
       readLog: () => Promise.reject(new Error('the build-events handler does not read build logs')),

@@ -1,10 +1,14 @@
 import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { failInterruptedBuilds, recordBuildEvent } from '../core/builds';
 import type { CoreContext } from '../core/context';
-import { recoverInterruptedDeployments } from '../core/deployments';
+import { recoverInterruptedDeployments } from '../core/deployments/deploy-release';
+import { LocalJobRunner } from '../adapters/local/runtime/job-runner';
+import { LocalDeployer } from './local-deployer';
+import { localBlockUrls, localRuntimePort } from './local-runtime-port';
 import { listAll } from '../core/lookups';
 import { createApiHandler } from '../handlers/api/create-api-handler';
 import type { Runtime } from '../ports/runtime';
@@ -22,6 +26,7 @@ import { LocalBuilder } from '../adapters/local/builder/local-builder';
 import { readLocalLogSettings } from '../adapters/local/logs/queued-log-feed';
 import type { LogFeed } from '../adapters/local/logs/log-feed';
 import { openLocalLogs } from './threads/start-log-index';
+import { createDeploymentFollowHandler } from './servers/deployment-follow';
 import { createLogFollowHandler } from './servers/log-follow';
 import { loadOrCreatePlatformKey } from './platform-key-file';
 import { ProcessTracker } from '../adapters/local/runtime/process-tracker';
@@ -86,18 +91,30 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
     await Promise.allSettled([logs.close(), dynamo.close()]);
     throw e;
   });
+  const controlSandbox = new Sandbox(sandbox);
   const builder = new LocalBuilder({
     home: settings.home,
     tracker,
-    sandbox: new Sandbox(sandbox),
+    sandbox: controlSandbox,
     report: (build, event) => recordBuildEvent(ctx, build, event),
   });
+  const jobs = new LocalJobRunner({
+    home: settings.home,
+    sandbox: controlSandbox,
+    tracker,
+    urls: localBlockUrls(platformKeys, dataPlane),
+    onLine: logs.feed?.line,
+    onEvent: logs.feed?.event,
+  });
+  const local = localRuntimePort({ ctx: () => ctx, dataPlane, jobs });
+  const deployer = new LocalDeployer(() => ctx);
   ctx = {
     store: new DynamoDbStore({ client: dynamo.client, tableName: STATE_TABLE_NAME }),
     clock: systemClock,
     ids: randomIds,
-    runtime: dataPlane.runtime,
+    runtime: local.runtime,
     builder,
+    deployer,
     keys: platformKeys,
     onClientChange: (envId, clientId) => dataPlane.onClientChange(envId, clientId),
   };
@@ -106,6 +123,7 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
   const interrupted = await failInterruptedBuilds(ctx, projects, (p) => listAll(ctx.store.blocks, { projectId: p.id }));
   await builder.discard(interrupted.map((b) => b.id));
   await recoverInterruptedDeployments(ctx, projects);
+  await local.restoreSchedules(projects);
 
   // The data plane's feed writes the index; flushing or counting it starts there.
   const logFeed: LogFeed | undefined = logs.feed && {
@@ -113,7 +131,9 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
     line: logs.feed.line,
     event: logs.feed.event,
     subscribe: (envId, block, listener) => logs.feed!.subscribe(envId, block, listener),
-    flush: () => dataPlane.flushLogs(),
+    flush: async () => {
+      await Promise.all([dataPlane.flushLogs(), logs.feed!.flush()]);
+    },
     stats: async () => (await dataPlane.logStats()) ?? logs.feed!.stats(),
     close: () => logs.feed!.close(),
   };
@@ -122,8 +142,10 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
     api,
     adminToken: () => admin.token,
     console: consolePage,
-    streams:
+    streams: anyOf(
+      createDeploymentFollowHandler({ ctx: () => ctx, adminToken: () => admin.token }),
       logs.store && logFeed && createLogFollowHandler({ ctx: () => ctx, logs: logs.store, feed: logFeed, adminToken: () => admin.token }),
+    ),
   });
   await new Promise<void>((resolve, reject) => {
     control.once('error', reject);
@@ -133,6 +155,7 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
   try {
     port = await dataPlane.open((control.address() as AddressInfo).port);
   } catch (e) {
+    local.scheduler.close();
     await Promise.allSettled([dataPlane.close(), builder.close(), logs.close(), new Promise((r) => control.close(r)), dynamo.close()]);
     throw e;
   }
@@ -146,11 +169,15 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
     adminTokenSource: admin.source,
     home: settings.home,
     ctx,
-    runtime: dataPlane.runtime,
+    runtime: local.runtime,
     logFeed,
     sandbox,
     close: () =>
       (closing ??= (async () => {
+        // Running jobs are stopped (their runs end failed), then what carried them out settles.
+        local.scheduler.close();
+        jobs.close();
+        await deployer.close();
         await dataPlane.close();
         await builder.close();
         await logs.close();
@@ -161,6 +188,11 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
         await dynamo.close();
       })()),
   };
+}
+
+/** The first stream handler that takes the request. */
+function anyOf(...handlers: (((req: IncomingMessage, res: ServerResponse) => boolean) | undefined)[]) {
+  return (req: IncomingMessage, res: ServerResponse): boolean => handlers.some((h) => h?.(req, res) === true);
 }
 
 /** The state's Unix socket, in KINTO_HOME (0700); a long home path gets a 0700 temp folder (sockets paths are short). */

@@ -1,4 +1,4 @@
-import type { Block, BlockConfig, Build, Client, Deployment, Environment, Project, Release } from '../core/model';
+import type { Block, BlockConfig, Build, Client, Deployment, Environment, JobLock, JobRun, Project, Release } from '../core/model';
 
 /** One page of a listing, and the cursor for the next one when there is more. */
 export interface Page<T> {
@@ -52,6 +52,10 @@ export interface Store {
   readonly builds: Collection<Build, BlockScoped<{ id: string }>, BlockScoped>;
   /** An environment's client credentials (secret hashes only). */
   readonly clients: Collection<Client, EnvScoped<{ clientId: string }>, EnvScoped>;
+  /** Runs of an environment's jobs; listed per job (`job` set) or all (newest first per job). */
+  readonly jobRuns: Collection<JobRun, EnvScoped<{ job: string; id: string }>, EnvScoped<{ job?: string }>>;
+  /** One per job while it runs: `create` is the lock (it fails while another run holds it). */
+  readonly jobLocks: Collection<JobLock, EnvScoped<{ job: string }>, EnvScoped>;
 }
 
 /** A conditional write lost: the item exists (create) or changed (update). */

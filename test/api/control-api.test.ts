@@ -86,9 +86,8 @@ describe('Control API over HTTP (the real local platform)', () => {
       expect(release.body.data.blocks[0]).toMatchObject({ name: 'api', commit: expect.stringMatching(/^[0-9a-f]{40}$/) });
       expect((await kinto.api('GET', '/v1/projects/flow/releases/1.0.0')).body.data.notes).toBe('first');
 
-      const deployed = await kinto.api('POST', '/v1/projects/flow/environments/dev/deployments', { release: '1.0.0' });
-      expect(deployed.status).toBe(201);
-      expect(deployed.body.data).toMatchObject({ release: '1.0.0', status: 'succeeded', action: 'deploy' });
+      const deployed = await kinto.deploy('flow', 'dev', { release: '1.0.0' });
+      expect(deployed).toMatchObject({ release: '1.0.0', status: 'succeeded', action: 'deploy' });
       const history = await kinto.api('GET', '/v1/projects/flow/environments/dev/deployments');
       expect(history.body.data).toHaveLength(1);
       const env = (await kinto.api('GET', '/v1/projects/flow/environments/dev')).body.data;

@@ -115,7 +115,11 @@ describe('npm start (the local platform as a process)', () => {
       const build = (await api('POST', '/v1/projects/ctrlc/blocks/db/builds')).data;
       await waitFor(async () => (await api('GET', `/v1/projects/ctrlc/blocks/db/builds/${build.id}`)).data.status === 'succeeded', 30_000);
       await api('POST', '/v1/projects/ctrlc/releases', { version: '1.0.0' });
-      await api('POST', '/v1/projects/ctrlc/environments/dev/deployments', { release: '1.0.0' });
+      const deploying = (await api('POST', '/v1/projects/ctrlc/environments/dev/deployments', { release: '1.0.0' })).data;
+      await waitFor(
+        async () => (await api('GET', `/v1/projects/ctrlc/environments/dev/deployments/${deploying.id}`)).data.status === 'succeeded',
+        30_000,
+      );
       expect(await (await fetch(`${env.gatewayUrl}/db/`)).text()).toBe('up');
       process.kill(-started.child.pid!, 'SIGINT');
       await exited(started.child);

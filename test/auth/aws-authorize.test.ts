@@ -10,7 +10,7 @@ import { createEnvironment } from '../../lambdas/core/environments';
 import { createProject } from '../../lambdas/core/projects';
 import { createAuthorizer } from '../../lambdas/handlers/authorizer';
 import { createAuthorizeEndpoint } from '../../lambdas/handlers/authorize';
-import { ManualBuilder, RecordingRuntime } from '../support/core-context';
+import { inlineDeployer, ManualBuilder, RecordingRuntime } from '../support/core-context';
 import { startTestStore } from '../support/dynalite-store';
 import { claimsOf } from './forge';
 
@@ -73,6 +73,7 @@ describe('Handler: authorize (AWS) with the authorizer, on one table', () => {
       ids: randomIds,
       runtime: new RecordingRuntime(),
       builder: new ManualBuilder(),
+      deployer: inlineDeployer(() => ctx),
       keys: { material: async () => material },
     };
     await createProject(ctx, { name: 'shop' });

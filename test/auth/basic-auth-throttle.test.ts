@@ -61,7 +61,7 @@ describe('Feature: password-protected websites under a flood of guesses (local g
     ).toBe(200);
     await kinto.buildBlock('guard', 'site');
     expect((await kinto.api('POST', '/v1/projects/guard/releases', { version: '1.0.0' })).status).toBe(201);
-    expect((await kinto.api('POST', '/v1/projects/guard/environments/dev/deployments', { release: '1.0.0' })).status).toBe(201);
+    expect((await kinto.deploy('guard', 'dev', { release: '1.0.0' })).status).toBe('succeeded');
     site = `${await kinto.gatewayUrl('guard', 'dev')}/site/`;
   }, 60_000);
   afterAll(() => kinto.stop());

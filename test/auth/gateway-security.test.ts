@@ -139,8 +139,7 @@ describe('Feature: gateway authentication (local gateway, real blocks)', () => {
     );
     for (const name of ['api', 'hook', 'vault', 'caller', 'site']) await kinto.buildBlock('sec', name);
     ok(await kinto.api('POST', '/v1/projects/sec/releases', { version: '1.0.0' }), 201);
-    for (const name of ['dev', 'prod'])
-      ok(await kinto.api('POST', `/v1/projects/sec/environments/${name}/deployments`, { release: '1.0.0' }), 201);
+    for (const name of ['dev', 'prod']) expect((await kinto.deploy('sec', name, { release: '1.0.0' })).status).toBe('succeeded');
   }, 120_000);
 
   afterAll(async () => {
@@ -659,7 +658,7 @@ describe('Feature: gateway authentication (local gateway, real blocks)', () => {
           })
         ).status,
       ).toBe(200);
-      expect((await kinto.api('POST', '/v1/projects/sec/environments/dev/deployments', { release: '1.0.0' })).status).toBe(201);
+      expect((await kinto.deploy('sec', 'dev', { release: '1.0.0' })).status).toBe('succeeded');
       expect((await call(`${env.dev.url}/site/`, { authorization: basic('ann', 'correct horse') })).status).toBe(401);
       expect((await call(`${env.dev.url}/site/`, { authorization: basic('ann', 'battery staple') })).status).toBe(200);
     });

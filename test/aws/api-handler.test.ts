@@ -138,9 +138,10 @@ describe('Handler: api (AWS entry point)', () => {
 
     const deploy = await call('POST', '/v1/projects/blog/environments/dev/deployments', { release: '1.0.0' });
 
-    expect(deploy.status).toBe(409);
-    expect(deploy.body.error.code).toBe('DEPLOYMENT_FAILED');
-    expect(deploy.body.error.message).toMatch(/deploying blocks on AWS comes with the deployer/);
+    // Recorded (202); its first step fails at once, saying why, and nothing runs.
+    expect(deploy.status).toBe(202);
+    expect(deploy.body.data).toMatchObject({ status: 'failed', failedStep: 'prepare:web' });
+    expect(deploy.body.data.error).toMatch(/deploying blocks on AWS comes with the deployer/);
     const env = await call('GET', '/v1/projects/blog/environments/dev');
     expect(env.body.data.running ?? null).toBeNull();
     expect(env.body.data.gatewayUrl).toBeNull();

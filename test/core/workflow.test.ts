@@ -1,13 +1,8 @@
 import { getBlockConfig, putBlockConfig } from '../../lambdas/core/block-config';
 import { createBlock, deleteBlock, updateBlock } from '../../lambdas/core/blocks';
 import { requestBuild } from '../../lambdas/core/builds';
-import {
-  deployRelease,
-  listDeployments,
-  loadEnvironmentState,
-  promote,
-  recoverInterruptedDeployments,
-} from '../../lambdas/core/deployments';
+import { deployRelease, listDeployments, promote, recoverInterruptedDeployments } from '../../lambdas/core/deployments/deploy-release';
+import { loadEnvironmentState } from '../../lambdas/core/deployments/environment-state';
 import { createEnvironment, deleteEnvironment, shutDownEnvironment } from '../../lambdas/core/environments';
 import type { KintoError } from '../../lambdas/core/errors';
 import type { CreateBlockInput } from '../../lambdas/core/request-schemas';
@@ -255,17 +250,17 @@ describe('Core: projects, blocks, environments, config, releases, deployments', 
     });
 
     it('refuses while a required variable is unset, naming block and variable', async () => {
-      const e = await rejects(deployRelease(core.ctx, project, 'dev', '1.0.0'));
+      const e = await rejects(deployRelease(core.ctx, project, 'dev', { release: '1.0.0' }));
       expect(e.code).toBe('MISSING_VARIABLES');
       expect(e.message).toContain('api: API_KEY');
     });
 
     it('prepares, commits and activates; an older release is a rollback; history is newest first', async () => {
       await putBlockConfig(core.ctx, project, 'dev', 'api', { variables: { API_KEY: 'k' } });
-      const first = await deployRelease(core.ctx, project, 'dev', '1.1.0');
+      const first = await deployRelease(core.ctx, project, 'dev', { release: '1.1.0' });
       expect(first).toMatchObject({ status: 'succeeded', action: 'deploy', release: '1.1.0' });
       expect(first.config.api?.variables).toEqual({ GREETING: 'hello', API_KEY: 'k' });
-      const back = await deployRelease(core.ctx, project, 'dev', '1.0.0');
+      const back = await deployRelease(core.ctx, project, 'dev', { release: '1.0.0' });
       expect(back.action).toBe('rollback');
       const history = await listDeployments(core.ctx, project, 'dev');
       expect(history.items.map((d) => d.release)).toEqual(['1.0.0', '1.1.0']);
@@ -282,12 +277,12 @@ describe('Core: projects, blocks, environments, config, releases, deployments', 
 
     it('leaves the environment on its last release when the runtime cannot prepare', async () => {
       await putBlockConfig(core.ctx, project, 'dev', 'api', { variables: { API_KEY: 'k' } });
-      const ok = await deployRelease(core.ctx, project, 'dev', '1.0.0');
+      const ok = await deployRelease(core.ctx, project, 'dev', { release: '1.0.0' });
       core.runtime.failPrepareWith = new Error('disk full');
       try {
-        const e = await rejects(deployRelease(core.ctx, project, 'dev', '1.1.0'));
-        expect(e.code).toBe('DEPLOYMENT_FAILED');
-        expect(e.message).toContain('disk full');
+        // A deployment is a process: its failure is on its record (the step and why), not an error of the request.
+        const failed = await deployRelease(core.ctx, project, 'dev', { release: '1.1.0' });
+        expect(failed).toMatchObject({ status: 'failed', failedStep: 'prepare:api', error: expect.stringContaining('disk full') });
       } finally {
         core.runtime.failPrepareWith = undefined;
       }
@@ -295,12 +290,12 @@ describe('Core: projects, blocks, environments, config, releases, deployments', 
       expect(history.items[0]).toMatchObject({ release: '1.1.0', status: 'failed' });
       const state = await loadEnvironmentState(core.ctx, ok.envId);
       expect(state.kind === 'running' && state.plan.deployment.id).toBe(ok.id);
-      expect((await deployRelease(core.ctx, project, 'dev', '1.1.0')).status).toBe('succeeded');
+      expect((await deployRelease(core.ctx, project, 'dev', { release: '1.1.0' })).status).toBe('succeeded');
     });
 
     it('settles a deployment a crash left in progress and frees the environment', async () => {
       await putBlockConfig(core.ctx, project, 'dev', 'api', { variables: { API_KEY: 'k' } });
-      const done = await deployRelease(core.ctx, project, 'dev', '1.0.0');
+      const done = await deployRelease(core.ctx, project, 'dev', { release: '1.0.0' });
       const p = (await core.ctx.store.projects.get({ name: project }))!;
       const env = (await core.ctx.store.environments.get({ projectId: p.id, name: 'dev' }))!;
       // What a crash after "lock + record" leaves behind:
@@ -315,21 +310,21 @@ describe('Core: projects, blocks, environments, config, releases, deployments', 
         createdAt: at,
         updatedAt: at,
       });
-      expect((await rejects(deployRelease(core.ctx, project, 'dev', '1.1.0'))).code).toBe('DEPLOYMENT_IN_PROGRESS');
+      expect((await rejects(deployRelease(core.ctx, project, 'dev', { release: '1.1.0' }))).code).toBe('DEPLOYMENT_IN_PROGRESS');
 
       expect(await recoverInterruptedDeployments(core.ctx, [p])).toBe(1);
       const crashed = await core.ctx.store.deployments.get({ envId: env.id, id: 'zzzz-crashed' });
       expect(crashed).toMatchObject({ status: 'failed', error: expect.stringContaining('interrupted') });
       const state = await loadEnvironmentState(core.ctx, env.id);
       expect(state.kind === 'running' && state.plan.release.version).toBe('1.0.0');
-      expect((await deployRelease(core.ctx, project, 'dev', '1.1.0')).status).toBe('succeeded');
+      expect((await deployRelease(core.ctx, project, 'dev', { release: '1.1.0' })).status).toBe('succeeded');
     });
 
     it("promotes the release running in another environment with the target's own config", async () => {
       await putBlockConfig(core.ctx, project, 'dev', 'api', { variables: { API_KEY: 'dev' } });
       await createEnvironment(core.ctx, project, { name: 'prod' });
       expect((await rejects(promote(core.ctx, project, 'prod', 'dev'))).code).toBe('NOTHING_TO_PROMOTE');
-      await deployRelease(core.ctx, project, 'dev', '1.1.0');
+      await deployRelease(core.ctx, project, 'dev', { release: '1.1.0' });
       await putBlockConfig(core.ctx, project, 'prod', 'api', { variables: { API_KEY: 'prod' } });
       const promoted = await promote(core.ctx, project, 'prod', 'dev');
       expect(promoted).toMatchObject({ action: 'promote', promotedFrom: 'dev', release: '1.1.0', status: 'succeeded' });
@@ -338,11 +333,11 @@ describe('Core: projects, blocks, environments, config, releases, deployments', 
 
     it('shut down: stops the runtime and reports shut-down until the next deploy', async () => {
       await putBlockConfig(core.ctx, project, 'dev', 'api', { variables: { API_KEY: 'k' } });
-      const d = await deployRelease(core.ctx, project, 'dev', '1.0.0');
+      const d = await deployRelease(core.ctx, project, 'dev', { release: '1.0.0' });
       await shutDownEnvironment(core.ctx, project, 'dev');
       expect(core.runtime.calls.at(-1)).toEqual({ op: 'stop', envId: d.envId });
       expect((await loadEnvironmentState(core.ctx, d.envId)).kind).toBe('shut-down');
-      await deployRelease(core.ctx, project, 'dev', '1.0.0');
+      await deployRelease(core.ctx, project, 'dev', { release: '1.0.0' });
       expect((await loadEnvironmentState(core.ctx, d.envId)).kind).toBe('running');
     });
   });

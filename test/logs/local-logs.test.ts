@@ -52,7 +52,7 @@ describe('Logs and metrics on the local platform (end to end)', () => {
     await kinto.api('PUT', `${ENV}/blocks/api/config`, { visibility: 'public' });
     await kinto.buildBlock('shop', 'api');
     expect((await kinto.api('POST', '/v1/projects/shop/releases', { version: '1.0.0' })).status).toBe(201);
-    expect((await kinto.api('POST', `${ENV}/deployments`, { release: '1.0.0' })).status).toBe(201);
+    expect((await kinto.deploy('shop', 'dev', { release: '1.0.0' })).status).toBe('succeeded');
     gw = await kinto.gatewayUrl('shop', 'dev');
     for (let i = 0; i < N; i++) {
       const path = i % 6 === 5 ? '/status/404' : i === 10 ? '/status/503' : `/items/${i}`;

@@ -67,7 +67,7 @@ describe('Log follow streams on the local platform: many followers, slow followe
     expect((await kinto.api('PUT', `${ENV}/blocks/spammer/config`, { visibility: 'public' })).status).toBe(200);
     await kinto.buildBlock('logs', 'spammer');
     expect((await kinto.api('POST', '/v1/projects/logs/releases', { version: '1.0.0' })).status).toBe(201);
-    expect((await kinto.api('POST', `${ENV}/deployments`, { release: '1.0.0' })).status).toBe(201);
+    expect((await kinto.deploy('logs', 'dev', { release: '1.0.0' })).status).toBe('succeeded');
     gw = await kinto.gatewayUrl('logs', 'dev');
   }, 60_000);
   afterAll(() => kinto.stop());

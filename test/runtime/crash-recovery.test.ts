@@ -104,9 +104,12 @@ describe('Killing the platform (SIGKILL) mid-build and mid-deploy', () => {
     expect((await built(p, 'api')).status).toBe('succeeded');
     expect((await built(p, 'notify')).status).toBe('succeeded');
     expect((await p.api('POST', '/v1/projects/crash/releases', { version: '1.0.0' })).status).toBe(201);
-    expect((await p.api('POST', '/v1/projects/crash/environments/dev/deployments', { release: '1.0.0' })).body.data.status).toBe(
-      'succeeded',
-    );
+    const first = (await p.api('POST', '/v1/projects/crash/environments/dev/deployments', { release: '1.0.0' })).body.data;
+    const settled = await waitFor(async () => {
+      const d = (await p.api('GET', `/v1/projects/crash/environments/dev/deployments/${first.id}`)).body.data;
+      return d.status !== 'in-progress' && d;
+    }, 30_000);
+    expect(settled.status).toBe('succeeded');
     // The job's output is in its instance log (jobs cannot write to the platform's folders).
     await waitFor(
       async () =>

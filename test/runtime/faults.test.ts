@@ -31,7 +31,7 @@ describe('Local runtime: faults', () => {
     await kinto.api('PUT', '/v1/projects/faults/environments/dev/blocks/api/config', { visibility: 'public' });
     await kinto.buildBlock('faults', 'api');
     await kinto.api('POST', '/v1/projects/faults/releases', { version: '1.0.0' });
-    await kinto.api('POST', '/v1/projects/faults/environments/dev/deployments', { release: '1.0.0' });
+    await kinto.deploy('faults', 'dev', { release: '1.0.0' });
     gw = await kinto.gatewayUrl('faults', 'dev');
   });
   afterAll(() => kinto.stop());
@@ -156,7 +156,7 @@ describe('Local runtime: faults', () => {
       await kinto.api('PUT', '/v1/projects/faults/environments/dev/blocks/hang/config', { visibility: 'public' });
       await kinto.buildBlock('faults', 'hang');
       await kinto.api('POST', '/v1/projects/faults/releases', { version: '1.1.0' });
-      await kinto.api('POST', '/v1/projects/faults/environments/dev/deployments', { release: '1.1.0' });
+      await kinto.deploy('faults', 'dev', { release: '1.1.0' });
       const started = Date.now();
       const res = await fetch(`${gw}/hang/`);
       expect(res.status).toBe(504);
@@ -178,7 +178,7 @@ describe('Local runtime: faults', () => {
       await kinto.api('PUT', '/v1/projects/faults/environments/dev/blocks/quits/config', { visibility: 'public' });
       await kinto.buildBlock('faults', 'quits');
       await kinto.api('POST', '/v1/projects/faults/releases', { version: '1.2.0' });
-      await kinto.api('POST', '/v1/projects/faults/environments/dev/deployments', { release: '1.2.0' });
+      await kinto.deploy('faults', 'dev', { release: '1.2.0' });
       const res = await fetch(`${gw}/quits/`);
       expect(res.status).toBe(502);
       expect(((await res.json()) as any).error.message).toMatch(/exited with code 7/);
@@ -201,7 +201,7 @@ describe('Local runtime: faults', () => {
       expect((await kinto.api('POST', '/v1/projects/faults/environments/dev/shutdown')).body.data.status).toBe('shut-down');
       const down = await fetch(`${gw}/api/ping`);
       expect([down.status, ((await down.json()) as any).error.code]).toEqual([503, 'ENVIRONMENT_SHUT_DOWN']);
-      await kinto.api('POST', '/v1/projects/faults/environments/dev/deployments', { release: '1.0.0' });
+      await kinto.deploy('faults', 'dev', { release: '1.0.0' });
       await serving();
     });
   });

@@ -72,7 +72,7 @@ describe("Isolation: block, build and job code never runs with the platform's ri
       await kinto.api('PUT', `/v1/projects/iso/environments/dev/blocks/${name}/config`, { visibility: 'public' });
     for (const name of ['alpha', 'beta', 'nosy-build']) await kinto.buildBlock('iso', name);
     await kinto.api('POST', '/v1/projects/iso/releases', { version: '1.0.0' });
-    expect((await kinto.api('POST', '/v1/projects/iso/environments/dev/deployments', { release: '1.0.0' })).status).toBe(201);
+    expect((await kinto.deploy('iso', 'dev', { release: '1.0.0' })).status).toBe('succeeded');
     gw = await kinto.gatewayUrl('iso', 'dev');
   }, 60_000);
   afterAll(() => kinto.stop());

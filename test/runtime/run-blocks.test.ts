@@ -54,7 +54,7 @@ describe('Local runtime: build, tag, deploy, call', () => {
     });
     for (const b of blocks) await kinto.buildBlock('shop', b.name);
     expect((await kinto.api('POST', '/v1/projects/shop/releases', { version: '1.0.0', notes: 'first' })).status).toBe(201);
-    expect((await kinto.api('POST', '/v1/projects/shop/environments/dev/deployments', { release: '1.0.0' })).status).toBe(201);
+    expect((await kinto.deploy('shop', 'dev', { release: '1.0.0' })).status).toBe('succeeded');
   });
   afterAll(() => kinto.stop());
 
@@ -174,10 +174,10 @@ describe('Local runtime: build, tag, deploy, call', () => {
     await kinto.buildBlock('shop', 'api');
     expect((await kinto.api('POST', '/v1/projects/shop/releases', { version: '1.1.0', notes: 'v2' })).status).toBe(201);
     const gw = await kinto.gatewayUrl('shop', 'dev');
-    await kinto.api('POST', '/v1/projects/shop/environments/dev/deployments', { release: '1.1.0' });
+    await kinto.deploy('shop', 'dev', { release: '1.1.0' });
     expect(((await (await fetch(`${gw}/api/`)).json()) as any).greeting).toBe('v2 hi from dev');
-    const rollback = await kinto.api('POST', '/v1/projects/shop/environments/dev/deployments', { release: '1.0.0' });
-    expect(rollback.body.data).toMatchObject({ action: 'rollback', status: 'succeeded' });
+    const rollback = await kinto.deploy('shop', 'dev', { release: '1.0.0' });
+    expect(rollback).toMatchObject({ action: 'rollback', status: 'succeeded' });
     expect(((await (await fetch(`${gw}/api/`)).json()) as any).greeting).toBe('hi from dev');
     const history = (await kinto.api('GET', '/v1/projects/shop/environments/dev/deployments')).body.data;
     expect(history.map((d: { release: string }) => d.release).slice(0, 3)).toEqual(['1.0.0', '1.1.0', '1.0.0']);
@@ -189,9 +189,8 @@ describe('Local runtime: build, tag, deploy, call', () => {
       variables: { GREETING: 'hello prod' },
       visibility: 'public',
     });
-    const promoted = await kinto.api('POST', '/v1/projects/shop/environments/prod/promote', { from: 'dev' });
-    expect(promoted.status).toBe(201);
-    expect(promoted.body.data).toMatchObject({ action: 'promote', promotedFrom: 'dev', release: '1.0.0' });
+    const promoted = await kinto.deploy('shop', 'prod', { from: 'dev' });
+    expect(promoted).toMatchObject({ action: 'promote', promotedFrom: 'dev', release: '1.0.0', status: 'succeeded' });
     const prod = await kinto.gatewayUrl('shop', 'prod');
     expect((await (await fetch(`${prod}/api/`)).json()) as any).toMatchObject({
       greeting: 'hello prod',
@@ -209,14 +208,14 @@ describe('Local runtime: build, tag, deploy, call', () => {
     });
     await kinto.buildBlock('shop', 'api');
     await kinto.api('POST', '/v1/projects/shop/releases', { version: '1.2.0' });
-    await kinto.api('POST', '/v1/projects/shop/environments/dev/deployments', { release: '1.2.0' });
+    await kinto.deploy('shop', 'dev', { release: '1.2.0' });
     await kinto.api('POST', '/v1/projects/shop/releases', { version: '1.3.0' });
     const gw = await kinto.gatewayUrl('shop', 'dev');
     const slow = fetch(`${gw}/api/slow`).then((r) => r.json() as any);
     await new Promise((r) => setTimeout(r, 150));
     const started = Date.now();
-    const deployed = await kinto.api('POST', '/v1/projects/shop/environments/dev/deployments', { release: '1.3.0' });
-    expect(deployed.status).toBe(201);
+    const deployed = await kinto.deploy('shop', 'dev', { release: '1.3.0' });
+    expect(deployed.status).toBe('succeeded');
     expect(Date.now() - started).toBeLessThan(1000);
     expect(((await (await fetch(`${gw}/api/now`)).json()) as any).release).toBe('1.3.0');
     expect((await slow).release).toBe('1.2.0');

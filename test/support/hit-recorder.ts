@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * An HTTP server on loopback where test blocks report what happened to them (`POST /<key>` with a
- * line of text). Blocks run sandboxed and cannot write to the test's folders; they can call out.
+ * line of text; `GET /<key>` reads them back). Blocks run sandboxed and cannot write to the test's
+ * folders; they can call out.
  */
 export interface HitRecorder {
   readonly url: string;
@@ -19,6 +20,8 @@ export async function startHitRecorder(): Promise<HitRecorder> {
     req.on('data', (c: string) => (body += c));
     req.on('end', () => {
       const key = decodeURIComponent((req.url ?? '/').slice(1));
+      // GET reads what was reported under a key (a block can see what a job reported).
+      if (req.method === 'GET') return void res.end(JSON.stringify(seen.get(key) ?? []));
       (seen.get(key) ?? seen.set(key, []).get(key)!).push(body);
       res.end();
     });

@@ -16,6 +16,17 @@ export interface TestPlatform extends LocalPlatform {
   waitForBuild(project: string, block: string, buildId: string, timeoutMs?: number): Promise<any>;
   /** Builds a block, waits, and expects success. */
   buildBlock(project: string, block: string): Promise<any>;
+  /**
+   * Deploys (`POST .../deployments` with `body`, or `.../promote` when `body` has `from`), expects
+   * 202, and waits for the deployment to end; returns it as the API shows it.
+   */
+  deploy(
+    project: string,
+    env: string,
+    body: { release: string } | { tag: { version: string; notes?: string } } | { from: string },
+  ): Promise<any>;
+  /** Waits for a deployment to end (succeeded or failed); returns it. */
+  waitForDeployment(project: string, env: string, id: string, timeoutMs?: number): Promise<any>;
   /** The gateway URL of an environment. */
   gatewayUrl(project: string, env: string): Promise<string>;
   /** Stops the platform and removes its home (unless `keepHome`). */
@@ -62,10 +73,26 @@ export async function startTestPlatform(settings: Partial<LocalSettings> = {}): 
       await new Promise((r) => setTimeout(r, 50));
     }
   };
+  const waitForDeployment: TestPlatform['waitForDeployment'] = async (project, env, id, timeoutMs = 60_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { body } = await api('GET', `/v1/projects/${project}/environments/${env}/deployments/${id}`);
+      if (body.data.status !== 'in-progress') return body.data;
+      if (Date.now() > deadline) throw new Error(`deployment ${id} still in progress: ${JSON.stringify(body.data.steps)}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
   return {
     ...platform,
     api,
     waitForBuild,
+    waitForDeployment,
+    deploy: async (project, env, body) => {
+      const path = 'from' in body ? 'promote' : 'deployments';
+      const started = await api('POST', `/v1/projects/${project}/environments/${env}/${path}`, body);
+      if (started.status !== 202) throw new Error(`deploy request failed (${started.status}): ${JSON.stringify(started.body)}`);
+      return waitForDeployment(project, env, started.body.data.id);
+    },
     buildBlock: async (project, block) => {
       const started = await api('POST', `/v1/projects/${project}/blocks/${block}/builds`);
       if (started.status !== 202) throw new Error(`build request failed: ${JSON.stringify(started.body)}`);

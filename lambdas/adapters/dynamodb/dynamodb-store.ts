@@ -8,7 +8,7 @@ import {
   QueryCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import type { Block, BlockConfig, Build, Client, Deployment, Environment, Project, Release } from '../../core/model';
+import type { Block, BlockConfig, Build, Client, Deployment, Environment, JobLock, JobRun, Project, Release } from '../../core/model';
 import { parseReleaseVersion, releaseSortKey } from '../../core/release-version';
 import { InvalidCursorError, WriteConflictError, type Collection, type ListOptions, type Page, type Store } from '../../ports/store';
 import { keys, STATE_TABLE } from './state-table';
@@ -23,7 +23,7 @@ interface KeyDesign<T, K, P> {
   sk(key: K): string;
   parentPk(parent: P): string;
   /** Sort-key prefix shared by the kind's items under one parent. */
-  readonly prefix: string;
+  readonly prefix: string | ((parent: P) => string);
   /** Value of the `byId` index key, for kinds found by id. */
   byId?(item: T): string;
 }
@@ -46,6 +46,8 @@ export class DynamoDbStore implements Store {
   public readonly deployments: Store['deployments'];
   public readonly builds: Store['builds'];
   public readonly clients: Store['clients'];
+  public readonly jobRuns: Store['jobRuns'];
+  public readonly jobLocks: Store['jobLocks'];
 
   private readonly doc: DynamoDBDocumentClient;
 
@@ -103,6 +105,18 @@ export class DynamoDbStore implements Store {
       parentPk: (p) => keys.envId(p.envId),
       prefix: keys.client(''),
     });
+    this.jobRuns = this.collection<JobRun, { envId: string; job: string; id: string }, { envId: string; job?: string }>({
+      pk: (k) => keys.envId(k.envId),
+      sk: (k) => `${keys.jobRuns(k.job)}${k.id}`,
+      parentPk: (p) => keys.envId(p.envId),
+      prefix: (p) => keys.jobRuns(p.job),
+    });
+    this.jobLocks = this.collection<JobLock, { envId: string; job: string }, { envId: string }>({
+      pk: (k) => keys.envId(k.envId),
+      sk: (k) => keys.jobLock(k.job),
+      parentPk: (p) => keys.envId(p.envId),
+      prefix: keys.jobLock(''),
+    });
   }
 
   private get table(): string {
@@ -110,6 +124,7 @@ export class DynamoDbStore implements Store {
   }
 
   private collection<T extends K & { rev: number }, K extends object, P extends object>(design: KeyDesign<T, K, P>): Collection<T, K, P> {
+    const prefixOf = (parent: P): string => (typeof design.prefix === 'string' ? design.prefix : design.prefix(parent));
     const toItem = (item: T) => ({
       ...item,
       pk: design.pk(item),
@@ -123,7 +138,7 @@ export class DynamoDbStore implements Store {
         );
         return out.Item ? fromItem<T>(out.Item) : undefined;
       },
-      list: (parent, options) => this.query<T>(design.parentPk(parent), design.prefix, options),
+      list: (parent, options) => this.query<T>(design.parentPk(parent), prefixOf(parent), options),
       create: async (item) => {
         await this.conditionalPut(toItem(item), 'attribute_not_exists(pk)');
         return item;
@@ -136,7 +151,7 @@ export class DynamoDbStore implements Store {
       remove: async (key) => {
         await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: design.pk(key), sk: design.sk(key) } }));
       },
-      removeAll: (parent) => this.removePrefix(design.parentPk(parent), design.prefix),
+      removeAll: (parent) => this.removePrefix(design.parentPk(parent), prefixOf(parent)),
     };
   }
 

@@ -18,6 +18,8 @@
  * | deployments of an env, newest first             | pk = `ENV#<envId>`, sk = `DEPLOY#<time-ordered id>`       |
  * | builds of a block, newest first                 | pk = `BLOCK#<blockId>`, sk = `BUILD#<time-ordered id>`    |
  * | client of an env (authorize, token check); list | pk = `ENV#<envId>`, sk = `CLIENT#<clientId>`             |
+ * | runs of a job in an env, newest first           | pk = `ENV#<envId>`, sk = `RUN#<job>#<time-ordered id>`    |
+ * | the run a job is running now (its lock)         | pk = `ENV#<envId>`, sk = `JOBLOCK#<job>`                 |
  *
  * Uniqueness (project names, block/env names per project, release versions per project) is the
  * primary key itself, enforced with `attribute_not_exists(pk)` on create. Updates are conditional
@@ -43,4 +45,6 @@ export const keys = {
   blockId: (blockId: string) => `BLOCK#${blockId}`,
   build: (id: string) => `BUILD#${id}`,
   client: (clientId: string) => `CLIENT#${clientId}`,
+  jobRuns: (job?: string) => (job ? `RUN#${job}#` : 'RUN#'),
+  jobLock: (job: string) => `JOBLOCK#${job}`,
 } as const;

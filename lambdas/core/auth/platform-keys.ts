@@ -18,12 +18,15 @@ export interface DerivedKeys {
   readonly clientSecretKey: Buffer;
   /** Keys each environment's internal entry (see `internal-entry.ts`). */
   readonly internalEntryKey: Buffer;
+  /** Seals secret variables (AES-256-GCM; see `secrets.ts`). */
+  readonly secretVariablesKey: Buffer;
 }
 
 const LABELS = {
   token: 'kinto/v1/token-signing',
   clientSecret: 'kinto/v1/client-secret-hash',
   internalEntry: 'kinto/v1/internal-entry',
+  secretVariables: 'kinto/v1/secret-variables',
 } as const;
 
 /** One derivation per label: HMAC-SHA256(material, label), 32 bytes. */
@@ -54,6 +57,7 @@ export function derivedKeys(keys: PlatformKeys): Promise<DerivedKeys> {
         tokenKey: await importTokenKey(material),
         clientSecretKey: deriveKey(material, LABELS.clientSecret),
         internalEntryKey: deriveKey(material, LABELS.internalEntry),
+        secretVariablesKey: deriveKey(material, LABELS.secretVariables),
       };
     })();
     derived.set(keys, pending);

@@ -1,7 +1,6 @@
-import { getBlockConfig, putBlockConfig } from '../../core/block-config';
+import { getBlockConfig, putBlockConfig, resetBlockConfig } from '../../core/block-config';
 import { createBlock, deleteBlock, getBlock, listBlocks, updateBlock } from '../../core/blocks';
 import { getBuild, listBuilds, readBuildLog, requestBuild } from '../../core/builds';
-import { deployRelease, listDeployments, promote } from '../../core/deployments';
 import { createEnvironment, deleteEnvironment, getEnvironment, listEnvironments, shutDownEnvironment } from '../../core/environments';
 import { badRequest } from '../../core/errors';
 import {
@@ -11,8 +10,6 @@ import {
   createProjectInput,
   deleteEnvironmentInput,
   deleteProjectInput,
-  deployInput,
-  promoteInput,
   tagReleaseInput,
   updateBlockInput,
   updateProjectInput,
@@ -23,9 +20,9 @@ import { getRelease, listReleases, tagRelease } from '../../core/releases';
 import { jsonResponse, noContent } from '../http/response';
 import { issuedClientView } from './client-routes';
 import { created, ENV, ifMatch, listOptions, ok, P, page, route, type Route } from './routes';
-import { blockConfigView, blockView, buildLogView, buildView, deploymentView, environmentView, projectView, releaseView } from './views';
+import { blockConfigView, blockView, buildLogView, buildView, environmentView, projectView, releaseView } from './views';
 
-/** The control API, in the order of the workflow: projects, blocks, builds, environments, config, releases, deployments. */
+/** The control API, in the order of the workflow: projects, blocks, builds, environments, config, releases (deployments and jobs: deployment-routes.ts). */
 export function controlRoutes(openApi: () => unknown): Route[] {
   return [
     route({
@@ -260,6 +257,28 @@ export function controlRoutes(openApi: () => unknown): Route[] {
         return ok(blockConfigView(view, params.env), { etag: `"${view.config?.rev ?? 0}"` });
       },
     }),
+    route({
+      method: 'DELETE',
+      path: `${ENV}/blocks/{block}/config`,
+      summary: "Reset a block's configuration in an environment to its defaults",
+      tag: 'config',
+      status: 200,
+      handle: async ({ ctx, params }) => {
+        const view = await resetBlockConfig(ctx, params.project, params.env, params.block);
+        return ok(blockConfigView(view, params.env), { etag: `"${view.config?.rev ?? 0}"` });
+      },
+    }),
+    route({
+      method: 'DELETE',
+      path: `${ENV}/blocks/{block}/config/variables/{variable}`,
+      summary: 'Reset one variable (plain or secret) of a block in an environment to its default',
+      tag: 'config',
+      status: 200,
+      handle: async ({ ctx, params }) => {
+        const view = await resetBlockConfig(ctx, params.project, params.env, params.block, params.variable);
+        return ok(blockConfigView(view, params.env), { etag: `"${view.config?.rev ?? 0}"` });
+      },
+    }),
 
     route({
       method: 'POST',
@@ -286,35 +305,6 @@ export function controlRoutes(openApi: () => unknown): Route[] {
       tag: 'releases',
       status: 200,
       handle: async ({ ctx, params }) => ok(releaseView(await getRelease(ctx, params.project, params.version))),
-    }),
-
-    route({
-      method: 'POST',
-      path: `${ENV}/deployments`,
-      summary: 'Deploy a release (an older one is a rollback)',
-      tag: 'deployments',
-      status: 201,
-      body: deployInput,
-      handle: async ({ ctx, params, body }) => created(deploymentView(await deployRelease(ctx, params.project, params.env, body.release))),
-    }),
-    route({
-      method: 'GET',
-      path: `${ENV}/deployments`,
-      summary: "An environment's deployment history, newest first",
-      tag: 'deployments',
-      status: 200,
-      query: ['limit', 'cursor'],
-      handle: async ({ ctx, params, query }) =>
-        page(await listDeployments(ctx, params.project, params.env, listOptions(query)), deploymentView),
-    }),
-    route({
-      method: 'POST',
-      path: `${ENV}/promote`,
-      summary: "Deploy the release running in another environment, with this one's config",
-      tag: 'deployments',
-      status: 201,
-      body: promoteInput,
-      handle: async ({ ctx, params, body }) => created(deploymentView(await promote(ctx, params.project, params.env, body.from))),
     }),
   ];
 }

@@ -10,6 +10,7 @@ import type { HttpResult } from '../http/response';
 import { buildOpenApi } from './openapi';
 import { clientRoutes } from './client-routes';
 import { controlRoutes } from './control-routes';
+import { deploymentRoutes } from './deployment-routes';
 import { logRoutes, type LogStoreSource } from './log-routes';
 import { isPublicRoute } from './public-routes';
 import type { Route } from './routes';
@@ -32,7 +33,12 @@ export type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Pr
  */
 export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
   // Each feature contributes its routes; the OpenAPI document is generated from all of them.
-  const routes: Route[] = [...controlRoutes(() => openApi), ...clientRoutes(), ...logRoutes(options.logs ?? (() => undefined))];
+  const routes: Route[] = [
+    ...controlRoutes(() => openApi),
+    ...deploymentRoutes(),
+    ...clientRoutes(),
+    ...logRoutes(options.logs ?? (() => undefined)),
+  ];
   for (const r of routes) {
     if (Boolean(r.public) !== isPublicRoute(r.method, r.path))
       throw new Error(`${r.method} ${r.path}: list it in PUBLIC_ROUTES (public-routes.ts) exactly when it is public`);

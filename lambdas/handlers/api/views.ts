@@ -1,6 +1,6 @@
 import { stripVTControlCharacters } from 'node:util';
 import type { BlockConfigView } from '../../core/block-config';
-import type { Block, Build, Deployment, Environment, Project, Release, ResolvedBlockConfig } from '../../core/model';
+import type { Block, Build, Deployment, Environment, JobRun, Project, Release, ResolvedBlockConfig, SealedSecret } from '../../core/model';
 import type { Runtime } from '../../ports/runtime';
 
 /**
@@ -26,7 +26,7 @@ export const environmentView = (e: Environment, runtime: Pick<Runtime, 'gatewayU
   name: e.name,
   id: e.id,
   status: e.status,
-  gatewayUrl: runtime.gatewayUrl(e) ?? null,
+  gatewayUrl: runtime.gatewayUrl?.(e) ?? e.gatewayUrl ?? null,
   running: e.running ?? null,
   deploying: e.deploying ?? null,
   clonedFrom: e.clonedFrom ?? null,
@@ -35,18 +35,28 @@ export const environmentView = (e: Environment, runtime: Pick<Runtime, 'gatewayU
   rev: e.rev,
 });
 
+/** A secret variable as every answer shows it: that it is set, and when; never its value. */
+const secretView = (s: SealedSecret) => ({ secret: true as const, updatedAt: s.updatedAt });
+
+/** Plain variables by value, secret ones as `{secret: true, updatedAt}`. */
+const variablesView = (plain: Readonly<Record<string, string>>, secrets: Readonly<Record<string, SealedSecret>> | undefined) => ({
+  ...plain,
+  ...Object.fromEntries(Object.entries(secrets ?? {}).map(([name, s]) => [name, secretView(s)])),
+});
+
 const resolvedView = (c: ResolvedBlockConfig) => ({
-  variables: c.variables,
+  variables: variablesView(c.variables, c.secrets),
   memoryMb: c.memoryMb,
   visibility: c.visibility,
   basicAuth: c.basicAuth ? { username: c.basicAuth.username, passwordSet: true } : null,
+  ...(c.timeoutSeconds !== undefined ? { timeoutSeconds: c.timeoutSeconds } : {}),
 });
 
 export const blockConfigView = (v: BlockConfigView, envName: string) => ({
   block: v.block.name,
   environment: envName,
   ...resolvedView(v.resolved),
-  overrides: v.config?.variables ?? {},
+  overrides: variablesView(v.config?.variables ?? {}, v.config?.secrets),
   missingRequired: v.missingRequired,
   rev: v.config?.rev ?? 0,
   updatedAt: v.config?.updatedAt ?? null,
@@ -64,11 +74,39 @@ export const deploymentView = (d: Deployment) => ({
   release: d.release,
   action: d.action,
   promotedFrom: d.promotedFrom ?? null,
+  tagged: d.tagged ?? false,
   status: d.status,
   error: d.error ?? null,
+  failedStep: d.failedStep ?? null,
+  failedJobs: d.failedJobs ?? [],
+  steps: d.steps.map((s) => ({
+    id: s.id,
+    kind: s.kind,
+    block: s.block ?? null,
+    status: s.status,
+    startedAt: s.startedAt ?? null,
+    endedAt: s.endedAt ?? null,
+    message: s.message ?? null,
+    runId: s.runId ?? null,
+  })),
   createdAt: d.createdAt,
+  updatedAt: d.updatedAt,
   finishedAt: d.finishedAt ?? null,
   config: Object.fromEntries(Object.entries(d.config).map(([name, c]) => [name, resolvedView(c)])),
+});
+
+export const jobRunView = (r: JobRun) => ({
+  id: r.id,
+  job: r.job,
+  trigger: r.trigger,
+  release: r.release,
+  deploymentId: r.deploymentId ?? null,
+  status: r.status,
+  startedAt: r.startedAt,
+  endedAt: r.endedAt ?? null,
+  durationMs: r.durationMs ?? null,
+  exitCode: r.exitCode ?? null,
+  reason: r.reason ?? null,
 });
 
 export const buildView = (b: Build) => ({

@@ -10,7 +10,7 @@ import { toErrorResponse } from '../../handlers/http/http-errors';
 import { instanceLineView } from '../../handlers/api/log-views';
 import { writeApiGatewayResult } from './apigw-event';
 import type { LogFeed } from '../../adapters/local/logs/log-feed';
-import { parseLogFollowRequest } from './log-follow-request';
+import { parseStreamRequest } from './stream-request';
 
 export interface LogFollowOptions {
   readonly ctx: () => CoreContext;
@@ -37,8 +37,8 @@ export interface LogFollowOptions {
  */
 export function createLogFollowHandler(options: LogFollowOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
   return (req, res) => {
-    const follow = parseLogFollowRequest(req);
-    if (!follow) return false;
+    const follow = parseStreamRequest(req);
+    if (follow?.kind !== 'logs') return false;
     void stream(options, req, res, follow.path.map(decode) as [string, string, string], follow.params).catch((e) => {
       if (res.headersSent) return void res.end();
       writeApiGatewayResult(res, toErrorResponse(e, 'local'));

@@ -7,7 +7,7 @@ import { toErrorResponse } from '../../handlers/http/http-errors';
 import { MAX_BODY_BYTES } from '../../handlers/http/json-body';
 import { errorResponse, type HttpResult } from '../../handlers/http/response';
 import { writeApiGatewayResult } from './apigw-event';
-import { parseLogFollowRequest } from './log-follow-request';
+import { parseStreamRequest } from './stream-request';
 import { bodyTimedOut, discardBody, hasBody, readBody, tooLarge } from './read-body';
 
 export interface PublicServerOptions {
@@ -146,7 +146,7 @@ export function forwardToControl(
   }
 
   function forward(req: IncomingMessage, res: ServerResponse): void {
-    const follow = parseLogFollowRequest(req) !== undefined;
+    const follow = parseStreamRequest(req) !== undefined;
     // A body is read, and a stream opened, only for the admin: anyone else costs one comparison.
     if (!(follow || hasBody(req)) || isPublicRoute(req.method, req.url ?? '/')) return afterAuth(req, res, follow);
     assertAdmin(req.headers.authorization, adminToken).then(

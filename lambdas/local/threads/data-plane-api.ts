@@ -1,6 +1,6 @@
 import type { ClientStatus } from '../../core/auth/verify-token';
-import type { EnvironmentState } from '../../core/deployments';
-import type { DeploymentPlan } from '../../ports/runtime';
+import type { EnvironmentState } from '../../core/deployments/environment-state';
+import type { DeploymentPlan, PlannedBlock } from '../../ports/runtime';
 import type { LogFeedStats } from '../../adapters/local/logs/log-feed';
 import type { AuthorizeAnswerer } from '../gateway/authorize-route';
 
@@ -8,7 +8,9 @@ import type { AuthorizeAnswerer } from '../gateway/authorize-route';
 export interface DataPlaneApi {
   /** Starts serving the platform's port; requests for the control plane go to `controlPort`. Returns the port. */
   open(controlPort: number): Promise<number>;
-  prepare(plan: DeploymentPlan): Promise<void>;
+  /** Checks that one block of a plan can run here (idempotent). */
+  prepare(block: PlannedBlock): Promise<void>;
+  /** Serves the plan from now on (idempotent for one deployment). */
   activate(plan: DeploymentPlan): Promise<void>;
   stop(envId: string): Promise<void>;
   /** A client was rotated or revoked: the gateways drop its cached tokens. */

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import type { ControlPlaneApi, DataPlaneApi } from './data-plane-api';
 import type { CoreContext } from '../../core/context';
-import { loadEnvironmentState } from '../../core/deployments';
+import { loadEnvironmentState } from '../../core/deployments/environment-state';
 import type { Environment } from '../../core/model';
 import type { LogFeedStats } from '../../adapters/local/logs/log-feed';
-import type { DeploymentPlan, Runtime } from '../../ports/runtime';
+import type { DeploymentPlan, PlannedBlock } from '../../ports/runtime';
 import type { AuthorizeAnswerer } from '../gateway/authorize-route';
 import type { DataPlaneData } from './data-plane-worker';
 import { platformBaseUrl } from '../settings';
@@ -20,8 +20,13 @@ export interface DataPlaneOptions extends DataPlaneData {
 
 /** The data plane (data-plane-worker.ts) as the control plane holds it. */
 export interface DataPlane {
-  /** The Runtime port of the core: deploys, rollbacks and shut-downs reach the gateways through it. */
-  readonly runtime: Runtime;
+  /** The serving side of the core's Runtime port: deploys, rollbacks and shut-downs reach the gateways through it. */
+  readonly blocks: {
+    prepare(block: PlannedBlock): Promise<void>;
+    activate(plan: DeploymentPlan): Promise<void>;
+    stop(envId: string): Promise<void>;
+    gatewayUrl(env: Environment): string;
+  };
   /** Starts serving the platform's port; other than gateway requests go to `controlPort`. Returns the port. */
   open(controlPort: number): Promise<number>;
   /** For the core: a client was rotated or revoked; resolves once the gateways forgot its tokens. */
@@ -66,14 +71,14 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   worker.on('error', stopped);
   worker.on('exit', (code) => stopped(new Error(`the data plane's thread exited (code ${code})`)));
 
-  const runtime: Runtime = {
-    prepare: (plan: DeploymentPlan) => rpc.call('prepare', plan),
-    activate: (plan: DeploymentPlan) => rpc.call('activate', plan),
-    stop: (envId: string) => rpc.call('stop', envId),
-    gatewayUrl: (env: Environment) => `${baseUrl}/gw/${env.id}`,
+  const blocks: DataPlane['blocks'] = {
+    prepare: (block) => rpc.call('prepare', block),
+    activate: (plan) => rpc.call('activate', plan),
+    stop: (envId) => rpc.call('stop', envId),
+    gatewayUrl: (env) => `${baseUrl}/gw/${env.id}`,
   };
   return {
-    runtime,
+    blocks,
     open: async (controlPort) => {
       const port = await rpc.call('open', controlPort);
       baseUrl = platformBaseUrl(options.host, port);

@@ -63,7 +63,7 @@ async function main(): Promise<void> {
       baseUrl = platformBaseUrl(data.host, port);
       return port;
     },
-    prepare: (plan) => runtime.prepare(plan),
+    prepare: (block) => runtime.prepare(block),
     activate: (plan) => runtime.activate(plan),
     stop: (envId) => runtime.stop(envId),
     forgetClient: (envId, clientId) => guard.forgetClient(envId, clientId),

@@ -1,37 +1,16 @@
 import { stat } from 'node:fs/promises';
-import { Writable } from 'node:stream';
-import { Cron } from 'croner';
-import { parseCommand } from '../../../core/parse-command';
-import type { EnvironmentState } from '../../../core/deployments';
+import type { EnvironmentState } from '../../../core/deployments/environment-state';
 import { conflict } from '../../../core/errors';
 import type { Environment } from '../../../core/model';
-import type { DeploymentPlan, PlannedBlock, Runtime } from '../../../ports/runtime';
+import { parseCommand } from '../../../core/parse-command';
+import type { DeploymentPlan, PlannedBlock } from '../../../ports/runtime';
+import { blockEnvironment, blockMetaOf, SERVED_TYPES, type BlockEvent, type BlockMeta } from './block-env';
 import { BlockProcess } from './block-process';
-import { blockUrlVariable } from '../../../core/auth/internal-entry';
-import { baseChildEnv } from './child-env';
 import type { ProcessTracker } from './process-tracker';
-import { runSteps } from './run-steps';
 import type { Sandbox } from './sandbox';
 import { confinedRoot, StaticSite } from './static-site';
 
-/** Who a block's output line or lifecycle event belongs to. */
-export interface BlockMeta {
-  readonly envId: string;
-  readonly project: string;
-  readonly environment: string;
-  readonly block: string;
-  readonly release: string;
-  readonly commit?: string;
-}
-
-export type BlockEvent = {
-  type: 'start' | 'ready' | 'exit' | 'idle-stop' | 'job-start' | 'job-end';
-  ms?: number;
-  code?: number | null;
-  signal?: string | null;
-  ok?: boolean;
-  reason?: string;
-};
+export type { BlockEvent, BlockMeta } from './block-env';
 
 export interface LocalRuntimeOptions {
   /** The platform's base URL (known once it listens), for gateway URLs. */
@@ -42,11 +21,9 @@ export interface LocalRuntimeOptions {
   readonly idleTimeoutMs?: number;
   /** @default 15000 */
   readonly startTimeoutMs?: number;
-  /** @default 15 minutes */
-  readonly jobTimeoutMs?: number;
-  /** Records block and job processes, so that a restart after a crash can stop them. */
+  /** Records block processes, so that a restart after a crash can stop them. */
   readonly tracker?: ProcessTracker;
-  /** Where block and job processes run (never with the platform's rights). */
+  /** Where block processes run (never with the platform's rights). */
   readonly sandbox: Sandbox;
   readonly onBlockLine?: (meta: BlockMeta, line: string, stream: 'stdout' | 'stderr') => void;
   readonly onBlockEvent?: (meta: BlockMeta, event: BlockEvent) => void;
@@ -70,8 +47,6 @@ export interface RoutedBlock {
 
 /** One environment's running release: every block of it, switched as one. */
 export class ActiveEnvironment {
-  private readonly crons: Cron[] = [];
-
   constructor(
     public readonly plan: DeploymentPlan,
     public readonly blocks: ReadonlyMap<string, RoutedBlock>,
@@ -81,18 +56,12 @@ export class ActiveEnvironment {
     return this.plan.environment.id;
   }
 
-  addCron(job: Cron): void {
-    this.crons.push(job);
-  }
-
-  /** Stops the crons; processes stop once their in-flight requests finish. */
+  /** Processes stop once their in-flight requests finish. */
   retire(): void {
-    for (const c of this.crons) c.stop();
     for (const b of this.blocks.values()) b.process?.retire();
   }
 
   async stopNow(): Promise<void> {
-    for (const c of this.crons) c.stop();
     await Promise.all([...this.blocks.values()].map((b) => b.process?.stop() ?? Promise.resolve()));
   }
 }
@@ -101,19 +70,18 @@ export type Lookup =
   { readonly kind: 'running'; readonly env: ActiveEnvironment } | { readonly kind: 'unknown' | 'shut-down' | 'not-deployed' };
 
 const NEGATIVE_CACHE_MS = 1000;
-const SERVED_TYPES = new Set(['website', 'microservice', 'custom-service']);
 
 /**
- * The Runtime port on this machine: blocks are child processes that start on their first request
- * and stop when idle; static websites are files served by the gateway; jobs are processes run
- * around deploys or on their schedule. State lives in memory and is rebuilt lazily from the
- * store, so a restart serves each environment's last completed deployment.
+ * The serving side of the Runtime port on this machine (the data plane's): blocks are child
+ * processes that start on their first request and stop when idle; static websites are files
+ * served by the gateway. State lives in memory and is rebuilt lazily from the store, so a restart
+ * serves each environment's last completed deployment. (Jobs run in the control plane:
+ * job-runner.ts, cron-scheduler.ts.)
  */
-export class LocalRuntime implements Runtime {
+export class LocalRuntime {
   private readonly active = new Map<string, ActiveEnvironment>();
   private readonly negative = new Map<string, { kind: 'unknown' | 'shut-down' | 'not-deployed'; until: number }>();
   private readonly loading = new Map<string, Promise<Lookup>>();
-  private readonly jobs = new Set<Promise<unknown>>();
 
   constructor(private readonly options: LocalRuntimeOptions) {}
 
@@ -121,23 +89,19 @@ export class LocalRuntime implements Runtime {
     return `${this.options.baseUrl()}/gw/${env.id}`;
   }
 
-  async prepare(plan: DeploymentPlan): Promise<void> {
-    for (const planned of plan.blocks) await this.checkRunnable(planned);
-    for (const planned of plan.blocks.filter((b) => b.block.type === 'job' && b.block.kind === 'pre-deploy')) {
-      const result = await this.runJob(plan, planned, 'pre-deploy');
-      if (!result.ok) throw conflict('PRE_DEPLOY_JOB_FAILED', `the pre-deploy job "${planned.block.name}" failed (${result.reason})`);
-    }
+  /** Checks that a block can run here: its build on this machine, a start command (idempotent). */
+  async prepare(planned: PlannedBlock): Promise<void> {
+    await this.checkRunnable(planned);
   }
 
+  /** Serves the plan from now on; the previous release's processes stop once their requests finish. */
   async activate(plan: DeploymentPlan): Promise<void> {
-    const next = this.materialize(plan);
     const previous = this.active.get(plan.environment.id);
+    if (previous?.plan.deployment.id === plan.deployment.id) return;
+    const next = this.materialize(plan);
     this.active.set(plan.environment.id, next);
     this.negative.delete(plan.environment.id);
     previous?.retire();
-    for (const planned of plan.blocks.filter((b) => b.block.type === 'job' && b.block.kind === 'post-deploy')) {
-      this.track(this.runJob(plan, planned, 'post-deploy'));
-    }
   }
 
   async stop(envId: string): Promise<void> {
@@ -166,7 +130,6 @@ export class LocalRuntime implements Runtime {
     const envs = [...this.active.values()];
     this.active.clear();
     await Promise.all(envs.map((e) => e.stopNow()));
-    await Promise.allSettled([...this.jobs]);
   }
 
   private async loadFromStore(envId: string): Promise<Lookup> {
@@ -200,6 +163,11 @@ export class LocalRuntime implements Runtime {
       }
       return;
     }
+    if (block.type === 'job') {
+      if (!block.build.startCommand) throw conflict('NEEDS_AWS', `job "${block.name}" has no command (build.startCommand) to run here`);
+      parseCommand(block.build.startCommand, {}, `command of job "${block.name}"`);
+      return;
+    }
     if (!block.build.startCommand) {
       throw conflict(
         'NEEDS_AWS',
@@ -213,7 +181,7 @@ export class LocalRuntime implements Runtime {
     const blocks = new Map<string, RoutedBlock>();
     const env = new ActiveEnvironment(plan, blocks);
     for (const planned of plan.blocks) {
-      const meta = this.metaOf(plan, planned);
+      const meta = blockMetaOf(plan, planned);
       const artifact = planned.build?.artifact ?? '';
       if (isStaticWebsite(planned)) {
         blocks.set(planned.block.name, {
@@ -229,10 +197,6 @@ export class LocalRuntime implements Runtime {
           meta,
           process: this.processFor(plan, planned, meta, artifact),
         });
-      } else if (planned.block.kind === 'cron' && planned.block.schedule) {
-        env.addCron(
-          new Cron(planned.block.schedule, { timezone: 'UTC', protect: true }, () => this.track(this.runJob(plan, planned, 'cron'))),
-        );
       }
     }
     return env;
@@ -256,93 +220,10 @@ export class LocalRuntime implements Runtime {
     });
   }
 
-  /** A block's environment: its variables, then the platform's facts (which always win). */
   private blockEnv(plan: DeploymentPlan, planned: PlannedBlock, port?: number): Record<string, string> {
-    const { block, config, build } = planned;
-    return {
-      ...baseChildEnv(),
-      ...config.variables,
-      ...(port ? { PORT: String(port) } : {}),
-      KINTO_PROJECT: plan.project.name,
-      KINTO_ENVIRONMENT: plan.environment.name,
-      KINTO_BLOCK: block.name,
-      KINTO_RELEASE: plan.release.version,
-      KINTO_DEPLOYMENT: plan.deployment.id,
-      ...(build ? { KINTO_BUILD: build.id } : {}),
-      ...(block.commit ? { KINTO_COMMIT: block.commit } : {}),
-      KINTO_GATEWAY_URL: this.gatewayUrl(plan.environment),
-      ...this.blockUrls(plan),
-    };
-  }
-
-  /** `KINTO_BLOCK_<NAME>_URL` of every block the gateway serves in the plan's environment. */
-  private blockUrls(plan: DeploymentPlan): Record<string, string> {
-    const gateway = this.gatewayUrl(plan.environment);
-    const base = this.options.internalUrl?.(gateway, plan.environment.id) ?? gateway;
-    const urls: Record<string, string> = {};
-    for (const { block } of plan.blocks) {
-      if (SERVED_TYPES.has(block.type)) urls[blockUrlVariable(block.name)] = `${base}/${block.name}`;
-    }
-    return urls;
-  }
-
-  private async runJob(
-    plan: DeploymentPlan,
-    planned: PlannedBlock,
-    reason: 'pre-deploy' | 'post-deploy' | 'cron',
-  ): Promise<{ ok: boolean; reason?: string }> {
-    const meta = this.metaOf(plan, planned);
-    const emit = (line: string) => this.options.onBlockLine?.(meta, line, 'stdout');
-    const started = performance.now();
-    this.options.onBlockEvent?.(meta, { type: 'job-start', reason });
-    const env = this.blockEnv(plan, planned);
-    const sink = new Writable({
-      write: (chunk, _enc, cb) => {
-        for (const line of String(chunk).split('\n')) if (line) emit(line);
-        cb();
-      },
-    });
-    let result: { ok: boolean; reason?: string };
-    try {
-      const steps = parseCommand(planned.block.build.startCommand ?? '', env, `command of job "${planned.block.name}"`);
-      const cwd = planned.build?.artifact ?? '.';
-      result = await runSteps(steps, {
-        cwd,
-        env,
-        log: sink,
-        timeoutMs: this.options.jobTimeoutMs ?? 15 * 60_000,
-        what: `${reason} job`,
-        tracker: this.options.tracker,
-        sandbox: this.options.sandbox,
-        identity: planned.block.blockId,
-        readable: [cwd],
-      });
-    } catch (e) {
-      result = { ok: false, reason: (e as Error).message };
-    }
-    this.options.onBlockEvent?.(meta, {
-      type: 'job-end',
-      ms: Math.round(performance.now() - started),
-      ok: result.ok,
-      reason: result.reason,
-    });
-    return result;
-  }
-
-  private metaOf(plan: DeploymentPlan, planned: PlannedBlock): BlockMeta {
-    return {
-      envId: plan.environment.id,
-      project: plan.project.name,
-      environment: plan.environment.name,
-      block: planned.block.name,
-      release: plan.release.version,
-      ...(planned.block.commit ? { commit: planned.block.commit } : {}),
-    };
-  }
-
-  private track(job: Promise<unknown>): void {
-    this.jobs.add(job);
-    void job.finally(() => this.jobs.delete(job));
+    const gatewayUrl = this.gatewayUrl(plan.environment);
+    const internalBase = this.options.internalUrl?.(gatewayUrl, plan.environment.id) ?? gatewayUrl;
+    return blockEnvironment(plan, planned, { gatewayUrl, internalBase }, port);
   }
 }
 

@@ -1,0 +1,134 @@
+import { compareDeployment } from '../../core/deployments/compare';
+import { deployRelease, getDeployment, listDeployments, promote } from '../../core/deployments/deploy-release';
+import { badRequest } from '../../core/errors';
+import { getJobRun, listJobRuns, readJobRunLog, runJobNow } from '../../core/jobs/job-runs';
+import { listJobs } from '../../core/jobs/list-jobs';
+import { deployInput, promoteInput } from '../../core/request-schemas';
+import { jsonResponse } from '../http/response';
+import { ENV, listOptions, ok, page, route, type Route } from './routes';
+import { buildLogView, deploymentView, jobRunView } from './views';
+
+const accepted = (data: unknown) => jsonResponse(202, { data });
+
+/** Deployments (Tag & Deploy, rollback, promote, compare) and jobs (runs, run now, schedules). */
+export function deploymentRoutes(): Route[] {
+  return [
+    route({
+      method: 'POST',
+      path: `${ENV}/deployments`,
+      summary:
+        'Deploy a release ({release}; an older one is a rollback) or Tag & Deploy ({tag: {version, notes}}); answers 202, the steps advance in the background',
+      tag: 'deployments',
+      status: 202,
+      body: deployInput,
+      handle: async ({ ctx, params, body }) => accepted(deploymentView(await deployRelease(ctx, params.project, params.env, body))),
+    }),
+    route({
+      method: 'GET',
+      path: `${ENV}/deployments`,
+      summary: "An environment's deployment history, newest first",
+      tag: 'deployments',
+      status: 200,
+      query: ['limit', 'cursor'],
+      handle: async ({ ctx, params, query }) =>
+        page(await listDeployments(ctx, params.project, params.env, listOptions(query)), deploymentView),
+    }),
+    route({
+      method: 'GET',
+      path: `${ENV}/deployments/{deployment}`,
+      summary: 'A deployment and its steps (locally, ?follow=true streams its changes as server-sent events)',
+      tag: 'deployments',
+      status: 200,
+      query: ['follow'],
+      handle: async ({ ctx, params, query }) => {
+        if (query.follow !== undefined && query.follow !== 'false') {
+          throw badRequest(
+            'FOLLOW_NOT_AVAILABLE',
+            'This control API cannot stream (it runs as a Lambda): poll GET .../deployments/{id} every few seconds instead.',
+          );
+        }
+        return ok(deploymentView(await getDeployment(ctx, params.project, params.env, params.deployment)));
+      },
+    }),
+    route({
+      method: 'POST',
+      path: `${ENV}/promote`,
+      summary: "Deploy the release running in another environment, with this one's config; answers 202",
+      tag: 'deployments',
+      status: 202,
+      body: promoteInput,
+      handle: async ({ ctx, params, body }) => accepted(deploymentView(await promote(ctx, params.project, params.env, body.from))),
+    }),
+    route({
+      method: 'GET',
+      path: `${ENV}/compare`,
+      summary: 'What deploying ?release=<version> (or promoting ?from=<environment>) would change: blocks and configuration',
+      tag: 'deployments',
+      status: 200,
+      query: ['release', 'from'],
+      handle: async ({ ctx, params, query }) =>
+        ok(await compareDeployment(ctx, params.project, params.env, { release: query.release, from: query.from })),
+    }),
+
+    route({
+      method: 'GET',
+      path: `${ENV}/jobs`,
+      summary: 'The jobs of the release an environment runs: kind, schedule, next cron runs, last run',
+      tag: 'jobs',
+      status: 200,
+      handle: async ({ ctx, params }) =>
+        ok((await listJobs(ctx, params.project, params.env)).map((j) => ({ ...j, lastRun: j.lastRun && jobRunView(j.lastRun) }))),
+    }),
+    route({
+      method: 'GET',
+      path: `${ENV}/blocks/{block}/runs`,
+      summary: "A job's runs in an environment, newest first",
+      tag: 'jobs',
+      status: 200,
+      query: ['limit', 'cursor'],
+      handle: async ({ ctx, params, query }) =>
+        page(await listJobRuns(ctx, params.project, params.env, params.block, listOptions(query)), jobRunView),
+    }),
+    route({
+      method: 'POST',
+      path: `${ENV}/blocks/{block}/runs`,
+      summary: 'Run a job now (answers 202; the run goes on in the background)',
+      tag: 'jobs',
+      status: 202,
+      handle: async ({ ctx, params }) => accepted(jobRunView(await runJobNow(ctx, params.project, params.env, params.block))),
+    }),
+    route({
+      method: 'GET',
+      path: `${ENV}/blocks/{block}/runs/{run}`,
+      summary: 'A job run',
+      tag: 'jobs',
+      status: 200,
+      handle: async ({ ctx, params }) => ok(jobRunView(await getJobRun(ctx, params.project, params.env, params.block, params.run))),
+    }),
+    route({
+      method: 'GET',
+      path: `${ENV}/blocks/{block}/runs/{run}/log`,
+      summary: "A job run's output (text; ?offset= to follow while it runs)",
+      tag: 'jobs',
+      status: 200,
+      query: ['offset'],
+      handle: async ({ ctx, params, query }) => {
+        const offset = query.offset === undefined ? 0 : Number(query.offset);
+        if (!Number.isSafeInteger(offset) || offset < 0)
+          throw badRequest('INVALID_QUERY', 'Use ?offset=<kinto-log-next-offset of the previous read>.');
+        const { run, log } = await readJobRunLog(ctx, params.project, params.env, params.block, params.run, offset);
+        return {
+          statusCode: 200,
+          headers: {
+            'content-type': 'text/plain; charset=utf-8',
+            'cache-control': 'no-store',
+            'x-content-type-options': 'nosniff',
+            'kinto-run-status': run.status,
+            'kinto-log-next-offset': String(log.nextOffset),
+          },
+          body: buildLogView(log.text),
+        };
+      },
+    }),
+  ];
+}
