@@ -15,6 +15,8 @@ const layers = [
   { type: 'local-host', pattern: 'lambdas/local' },
   { type: 'constructs', pattern: 'lib' },
   { type: 'entry-points', pattern: 'bin' },
+  // The typed API client (shared by the console and the CLI); its generator reads the route table.
+  { type: 'api-client', pattern: 'client' },
 ];
 const may = (from, to) => ({ from: { element: { type: from } }, allow: { to: { element: { types: { anyOf: to } } } } });
 
@@ -26,7 +28,7 @@ export default tseslint.config(
     plugins: { boundaries, 'import-x': importX },
     settings: {
       'boundaries/elements': layers,
-      'boundaries/include': ['lambdas/**/*.ts', 'lib/**/*.ts', 'bin/**/*.ts'],
+      'boundaries/include': ['lambdas/**/*.ts', 'lib/**/*.ts', 'bin/**/*.ts', 'client/**/*.ts'],
       ...importX.flatConfigs.typescript.settings,
       'import/resolver': { typescript: true, node: true },
       'import-x/resolver-next': [createTypeScriptImportResolver()],
@@ -44,7 +46,8 @@ export default tseslint.config(
             may('handlers', ['handlers', 'adapters', 'core', 'ports']),
             may('local-host', ['local-host', 'handlers', 'adapters', 'core', 'ports']),
             may('constructs', ['constructs', 'handlers', 'adapters', 'core', 'ports']),
-            may('entry-points', ['entry-points', 'constructs', 'local-host', 'handlers', 'adapters', 'core', 'ports']),
+            may('entry-points', ['entry-points', 'api-client', 'constructs', 'local-host', 'handlers', 'adapters', 'core', 'ports']),
+            may('api-client', ['api-client', 'handlers']),
           ],
         },
       ],

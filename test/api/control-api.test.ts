@@ -41,10 +41,27 @@ describe('Control API over HTTP (the real local platform)', () => {
         '/v1/projects/{project}/releases',
         '/v1/projects/{project}/releases/{version}',
         '/v1/projects/{project}/environments/{env}/deployments',
+        '/v1/projects/{project}/environments/{env}/deployments/{deployment}',
+        '/v1/projects/{project}/environments/{env}/compare',
+        '/v1/projects/{project}/environments/{env}/jobs',
+        '/v1/projects/{project}/environments/{env}/blocks/{block}/runs',
+        '/v1/projects/{project}/environments/{env}/blocks/{block}/runs/{run}/log',
       ]) {
         expect(doc.paths).toHaveProperty([path]);
       }
       expect(doc.paths['/v1/projects'].post.requestBody.content['application/json'].schema.properties.name).toBeDefined();
+      // Answers are described too, so typed clients can be generated from the document.
+      const deployment =
+        doc.paths['/v1/projects/{project}/environments/{env}/deployments'].post.responses['202'].content['application/json'].schema;
+      expect(deployment.properties.data.properties.steps.items.properties.status.enum).toEqual([
+        'pending',
+        'running',
+        'succeeded',
+        'failed',
+        'skipped',
+      ]);
+      const list = doc.paths['/v1/projects'].get.responses['200'].content['application/json'].schema;
+      expect(list.properties.data.type).toBe('array');
     });
   });
 

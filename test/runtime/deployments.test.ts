@@ -1,5 +1,7 @@
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { join } from 'node:path';
+import { z } from 'zod';
+import { comparisonSchema, deploymentSchema, environmentSchema, jobRunSchema, jobSchema } from '../../lambdas/handlers/api/view-schemas';
 import { dynamoDbClient } from '../../lambdas/local/dynalite-server';
 import { commitFiles, createGitRepo } from '../support/git-repo';
 import { startHitRecorder, type HitRecorder } from '../support/hit-recorder';
@@ -82,6 +84,9 @@ describe('Deployments as a visible process', () => {
     expect(started.body.data.steps.map((s: any) => s.id)).toEqual(['prepare:api', 'switch']);
     const done = await kinto.waitForDeployment('shop', 'dev', started.body.data.id);
     expect(done.status).toBe('succeeded');
+    // Answers are what the OpenAPI document says they are.
+    deploymentSchema.parse(done);
+    environmentSchema.parse((await kinto.api('GET', E)).body.data);
     for (const s of done.steps)
       expect(s).toMatchObject({ status: 'succeeded', startedAt: expect.any(String), endedAt: expect.any(String) });
     expect((await kinto.api('GET', `${P}/releases/1.0.0`)).body.data.notes).toBe('first');
@@ -115,6 +120,7 @@ describe('Deployments as a visible process', () => {
     ]);
     expect((await call()).release).toBe('1.0.0');
     const runs = (await kinto.api('GET', `${E}/blocks/migrate/runs`)).body.data;
+    z.array(jobRunSchema).parse(runs);
     expect(runs[0]).toMatchObject({
       trigger: 'pre-deploy',
       status: 'failed',
@@ -296,7 +302,7 @@ describe('Deployments as a visible process', () => {
     await kinto.buildBlock('shop', 'api');
     await kinto.api('DELETE', `${P}/blocks/notify`);
     expect((await kinto.api('POST', `${P}/releases`, { version: '1.3.0' })).status).toBe(201);
-    const c = (await kinto.api('GET', `${E}/compare?release=1.3.0`)).body.data;
+    const c = comparisonSchema.parse((await kinto.api('GET', `${E}/compare?release=1.3.0`)).body.data);
     expect(c.from).toMatchObject({ release: '1.2.0' });
     expect(c.to).toEqual({ release: '1.3.0' });
     expect(c.blocks.removed).toEqual(['notify']);
@@ -308,6 +314,7 @@ describe('Deployments as a visible process', () => {
 
   it('lists the jobs of the running release with their kind, timeout and last run', async () => {
     const jobs = (await kinto.api('GET', `${E}/jobs`)).body.data;
+    z.array(jobSchema).parse(jobs);
     expect(jobs.map((j: any) => [j.name, j.kind, j.timeoutSeconds])).toEqual([
       ['migrate', 'pre-deploy', 900],
       ['notify', 'post-deploy', 900],

@@ -3,9 +3,10 @@ import { createClient, getClient, listClients, revokeClient, rotateClientSecret,
 import type { Client } from '../../core/model';
 import { noContent } from '../http/response';
 import { created, ENV, listOptions, ok, page, route, type Route } from './routes';
+import { clientSchema, issuedClientSchema, type ClientViewShape } from './view-schemas';
 
 /** A client as listed: never its secret, nor the secret's hash. */
-export const clientView = (c: Client) => ({
+export const clientView = (c: Client): ClientViewShape => ({
   clientId: c.clientId,
   name: c.name ?? null,
   createdAt: c.createdAt,
@@ -23,6 +24,7 @@ export function clientRoutes(): Route[] {
     route({
       method: 'POST',
       path: `${ENV}/clients`,
+      response: issuedClientSchema,
       summary: 'Create a client (its secret is shown only in this answer)',
       tag: 'clients',
       status: 201,
@@ -32,6 +34,8 @@ export function clientRoutes(): Route[] {
     route({
       method: 'GET',
       path: `${ENV}/clients`,
+      response: clientSchema,
+      list: true,
       summary: "List an environment's clients (ids and creation times, no secrets)",
       tag: 'clients',
       status: 200,
@@ -41,6 +45,7 @@ export function clientRoutes(): Route[] {
     route({
       method: 'GET',
       path: `${ENV}/clients/{clientId}`,
+      response: clientSchema,
       summary: 'Get a client (no secret)',
       tag: 'clients',
       status: 200,
@@ -49,6 +54,7 @@ export function clientRoutes(): Route[] {
     route({
       method: 'POST',
       path: `${ENV}/clients/{clientId}/rotate`,
+      response: issuedClientSchema,
       summary: "Rotate a client's secret: the old secret and its tokens stop working",
       tag: 'clients',
       status: 200,

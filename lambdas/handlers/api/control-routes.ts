@@ -20,6 +20,15 @@ import { getRelease, listReleases, tagRelease } from '../../core/releases';
 import { jsonResponse, noContent } from '../http/response';
 import { issuedClientView } from './client-routes';
 import { created, ENV, ifMatch, listOptions, ok, P, page, route, type Route } from './routes';
+import {
+  blockConfigSchema,
+  blockSchema,
+  buildSchema,
+  createdEnvironmentSchema,
+  environmentSchema,
+  projectSchema,
+  releaseSchema,
+} from './view-schemas';
 import { blockConfigView, blockView, buildLogView, buildView, environmentView, projectView, releaseView } from './views';
 
 /** The control API, in the order of the workflow: projects, blocks, builds, environments, config, releases (deployments and jobs: deployment-routes.ts). */
@@ -38,6 +47,7 @@ export function controlRoutes(openApi: () => unknown): Route[] {
     route({
       method: 'POST',
       path: '/v1/projects',
+      response: projectSchema,
       summary: 'Create a project',
       tag: 'projects',
       status: 201,
@@ -47,6 +57,8 @@ export function controlRoutes(openApi: () => unknown): Route[] {
     route({
       method: 'GET',
       path: '/v1/projects',
+      response: projectSchema,
+      list: true,
       summary: 'List projects',
       tag: 'projects',
       status: 200,
@@ -56,6 +68,7 @@ export function controlRoutes(openApi: () => unknown): Route[] {
     route({
       method: 'GET',
       path: P,
+      response: projectSchema,
       summary: 'Get a project',
       tag: 'projects',
       status: 200,
@@ -64,6 +77,7 @@ export function controlRoutes(openApi: () => unknown): Route[] {
     route({
       method: 'PATCH',
       path: P,
+      response: projectSchema,
       summary: 'Update a project',
       tag: 'projects',
       status: 200,
@@ -86,6 +100,7 @@ export function controlRoutes(openApi: () => unknown): Route[] {
     route({
       method: 'POST',
       path: `${P}/blocks`,
+      response: blockSchema,
       summary: 'Add a block',
       tag: 'blocks',
       status: 201,
@@ -95,6 +110,8 @@ export function controlRoutes(openApi: () => unknown): Route[] {
     route({
       method: 'GET',
       path: `${P}/blocks`,
+      response: blockSchema,
+      list: true,
       summary: "List a project's blocks",
       tag: 'blocks',
       status: 200,
@@ -104,6 +121,7 @@ export function controlRoutes(openApi: () => unknown): Route[] {
     route({
       method: 'GET',
       path: `${P}/blocks/{block}`,
+      response: blockSchema,
       summary: 'Get a block',
       tag: 'blocks',
       status: 200,
@@ -112,6 +130,7 @@ export function controlRoutes(openApi: () => unknown): Route[] {
     route({
       method: 'PATCH',
       path: `${P}/blocks/{block}`,
+      response: blockSchema,
       summary: 'Change a block',
       tag: 'blocks',
       status: 200,
@@ -133,6 +152,7 @@ export function controlRoutes(openApi: () => unknown): Route[] {
     route({
       method: 'POST',
       path: `${P}/blocks/{block}/builds`,
+      response: buildSchema,
       summary: 'Build the latest commit of the block (also: retry)',
       tag: 'builds',
       status: 202,
@@ -141,6 +161,8 @@ export function controlRoutes(openApi: () => unknown): Route[] {
     route({
       method: 'GET',
       path: `${P}/blocks/{block}/builds`,
+      response: buildSchema,
+      list: true,
       summary: "List a block's builds, newest first",
       tag: 'builds',
       status: 200,
@@ -150,6 +172,7 @@ export function controlRoutes(openApi: () => unknown): Route[] {
     route({
       method: 'GET',
       path: `${P}/blocks/{block}/builds/{build}`,
+      response: buildSchema,
       summary: 'Get a build',
       tag: 'builds',
       status: 200,
@@ -184,6 +207,7 @@ export function controlRoutes(openApi: () => unknown): Route[] {
     route({
       method: 'POST',
       path: `${P}/environments`,
+      response: createdEnvironmentSchema,
       summary: 'Create an environment (cloneFrom copies per-block config); the answer holds its first client and secret',
       tag: 'environments',
       status: 201,
@@ -197,6 +221,8 @@ export function controlRoutes(openApi: () => unknown): Route[] {
     route({
       method: 'GET',
       path: `${P}/environments`,
+      response: environmentSchema,
+      list: true,
       summary: "List a project's environments",
       tag: 'environments',
       status: 200,
@@ -207,6 +233,7 @@ export function controlRoutes(openApi: () => unknown): Route[] {
     route({
       method: 'GET',
       path: ENV,
+      response: environmentSchema,
       summary: 'Get an environment (with its gateway URL)',
       tag: 'environments',
       status: 200,
@@ -228,6 +255,7 @@ export function controlRoutes(openApi: () => unknown): Route[] {
     route({
       method: 'POST',
       path: `${ENV}/shutdown`,
+      response: environmentSchema,
       summary: 'Shut an environment down (503 until the next deploy)',
       tag: 'environments',
       status: 200,
@@ -237,6 +265,7 @@ export function controlRoutes(openApi: () => unknown): Route[] {
     route({
       method: 'GET',
       path: `${ENV}/blocks/{block}/config`,
+      response: blockConfigSchema,
       summary: "A block's configuration in an environment",
       tag: 'config',
       status: 200,
@@ -248,6 +277,7 @@ export function controlRoutes(openApi: () => unknown): Route[] {
     route({
       method: 'PUT',
       path: `${ENV}/blocks/{block}/config`,
+      response: blockConfigSchema,
       summary: "Replace a block's configuration in an environment (If-Match: revision)",
       tag: 'config',
       status: 200,
@@ -260,6 +290,7 @@ export function controlRoutes(openApi: () => unknown): Route[] {
     route({
       method: 'DELETE',
       path: `${ENV}/blocks/{block}/config`,
+      response: blockConfigSchema,
       summary: "Reset a block's configuration in an environment to its defaults",
       tag: 'config',
       status: 200,
@@ -271,6 +302,7 @@ export function controlRoutes(openApi: () => unknown): Route[] {
     route({
       method: 'DELETE',
       path: `${ENV}/blocks/{block}/config/variables/{variable}`,
+      response: blockConfigSchema,
       summary: 'Reset one variable (plain or secret) of a block in an environment to its default',
       tag: 'config',
       status: 200,
@@ -283,6 +315,7 @@ export function controlRoutes(openApi: () => unknown): Route[] {
     route({
       method: 'POST',
       path: `${P}/releases`,
+      response: releaseSchema,
       summary: 'Tag a release (freezes every block and its build)',
       tag: 'releases',
       status: 201,
@@ -292,6 +325,8 @@ export function controlRoutes(openApi: () => unknown): Route[] {
     route({
       method: 'GET',
       path: `${P}/releases`,
+      response: releaseSchema,
+      list: true,
       summary: 'List releases, newest version first',
       tag: 'releases',
       status: 200,
@@ -301,6 +336,7 @@ export function controlRoutes(openApi: () => unknown): Route[] {
     route({
       method: 'GET',
       path: `${P}/releases/{version}`,
+      response: releaseSchema,
       summary: 'Get a release',
       tag: 'releases',
       status: 200,

@@ -7,12 +7,9 @@ import { assertAdmin, type AdminTokenSource } from '../http/admin-auth';
 import { toErrorResponse } from '../http/http-errors';
 import { header, readJsonBody } from '../http/json-body';
 import type { HttpResult } from '../http/response';
+import { API_VERSION, apiRoutes } from './api-routes';
+import type { LogStoreSource } from './log-routes';
 import { buildOpenApi } from './openapi';
-import { clientRoutes } from './client-routes';
-import { controlRoutes } from './control-routes';
-import { deploymentRoutes } from './deployment-routes';
-import { logRoutes, type LogStoreSource } from './log-routes';
-import { isPublicRoute } from './public-routes';
 import type { Route } from './routes';
 
 export interface ApiHandlerOptions {
@@ -32,18 +29,8 @@ export type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Pr
  * serves the local platform through its HTTP adapter.
  */
 export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
-  // Each feature contributes its routes; the OpenAPI document is generated from all of them.
-  const routes: Route[] = [
-    ...controlRoutes(() => openApi),
-    ...deploymentRoutes(),
-    ...clientRoutes(),
-    ...logRoutes(options.logs ?? (() => undefined)),
-  ];
-  for (const r of routes) {
-    if (Boolean(r.public) !== isPublicRoute(r.method, r.path))
-      throw new Error(`${r.method} ${r.path}: list it in PUBLIC_ROUTES (public-routes.ts) exactly when it is public`);
-  }
-  const openApi = buildOpenApi(routes, options.version ?? '0.1.0');
+  const routes = apiRoutes(options.logs ?? (() => undefined), () => openApi);
+  const openApi = buildOpenApi(routes, options.version ?? API_VERSION);
   let coreContext: Promise<CoreContext> | undefined;
   const core = (): Promise<CoreContext> =>
     (coreContext ??= typeof options.context === 'function' ? options.context() : Promise.resolve(options.context));

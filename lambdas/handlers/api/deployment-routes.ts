@@ -6,7 +6,9 @@ import { listJobs } from '../../core/jobs/list-jobs';
 import { deployInput, promoteInput } from '../../core/request-schemas';
 import { jsonResponse } from '../http/response';
 import { ENV, listOptions, ok, page, route, type Route } from './routes';
+import { z } from 'zod';
 import { buildLogView, deploymentView, jobRunView } from './views';
+import { comparisonSchema, deploymentSchema, jobRunSchema, jobSchema } from './view-schemas';
 
 const accepted = (data: unknown) => jsonResponse(202, { data });
 
@@ -16,6 +18,7 @@ export function deploymentRoutes(): Route[] {
     route({
       method: 'POST',
       path: `${ENV}/deployments`,
+      response: deploymentSchema,
       summary:
         'Deploy a release ({release}; an older one is a rollback) or Tag & Deploy ({tag: {version, notes}}); answers 202, the steps advance in the background',
       tag: 'deployments',
@@ -26,6 +29,8 @@ export function deploymentRoutes(): Route[] {
     route({
       method: 'GET',
       path: `${ENV}/deployments`,
+      response: deploymentSchema,
+      list: true,
       summary: "An environment's deployment history, newest first",
       tag: 'deployments',
       status: 200,
@@ -36,6 +41,7 @@ export function deploymentRoutes(): Route[] {
     route({
       method: 'GET',
       path: `${ENV}/deployments/{deployment}`,
+      response: deploymentSchema,
       summary: 'A deployment and its steps (locally, ?follow=true streams its changes as server-sent events)',
       tag: 'deployments',
       status: 200,
@@ -53,6 +59,7 @@ export function deploymentRoutes(): Route[] {
     route({
       method: 'POST',
       path: `${ENV}/promote`,
+      response: deploymentSchema,
       summary: "Deploy the release running in another environment, with this one's config; answers 202",
       tag: 'deployments',
       status: 202,
@@ -62,6 +69,7 @@ export function deploymentRoutes(): Route[] {
     route({
       method: 'GET',
       path: `${ENV}/compare`,
+      response: comparisonSchema,
       summary: 'What deploying ?release=<version> (or promoting ?from=<environment>) would change: blocks and configuration',
       tag: 'deployments',
       status: 200,
@@ -73,6 +81,7 @@ export function deploymentRoutes(): Route[] {
     route({
       method: 'GET',
       path: `${ENV}/jobs`,
+      response: z.array(jobSchema),
       summary: 'The jobs of the release an environment runs: kind, schedule, next cron runs, last run',
       tag: 'jobs',
       status: 200,
@@ -82,6 +91,8 @@ export function deploymentRoutes(): Route[] {
     route({
       method: 'GET',
       path: `${ENV}/blocks/{block}/runs`,
+      response: jobRunSchema,
+      list: true,
       summary: "A job's runs in an environment, newest first",
       tag: 'jobs',
       status: 200,
@@ -92,6 +103,7 @@ export function deploymentRoutes(): Route[] {
     route({
       method: 'POST',
       path: `${ENV}/blocks/{block}/runs`,
+      response: jobRunSchema,
       summary: 'Run a job now (answers 202; the run goes on in the background)',
       tag: 'jobs',
       status: 202,
@@ -100,6 +112,7 @@ export function deploymentRoutes(): Route[] {
     route({
       method: 'GET',
       path: `${ENV}/blocks/{block}/runs/{run}`,
+      response: jobRunSchema,
       summary: 'A job run',
       tag: 'jobs',
       status: 200,

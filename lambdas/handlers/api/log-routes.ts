@@ -11,6 +11,7 @@ import {
 import type { CoreContext } from '../../core/context';
 import type { LogStore } from '../../ports/log-store';
 import { jsonResponse } from '../http/response';
+import { instanceLineSchema, metricsSchema, requestDetailSchema, requestSchema } from './view-schemas';
 import { ENV, ok, route, type Route } from './routes';
 import { consoleLineView, instanceLineView, requestView } from './log-views';
 
@@ -34,6 +35,8 @@ export function logRoutes(source: LogStoreSource): Route[] {
     route({
       method: 'GET',
       path: `${ENV}/requests`,
+      response: requestSchema,
+      list: true,
       summary: 'The last requests through the gateway, newest first (?limit, ?block, ?status=404|5xx|error, ?before=<nextCursor>)',
       tag: 'logs',
       status: 200,
@@ -46,6 +49,7 @@ export function logRoutes(source: LogStoreSource): Route[] {
     route({
       method: 'GET',
       path: `${ENV}/requests/{requestId}`,
+      response: requestDetailSchema,
       summary: 'One request: its access entry and the console lines its blocks logged with its kinto_request_id',
       tag: 'logs',
       status: 200,
@@ -61,6 +65,8 @@ export function logRoutes(source: LogStoreSource): Route[] {
     route({
       method: 'GET',
       path: `${ENV}/blocks/{block}/logs`,
+      response: instanceLineSchema,
+      list: true,
       summary:
         "A block's instance log: output not attached to a request, and platform events (?q, ?from, ?to, ?limit, ?before, ?after; locally ?follow=true streams)",
       tag: 'logs',
@@ -87,6 +93,7 @@ export function logRoutes(source: LogStoreSource): Route[] {
     route({
       method: 'GET',
       path: `${ENV}/metrics`,
+      response: metricsSchema,
       summary:
         'Per block per minute: requests, 4xx, 5xx, p50/p95/p99 duration, cold starts/wakes (?from, ?to; default the last hour, at most 24 h)',
       tag: 'logs',

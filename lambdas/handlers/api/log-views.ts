@@ -1,8 +1,9 @@
 import type { AccessRecord, ConsoleLineRecord, InstanceLineRecord } from '../../core/logs/log-records';
+import type { RequestViewShape } from './view-schemas';
 
 /** How the API shows log records (stable field names; absent values as null). */
 
-export const requestView = (r: AccessRecord) => ({
+export const requestView = (r: AccessRecord): RequestViewShape => ({
   requestId: r.requestId,
   time: r.time,
   method: r.method,

@@ -9,6 +9,18 @@ const errorSchema = {
   },
 };
 
+/** `{data}` (or `{data: [...], nextCursor}`) around a view's schema. */
+function answerSchema(view: z.ZodType, list: boolean): unknown {
+  const data = z.toJSONSchema(view, { unrepresentable: 'any', io: 'output' });
+  return list
+    ? {
+        type: 'object',
+        required: ['data', 'nextCursor'],
+        properties: { data: { type: 'array', items: data }, nextCursor: { type: ['string', 'null'] } },
+      }
+    : { type: 'object', required: ['data'], properties: { data } };
+}
+
 /** An OpenAPI 3.1 document generated from the route table and its zod body schemas. */
 export function buildOpenApi(routes: readonly Route[], version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -29,7 +41,10 @@ export function buildOpenApi(routes: readonly Route[], version: string): Record<
           }
         : {}),
       responses: {
-        [String(r.status)]: { description: r.status === 204 ? 'Done; no body' : 'Success: `{ "data": ... }`' },
+        [String(r.status)]: {
+          description: r.status === 204 ? 'Done; no body' : 'Success: `{ "data": ... }`',
+          ...(r.response ? { content: { 'application/json': { schema: answerSchema(r.response, r.list === true) } } } : {}),
+        },
         '4XX': {
           description: 'Your request was wrong: the message says how to fix it',
           content: { 'application/json': { schema: errorSchema } },

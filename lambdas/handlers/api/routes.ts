@@ -29,6 +29,9 @@ export interface Route<B = unknown> {
   readonly public?: boolean;
   /** Documented query parameters. */
   readonly query?: readonly string[];
+  /** Schema of a successful answer's `data` (for the OpenAPI document); `list`: data is an array of it, with `nextCursor`. */
+  readonly response?: z.ZodType;
+  readonly list?: boolean;
   handle(request: RouteRequest<B>): Promise<HttpResult>;
 }
 

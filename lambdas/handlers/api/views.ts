@@ -2,13 +2,21 @@ import { stripVTControlCharacters } from 'node:util';
 import type { BlockConfigView } from '../../core/block-config';
 import type { Block, Build, Deployment, Environment, JobRun, Project, Release, ResolvedBlockConfig, SealedSecret } from '../../core/model';
 import type { Runtime } from '../../ports/runtime';
+import type {
+  BlockConfigViewShape,
+  BuildViewShape,
+  DeploymentViewShape,
+  EnvironmentViewShape,
+  JobRunViewShape,
+  ProjectView,
+} from './view-schemas';
 
 /**
  * What the control API returns for each entity: stored fields minus internal keys and secrets
  * (password hashes never leave the platform).
  */
 
-export const projectView = (p: Project) => ({
+export const projectView = (p: Project): ProjectView => ({
   name: p.name,
   description: p.description,
   id: p.id,
@@ -22,7 +30,7 @@ export const blockView = (b: Block) => {
   return rest;
 };
 
-export const environmentView = (e: Environment, runtime: Pick<Runtime, 'gatewayUrl'>) => ({
+export const environmentView = (e: Environment, runtime: Pick<Runtime, 'gatewayUrl'>): EnvironmentViewShape => ({
   name: e.name,
   id: e.id,
   status: e.status,
@@ -48,11 +56,11 @@ const resolvedView = (c: ResolvedBlockConfig) => ({
   variables: variablesView(c.variables, c.secrets),
   memoryMb: c.memoryMb,
   visibility: c.visibility,
-  basicAuth: c.basicAuth ? { username: c.basicAuth.username, passwordSet: true } : null,
+  basicAuth: c.basicAuth ? { username: c.basicAuth.username, passwordSet: true as const } : null,
   ...(c.timeoutSeconds !== undefined ? { timeoutSeconds: c.timeoutSeconds } : {}),
 });
 
-export const blockConfigView = (v: BlockConfigView, envName: string) => ({
+export const blockConfigView = (v: BlockConfigView, envName: string): BlockConfigViewShape => ({
   block: v.block.name,
   environment: envName,
   ...resolvedView(v.resolved),
@@ -69,7 +77,7 @@ export const releaseView = (r: Release) => ({
   blocks: r.blocks.map((b) => ({ ...b })),
 });
 
-export const deploymentView = (d: Deployment) => ({
+export const deploymentView = (d: Deployment): DeploymentViewShape => ({
   id: d.id,
   release: d.release,
   action: d.action,
@@ -78,7 +86,7 @@ export const deploymentView = (d: Deployment) => ({
   status: d.status,
   error: d.error ?? null,
   failedStep: d.failedStep ?? null,
-  failedJobs: d.failedJobs ?? [],
+  failedJobs: [...(d.failedJobs ?? [])],
   steps: d.steps.map((s) => ({
     id: s.id,
     kind: s.kind,
@@ -95,7 +103,7 @@ export const deploymentView = (d: Deployment) => ({
   config: Object.fromEntries(Object.entries(d.config).map(([name, c]) => [name, resolvedView(c)])),
 });
 
-export const jobRunView = (r: JobRun) => ({
+export const jobRunView = (r: JobRun): JobRunViewShape => ({
   id: r.id,
   job: r.job,
   trigger: r.trigger,
@@ -109,7 +117,7 @@ export const jobRunView = (r: JobRun) => ({
   reason: r.reason ?? null,
 });
 
-export const buildView = (b: Build) => ({
+export const buildView = (b: Build): BuildViewShape => ({
   id: b.id,
   block: b.blockName,
   status: b.status,
