@@ -27,6 +27,7 @@ import { connect } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { hostPids } from '../test/support/processes';
 import { freePort } from '../lambdas/adapters/local/runtime/block-process';
 import { median, saveResults } from './results';
 
@@ -190,8 +191,8 @@ async function startKinto(
     await api('PUT', `/v1/projects/bench/environments/open/blocks/${block}/config`, { visibility: 'public' });
   await api('POST', '/v1/projects/bench/releases', { version: '1.0.0' });
   await api('POST', '/v1/projects/bench/releases', { version: '1.0.1' });
-  await api('POST', '/v1/projects/bench/environments/open/deployments', { release: '1.0.0' });
-  await api('POST', '/v1/projects/bench/environments/secure/deployments', { release: '1.0.0' });
+  await deploy(api, 'open', '1.0.0');
+  await deploy(api, 'secure', '1.0.0');
   const publicUrl = `${base}/gw/${(await api('GET', '/v1/projects/bench/environments/open')).data.id}`;
   const secureUrl = `${base}/gw/${secure.id}`;
   const auth = await fetch(`${secureUrl}/authorize`, {
@@ -200,7 +201,25 @@ async function startKinto(
     body: JSON.stringify({ clientId: secure.client.clientId, secret: secure.client.secret }),
   });
   const clientToken = ((await auth.json()) as any).data.token as string;
-  return { publicUrl, secureUrl, token: clientToken, api, pidOf: async () => Number(await (await fetch(`${publicUrl}/pid/`)).text()) };
+  // Blocks run in PID namespaces of their own: their host pid is found by their environment.
+  const pidOf = async () => {
+    await (await fetch(`${publicUrl}/pid/`)).text();
+    const [pid] = hostPids({ KINTO_BLOCK: 'pid', KINTO_GATEWAY_URL: publicUrl });
+    if (!pid) throw new Error('the pid block has no process');
+    return pid;
+  };
+  return { publicUrl, secureUrl, token: clientToken, api, pidOf };
+}
+
+/** A deployment is recorded at once (202) and carried out in the background: wait for its end. */
+async function deploy(api: (method: string, path: string, body?: unknown) => Promise<any>, env: string, release: string): Promise<void> {
+  const started = (await api('POST', `/v1/projects/bench/environments/${env}/deployments`, { release })).data;
+  for (;;) {
+    const d = (await api('GET', `/v1/projects/bench/environments/${env}/deployments/${started.id}`)).data;
+    if (d.status === 'succeeded') return;
+    if (d.status === 'failed') throw new Error(`deployment failed: ${d.error}`);
+    await sleep(5);
+  }
 }
 
 async function throughput(t: Target): Promise<number> {
@@ -395,7 +414,7 @@ async function main(): Promise<void> {
   const deploys: number[] = [];
   for (let i = 0; i < 10; i++) {
     const started = performance.now();
-    await kinto.api('POST', '/v1/projects/bench/environments/open/deployments', { release: i % 2 ? '1.0.0' : '1.0.1' });
+    await deploy(kinto.api, 'open', i % 2 ? '1.0.0' : '1.0.1');
     deploys.push(performance.now() - started);
   }
 
