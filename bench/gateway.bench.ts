@@ -202,9 +202,10 @@ async function startKinto(
   });
   const clientToken = ((await auth.json()) as any).data.token as string;
   // Blocks run in PID namespaces of their own: their host pid is found by their environment.
+  const gatewayUrl = (await api('GET', '/v1/projects/bench/environments/open')).data.gatewayUrl as string;
   const pidOf = async () => {
     await (await fetch(`${publicUrl}/pid/`)).text();
-    const [pid] = hostPids({ KINTO_BLOCK: 'pid', KINTO_GATEWAY_URL: publicUrl });
+    const [pid] = hostPids({ KINTO_BLOCK: 'pid', KINTO_GATEWAY_URL: gatewayUrl });
     if (!pid) throw new Error('the pid block has no process');
     return pid;
   };

@@ -143,11 +143,11 @@ async function runJobStep(
   return save(ctx, d, { steps: withStep(d, step.id, { status: 'succeeded', endedAt: nowIso(ctx) }) });
 }
 
+// The environment is freed before the record says the deployment ended: whoever sees it ended may
+// deploy again at once. (A crash in between is settled at start from the environment's commit.)
 async function succeed(ctx: CoreContext, d: Deployment): Promise<Deployment> {
-  const at = nowIso(ctx);
-  const done = await save(ctx, d, { status: 'succeeded', finishedAt: at });
   await unlockEnvironment(ctx, d.envId, d.id);
-  return done;
+  return save(ctx, d, { status: 'succeeded', finishedAt: nowIso(ctx) });
 }
 
 /** Ends a deployment as failed at `step`: the steps left are skipped and the environment is freed. */
@@ -159,9 +159,8 @@ export async function fail(ctx: CoreContext, d: Deployment, step: DeploymentStep
     if (s.status === 'running') return { ...s, status: 'failed', endedAt: at, message: reason };
     return s;
   });
-  const done = await save(ctx, d, { status: 'failed', steps, error: reason, ...(step ? { failedStep: step.id } : {}), finishedAt: at });
   await unlockEnvironment(ctx, d.envId, d.id);
-  return done;
+  return save(ctx, d, { status: 'failed', steps, error: reason, ...(step ? { failedStep: step.id } : {}), finishedAt: at });
 }
 
 function withStep(d: Deployment, id: string, change: Partial<DeploymentStep>): DeploymentStep[] {
