@@ -139,6 +139,7 @@ async function finishCommitted(ctx: CoreContext, d: Deployment): Promise<void> {
     ...(d.failedJobs ?? []),
     ...d.steps.filter((s) => s.kind === 'post-deploy' && (s.status === 'pending' || s.status === 'running')).map((s) => s.block!),
   ];
+  await unlockEnvironment(ctx, d.envId, d.id);
   await ctx.store.deployments.update({
     ...d,
     steps,
@@ -147,7 +148,6 @@ async function finishCommitted(ctx: CoreContext, d: Deployment): Promise<void> {
     finishedAt: at,
     updatedAt: at,
   });
-  await unlockEnvironment(ctx, d.envId, d.id);
 }
 
 function isOlder(version: string, running: string | undefined): boolean {
