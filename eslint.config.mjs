@@ -17,6 +17,8 @@ const layers = [
   { type: 'entry-points', pattern: 'bin' },
   // The typed API client (shared by the console and the CLI); its generator reads the route table.
   { type: 'api-client', pattern: 'client' },
+  // The `kinto` CLI's commands: they reach the platform through the API client only.
+  { type: 'cli', pattern: 'cli' },
 ];
 const may = (from, to) => ({ from: { element: { type: from } }, allow: { to: { element: { types: { anyOf: to } } } } });
 
@@ -28,7 +30,7 @@ export default tseslint.config(
     plugins: { boundaries, 'import-x': importX },
     settings: {
       'boundaries/elements': layers,
-      'boundaries/include': ['lambdas/**/*.ts', 'lib/**/*.ts', 'bin/**/*.ts', 'client/**/*.ts'],
+      'boundaries/include': ['lambdas/**/*.ts', 'lib/**/*.ts', 'bin/**/*.ts', 'client/**/*.ts', 'cli/**/*.ts'],
       ...importX.flatConfigs.typescript.settings,
       'import/resolver': { typescript: true, node: true },
       'import-x/resolver-next': [createTypeScriptImportResolver()],
@@ -46,8 +48,9 @@ export default tseslint.config(
             may('handlers', ['handlers', 'adapters', 'core', 'ports']),
             may('local-host', ['local-host', 'handlers', 'adapters', 'core', 'ports']),
             may('constructs', ['constructs', 'handlers', 'adapters', 'core', 'ports']),
-            may('entry-points', ['entry-points', 'api-client', 'constructs', 'local-host', 'handlers', 'adapters', 'core', 'ports']),
+            may('entry-points', ['entry-points', 'cli', 'api-client', 'constructs', 'local-host', 'handlers', 'adapters', 'core', 'ports']),
             may('api-client', ['api-client', 'handlers']),
+            may('cli', ['cli', 'api-client']),
           ],
         },
       ],

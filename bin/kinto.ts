@@ -1,7 +1,6 @@
 #!/usr/bin/env -S npx tsx
 import { Command } from 'commander';
-import { startLocalPlatform } from '../lambdas/local/local-platform';
-import { readSettings } from '../lambdas/local/settings';
+import { registerCommands, unknownCommand } from '../cli/program';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -13,7 +12,17 @@ const program = new Command().name('kinto').description('Kinto: git repos to run
 program
   .command('dev', { isDefault: true })
   .description('Run the whole Kinto platform on this machine (settings: KINTO_PORT, KINTO_HOME, KINTO_ADMIN_TOKEN, KINTO_IDLE_TIMEOUT_MS)')
+  .addHelpText(
+    'after',
+    '\nExamples:\n  $ kinto dev                                   # = npm start\n  $ KINTO_PORT=4100 KINTO_HOME=/tmp/kinto kinto dev\n',
+  )
   .action(async () => {
+    // Loaded here, not at the top: the other commands only talk to a platform, and loading it costs
+    // about a second. require, not import(): esbuild-register transpiles what require loads.
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const { readSettings } = require('../lambdas/local/settings') as typeof import('../lambdas/local/settings');
+    const { startLocalPlatform } = require('../lambdas/local/local-platform') as typeof import('../lambdas/local/local-platform');
+    /* eslint-enable @typescript-eslint/no-require-imports */
     const settings = readSettings();
     const platform = await startLocalPlatform(settings);
     const tokenNote = platform.adminTokenSource === 'env' ? 'from KINTO_ADMIN_TOKEN' : `kept in ${platform.home}/admin-token`;
@@ -57,6 +66,13 @@ program
 function isolation(sandbox: { mode: string; uids: boolean; nft?: string }): string {
   if (sandbox.mode === 'none') return 'none: builds, blocks and jobs run as this user (see the warning below)';
   return `bubblewrap${sandbox.uids ? ', one unprivileged user per block' : ''}${sandbox.nft ? ', block ports closed to other blocks' : ''}`;
+}
+
+registerCommands(program);
+const unknown = unknownCommand(program, process.argv.slice(2));
+if (unknown && unknown !== 'help') {
+  console.error(`kinto: UNKNOWN_COMMAND: there is no command "${unknown}" (kinto --help lists them)`);
+  process.exit(1);
 }
 
 program.parseAsync().catch((e: Error) => {
