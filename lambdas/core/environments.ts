@@ -112,7 +112,7 @@ export async function deleteEnvironment(ctx: CoreContext, projectName: string, e
   }
   assertNotDeploying(ctx, env);
   await ctx.store.environments.remove({ projectId: project.id, name: env.name });
-  await ctx.runtime.stop(env.id);
+  await (ctx.runtime.remove ? ctx.runtime.remove(env.id) : ctx.runtime.stop(env.id));
   await removeEnvironmentState(ctx, env);
 }
 

@@ -64,7 +64,7 @@ export async function deleteProject(ctx: CoreContext, name: string, confirm?: st
   }
   await ctx.store.projects.remove({ name: project.name });
   for (const env of environments) {
-    await ctx.runtime.stop(env.id);
+    await (ctx.runtime.remove ? ctx.runtime.remove(env.id) : ctx.runtime.stop(env.id));
     await removeEnvironmentState(ctx, env);
   }
   const blocks = await listAll(ctx.store.blocks, { projectId: project.id });

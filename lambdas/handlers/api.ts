@@ -1,7 +1,10 @@
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CodeBuildClient } from '@aws-sdk/client-codebuild';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { AwsRuntime } from '../adapters/aws/runtime/aws-runtime';
 import { CodeBuildBuilder } from '../adapters/aws/codebuild-builder';
@@ -9,11 +12,10 @@ import { DynamoDbLogStore } from '../adapters/dynamodb/dynamodb-log-store';
 import { DynamoDbStore } from '../adapters/dynamodb/dynamodb-store';
 import { secretValue } from '../adapters/aws/secret-value';
 import { secretsManagerKeys } from '../adapters/aws/secrets-manager-keys';
+import { internalKeys } from '../adapters/aws/internal-keys';
+import { StepFunctionsDeployer } from '../adapters/aws/step-functions-deployer';
 import { randomIds, systemClock } from '../adapters/clock-and-ids';
 import type { CoreContext } from '../core/context';
-import { advanceDeployment } from '../core/deployments/run-deployment';
-import { carryOutJobRun } from '../core/jobs/job-runs';
-import type { Deployer } from '../ports/deployer';
 import { createApiHandler, type ApiHandler } from './api/create-api-handler';
 import type { HttpResult } from './http/response';
 import { requiredEnv } from './required-env';
@@ -28,6 +30,9 @@ export interface AwsApiConfig {
   readonly buildLogGroupName: string;
   /** The logs table (logs and metrics routes); without it those routes answer 503. */
   readonly logsTableName?: string;
+  /** The deployer state machine (deployments) and Lambda (job runs, shut-downs, removals). */
+  readonly deployerStateMachineArn: string;
+  readonly deployerFunctionName: string;
 }
 
 export interface AwsApiClients {
@@ -35,6 +40,9 @@ export interface AwsApiClients {
   readonly secrets: SecretsManagerClient;
   readonly codebuild: CodeBuildClient;
   readonly logs: CloudWatchLogsClient;
+  readonly lambda: LambdaClient;
+  readonly cloudformation: CloudFormationClient;
+  readonly sfn: SFNClient;
 }
 
 export const readAwsApiConfig = (env: NodeJS.ProcessEnv = process.env): AwsApiConfig => ({
@@ -44,26 +52,38 @@ export const readAwsApiConfig = (env: NodeJS.ProcessEnv = process.env): AwsApiCo
   buildProjectName: requiredEnv('BUILD_PROJECT_NAME', env),
   buildLogGroupName: requiredEnv('BUILD_LOG_GROUP_NAME', env),
   ...(env.LOGS_TABLE_NAME ? { logsTableName: env.LOGS_TABLE_NAME } : {}),
+  deployerStateMachineArn: requiredEnv('DEPLOYER_STATE_MACHINE_ARN', env),
+  deployerFunctionName: requiredEnv('DEPLOYER_FUNCTION_NAME', env),
 });
 
 /**
  * The control API on AWS: the same handler as the local platform, with the AWS adapters: the
  * state table, the admin token from Secrets Manager (cached for a few minutes), the platform key
  * from Secrets Manager (client credentials), CodeBuild for builds, the logs table (when the stack
- * names one), and a runtime that refuses deploys until the deployer exists.
+ * names one), and deployments handed to the deployer state machine (the API answers 202 at once).
+ * Its runtime reads (job logs, compare) but never writes: stacks and functions change only in the
+ * deployer, so shut-downs and deletions are handed to it too.
  */
 export function createAwsApiHandler(config: AwsApiConfig, clients: AwsApiClients): ApiHandler {
   const logs = config.logsTableName ? new DynamoDbLogStore({ client: clients.dynamodb, tableName: config.logsTableName }) : undefined;
-  // Until the deployer Lambda exists, a deployment runs here, in the request (its steps refuse at once).
-  const deployer: Deployer = {
-    start: async (envId, id) => void (await advanceDeployment(ctx, envId, id)),
-    runJob: async (envId, job, runId) => void (await carryOutJobRun(ctx, envId, job, runId)),
-  };
+  const deployer = new StepFunctionsDeployer({
+    sfn: clients.sfn,
+    lambda: clients.lambda,
+    stateMachineArn: config.deployerStateMachineArn,
+    deployerFunctionName: config.deployerFunctionName,
+  });
+  const keys = secretsManagerKeys(clients.secrets, config.platformKeySecretArn);
   const ctx: CoreContext = {
     store: new DynamoDbStore({ client: clients.dynamodb, tableName: config.stateTableName }),
     clock: systemClock,
     ids: randomIds,
-    runtime: new AwsRuntime(),
+    runtime: new AwsRuntime({
+      lambda: clients.lambda,
+      cloudformation: clients.cloudformation,
+      logs: clients.logs,
+      internalKey: internalKeys(keys),
+      delegate: (request) => deployer.invoke(request),
+    }),
     deployer,
     builder: new CodeBuildBuilder({
       codebuild: clients.codebuild,
@@ -71,7 +91,7 @@ export function createAwsApiHandler(config: AwsApiConfig, clients: AwsApiClients
       projectName: config.buildProjectName,
       logGroupName: config.buildLogGroupName,
     }),
-    keys: secretsManagerKeys(clients.secrets, config.platformKeySecretArn),
+    keys,
   };
   return createApiHandler({
     context: async () => ctx,
@@ -89,6 +109,9 @@ export const handler = async (event: APIGatewayProxyEventV2, context: Context): 
     secrets: new SecretsManagerClient({}),
     codebuild: new CodeBuildClient({}),
     logs: new CloudWatchLogsClient({}),
+    lambda: new LambdaClient({}),
+    cloudformation: new CloudFormationClient({}),
+    sfn: new SFNClient({}),
   });
   return api(event, context);
 };

@@ -25,7 +25,8 @@ export interface AuthorizeEndpointOptions {
 
 /**
  * `POST <gateway URL>/authorize` on AWS: the route of every environment's HTTP API that exchanges
- * client credentials for a token (the same core `authorize` as the local gateway). The
+ * client credentials for a token (the same core `authorize` as the local gateway). A shut-down
+ * environment's `$default` route comes here too, and is answered 503 `ENVIRONMENT_SHUT_DOWN`. The
  * environment is the stage variable `kintoEnvironmentId`. Repeated failures are limited by the
  * stage's throttling (set by the deployer), not per client id as locally.
  */
@@ -34,6 +35,12 @@ export function createAuthorizeEndpoint(options: AuthorizeEndpointOptions): (eve
   const log = options.log ?? ((line: string) => console.error(line));
   return async (event) => {
     const requestId = event.requestContext?.requestId ?? 'unknown';
+    if (event.routeKey === '$default') {
+      // A shut-down environment's gateway routes every other request here (no block runs).
+      return errorResponse(503, 'ENVIRONMENT_SHUT_DOWN', 'This environment is shut down; it answers again after the next deploy.', {
+        'kinto-request-id': requestId,
+      });
+    }
     try {
       const envId = event.stageVariables?.[ENVIRONMENT_STAGE_VARIABLE];
       if (!envId) throw new Error(`stage variable ${ENVIRONMENT_STAGE_VARIABLE} is not set on API ${event.requestContext?.apiId ?? '?'}`);

@@ -1,5 +1,7 @@
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
 import type { AuthorizerConfig } from '../adapters/aws/authorizer-verifier';
+import { basicAuthStageVariable, blockOfRouteKey, decodeBasicAuthStageValue } from '../adapters/aws/basic-auth-stage-value';
+import { BasicAuthChecker } from '../core/auth/basic-auth';
 import { readToken, type TokenVerifier, type Verification } from '../core/auth/verify-token';
 
 /**
@@ -14,6 +16,12 @@ import { readToken, type TokenVerifier, type Verification } from '../core/auth/v
  *
  * Revocation bound on AWS: a revoked or rotated client's token may pass for up to the result
  * cache TTL (API Gateway) + `KINTO_AUTH_CACHE_SECONDS` (this function's memory, default 30 s).
+ *
+ * Password-protected websites: the route's block has a `kintoBasicAuth_<block>` stage variable
+ * (username and scrypt hash); the `Authorization` header is checked against it on every request
+ * (never cached by API Gateway; successes remembered here, wrong passwords limited per address),
+ * and a token as well when the website is also protected. API Gateway answers a refusal 403 (401
+ * without the header) and cannot add `WWW-Authenticate`: browsers do not prompt on AWS.
  *
  * Size and cold start matter here: this file imports only the verifier; the AWS SDK (provided by
  * the runtime, not bundled) is loaded on the first request that needs the key or the table.
@@ -34,19 +42,45 @@ export interface AuthorizerDependencies {
   /** Builds the verifier (keys, table); called once, on the first request with a well-formed token. */
   readonly verifier: () => Promise<TokenVerifier>;
   readonly log?: (line: string) => void;
+  /** @default a BasicAuthChecker with its defaults */
+  readonly basicAuth?: BasicAuthChecker;
 }
 
 /** The authorizer, with its dependencies injected (tests; the `handler` below wires AWS). */
 export function createAuthorizer(deps: AuthorizerDependencies): (event: AuthorizerEvent) => Promise<AuthorizerResult> {
   let verifier: Promise<TokenVerifier> | undefined;
   const log = deps.log ?? ((line: string) => console.log(line));
+  const basicAuth = deps.basicAuth ?? new BasicAuthChecker();
   return async (event) => {
     const envId = event.stageVariables?.[ENVIRONMENT_STAGE_VARIABLE];
     if (!envId) {
       // A deployment mistake, not the caller's: fail closed, and uncached (an error is not cached).
       throw new Error(`stage variable ${ENVIRONMENT_STAGE_VARIABLE} is not set on API ${event.requestContext?.apiId ?? '?'}`);
     }
-    const value = headerOf(event);
+    const block = blockOfRouteKey(event.routeKey);
+    const password = block ? decodeBasicAuthStageValue(event.stageVariables?.[basicAuthStageVariable(block)]) : undefined;
+    if (password) {
+      const passed = await basicAuth.check(
+        header(event, 'authorization'),
+        password,
+        `${envId}/${block}`,
+        event.requestContext?.http?.sourceIp,
+      );
+      if (passed !== true) {
+        log(
+          JSON.stringify({
+            level: 'info',
+            message: 'password refused',
+            reason: passed === false ? 'wrong' : passed.reason,
+            environmentId: envId,
+            block,
+          }),
+        );
+        return { isAuthorized: false };
+      }
+      if (password.visibility === 'public') return { isAuthorized: true, context: { clientId: '', environmentId: envId, tokenId: '' } };
+    }
+    const value = header(event, TOKEN_HEADER) ?? event.identitySource?.[0];
     const cheap = readToken(value);
     let verdict: Verification;
     if (typeof cheap !== 'string') {
@@ -74,13 +108,13 @@ export function createAuthorizer(deps: AuthorizerDependencies): (event: Authoriz
   };
 }
 
-/** The token header, by any case (API Gateway lower-cases names; the identity source holds the value too). */
-function headerOf(event: AuthorizerEvent): string | undefined {
+/** A request header by any case (API Gateway lower-cases names). */
+function header(event: AuthorizerEvent, name: string): string | undefined {
   const headers = event.headers ?? {};
-  const direct = headers[TOKEN_HEADER];
+  const direct = headers[name];
   if (direct !== undefined) return direct;
-  for (const name in headers) if (name.toLowerCase() === TOKEN_HEADER) return headers[name];
-  return event.identitySource?.[0];
+  for (const key in headers) if (key.toLowerCase() === name) return headers[key];
+  return undefined;
 }
 
 /** The function's configuration, from the environment the CDK construct sets. */

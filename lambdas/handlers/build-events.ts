@@ -6,7 +6,6 @@ import { recordBuildEvent } from '../core/builds';
 import type { CoreContext } from '../core/context';
 import { isKintoError } from '../core/errors';
 import type { Store } from '../ports/store';
-import { AwsRuntime } from '../adapters/aws/runtime/aws-runtime';
 import { buildEventOf, readBuildStateChange } from '../adapters/aws/codebuild-build-event';
 import { DynamoDbStore } from '../adapters/dynamodb/dynamodb-store';
 import { randomIds, systemClock } from '../adapters/clock-and-ids';
@@ -19,6 +18,8 @@ export interface BuildEventsHandlerOptions {
   readonly log?: (line: string) => void;
 }
 
+const notHere = (what: string) => () => Promise.reject(new Error(`the build-events handler does not ${what}`));
+
 /**
  * CodeBuild "Build State Change" (EventBridge) -> the Kinto build's status. Redelivered and
  * out-of-order events are harmless: the core only moves builds forward. Errors other than
@@ -30,7 +31,13 @@ export function createBuildEventsHandler(options: BuildEventsHandlerOptions): (e
     store: options.store,
     clock: options.clock ?? systemClock,
     ids: randomIds,
-    runtime: new AwsRuntime(),
+    runtime: {
+      prepare: notHere('deploy'),
+      activate: notHere('deploy'),
+      runJob: notHere('run jobs'),
+      readJobLog: notHere('read job logs'),
+      stop: notHere('stop environments'),
+    },
     deployer: {
       start: () => Promise.reject(new Error('the build-events handler does not deploy')),
       runJob: () => Promise.reject(new Error('the build-events handler does not run jobs')),

@@ -70,7 +70,8 @@ export interface Activated {
  * - `runJob` is not idempotent: the core calls it once per recorded run and waits for its end (a
  *   runtime stops a job at the plan's timeout and says `timed-out`). Cron runs are started by the
  *   runtime's scheduler calling the core (`runScheduledJob`), so that every run is recorded.
- * - `stop` releases everything an environment holds (idempotent).
+ * - `stop` releases everything an environment holds (idempotent); `remove`, where a runtime has
+ *   it, also deletes what a later deployment would reuse (on AWS the environment's stack).
  */
 export interface Runtime {
   /**
@@ -89,6 +90,8 @@ export interface Runtime {
   readJobLog(run: JobRun, offset: number): Promise<JobLogChunk>;
   /** Stops serving the environment (shut down or deleted) and releases what it holds. */
   stop(envId: string): Promise<void>;
+  /** The environment is deleted: removes everything it had (idempotent). Without it, `stop` is called. */
+  remove?(envId: string): Promise<void>;
   /** Where clients call the environment when the runtime knows it without a deployment (locally: the platform's port). */
   gatewayUrl?(env: Environment): string | undefined;
 }

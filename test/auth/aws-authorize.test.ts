@@ -8,6 +8,8 @@ import { TokenVerifier } from '../../lambdas/core/auth/verify-token';
 import type { CoreContext } from '../../lambdas/core/context';
 import { createEnvironment } from '../../lambdas/core/environments';
 import { createProject } from '../../lambdas/core/projects';
+import { basicAuthStageVariable, encodeBasicAuthStageValue } from '../../lambdas/adapters/aws/basic-auth-stage-value';
+import { hashPassword } from '../../lambdas/core/passwords';
 import { createAuthorizer } from '../../lambdas/handlers/authorizer';
 import { createAuthorizeEndpoint } from '../../lambdas/handlers/authorize';
 import { inlineDeployer, ManualBuilder, RecordingRuntime } from '../support/core-context';
@@ -131,10 +133,61 @@ describe('Handler: authorize (AWS) with the authorizer, on one table', () => {
     expect(res.statusCode).toBe(401);
   });
 
+  it("answers a shut-down environment's other requests (its $default route) 503, with the request id", async () => {
+    const event = postAuthorize(envId, undefined);
+    const res = await endpoint({
+      ...event,
+      routeKey: '$default',
+      rawPath: '/web/page',
+      requestContext: { ...event.requestContext, routeKey: '$default' },
+    });
+    expect(res.statusCode).toBe(503);
+    expect(JSON.parse(res.body!).error.code).toBe('ENVIRONMENT_SHUT_DOWN');
+    expect(res.headers['kinto-request-id']).toBe('req-1');
+  });
+
   it('answers 500 with the request id, and nothing more, when the stage is misconfigured', async () => {
     const res = await endpoint(postAuthorize(undefined, JSON.stringify({ clientId, secret })));
     expect(res.statusCode).toBe(500);
     expect(JSON.parse(res.body!).error).toEqual({ code: 'INTERNAL', message: expect.stringContaining('req-1'), requestId: 'req-1' });
+  });
+
+  it('checks a password-protected website: the password on every request, a token as well when it is also protected', async () => {
+    const passwordHash = await hashPassword('open sesame');
+    const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    const event = (
+      visibility: 'public' | 'protected',
+      authorization: string | undefined,
+      token?: string,
+      block = 'docs',
+      ip = '203.0.113.7',
+    ) =>
+      ({
+        version: '2.0',
+        type: 'REQUEST',
+        routeKey: `ANY /${block}/{proxy+}`,
+        identitySource: [token ?? authorization],
+        headers: { ...(authorization ? { Authorization: authorization } : {}), ...(token ? { 'kinto-authorization': token } : {}) },
+        stageVariables: {
+          kintoEnvironmentId: envId,
+          [basicAuthStageVariable('docs')]: encodeBasicAuthStageValue({ username: 'team', passwordHash, visibility }),
+        },
+        requestContext: { apiId: 'env123', requestId: 'r', http: { sourceIp: ip } },
+      }) as never;
+    const token = JSON.parse((await endpoint(postAuthorize(envId, JSON.stringify({ clientId, secret })))).body!).data.token as string;
+
+    expect((await authorizer(event('public', basic('team', 'open sesame')))).isAuthorized).toBe(true);
+    expect(await authorizer(event('public', basic('team', 'wrong'), undefined, 'docs', '198.51.100.1'))).toEqual({ isAuthorized: false });
+    expect(await authorizer(event('public', basic('other', 'open sesame'), undefined, 'docs', '198.51.100.2'))).toEqual({
+      isAuthorized: false,
+    });
+    expect(await authorizer(event('public', undefined))).toEqual({ isAuthorized: false });
+    // Protected too: the password alone is not enough, nor a token alone.
+    expect(await authorizer(event('protected', basic('team', 'open sesame')))).toEqual({ isAuthorized: false });
+    expect(await authorizer(event('protected', basic('team', 'wrong'), token, 'docs', '198.51.100.3'))).toEqual({ isAuthorized: false });
+    expect((await authorizer(event('protected', basic('team', 'open sesame'), token))).isAuthorized).toBe(true);
+    // Another block's route does not read the docs website's password.
+    expect(await authorizer(event('public', basic('team', 'open sesame'), undefined, 'api'))).toEqual({ isAuthorized: false });
   });
 
   it('the authorizer reads rotations and revocations from the table written by the core', async () => {

@@ -1,6 +1,9 @@
 import { CloudWatchLogsClient, DescribeLogStreamsCommand, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { BatchGetBuildsCommand, CodeBuildClient, StartBuildCommand, type EnvironmentVariable } from '@aws-sdk/client-codebuild';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEventV2, CodeBuildCloudWatchStateEvent, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
@@ -12,6 +15,11 @@ import { startTestStore } from '../support/dynalite-store';
 const secrets = mockClient(SecretsManagerClient);
 const codebuild = mockClient(CodeBuildClient);
 const logs = mockClient(CloudWatchLogsClient);
+const sfn = mockClient(SFNClient);
+const lambda = mockClient(LambdaClient);
+const cloudformation = mockClient(CloudFormationClient);
+const STATE_MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:kinto-deployer';
+const DEPLOYER = 'arn:aws:lambda:eu-west-1:123456789012:function:kinto-deployer';
 const ADMIN = 'admin-token-from-secrets-manager-0123456789';
 const PLATFORM_KEY = 'platform-key-from-secrets-manager-0123456789abcdefghijklmnopqrstuvwxyz';
 const IMAGE = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/kinto-blocks@sha256:${'cd'.repeat(32)}`;
@@ -56,6 +64,8 @@ describe('Handler: api (AWS entry point)', () => {
       platformKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kinto/platform-key-GhIjKl',
       buildProjectName: 'kinto-builds',
       buildLogGroupName: '/kinto/builds',
+      deployerStateMachineArn: STATE_MACHINE,
+      deployerFunctionName: DEPLOYER,
     };
   });
   afterAll(() => store.close());
@@ -63,6 +73,9 @@ describe('Handler: api (AWS entry point)', () => {
     secrets.reset();
     codebuild.reset();
     logs.reset();
+    sfn.reset();
+    lambda.reset();
+    cloudformation.reset();
     secrets.on(GetSecretValueCommand, { SecretId: config.adminTokenSecretArn }).resolves({ SecretString: ADMIN });
     secrets.on(GetSecretValueCommand, { SecretId: config.platformKeySecretArn }).resolves({ SecretString: PLATFORM_KEY });
     api = createAwsApiHandler(config, {
@@ -70,6 +83,9 @@ describe('Handler: api (AWS entry point)', () => {
       secrets: new SecretsManagerClient({ region: 'eu-west-1' }),
       codebuild: new CodeBuildClient({ region: 'eu-west-1' }),
       logs: new CloudWatchLogsClient({ region: 'eu-west-1' }),
+      lambda: new LambdaClient({ region: 'eu-west-1' }),
+      cloudformation: new CloudFormationClient({ region: 'eu-west-1' }),
+      sfn: new SFNClient({ region: 'eu-west-1' }),
     });
   });
 
@@ -122,7 +138,7 @@ describe('Handler: api (AWS entry point)', () => {
     expect(await store.store.builds.get({ blockId, id: build.id })).toMatchObject({ artifact: IMAGE });
   });
 
-  it('refuses a deploy with a clear reason (the deployer comes later), and the environment keeps serving nothing', async () => {
+  it('hands a deployment to the deployer state machine (202, one execution named after it) and a deletion to the deployer Lambda', async () => {
     await call('POST', '/v1/projects', { name: 'blog' });
     await call('POST', '/v1/projects/blog/blocks', {
       name: 'web',
@@ -133,20 +149,38 @@ describe('Handler: api (AWS entry point)', () => {
     codebuild.on(StartBuildCommand).resolves({});
     expect((await call('POST', '/v1/projects/blog/blocks/web/builds')).status).toBe(202);
     await succeed(codebuild.commandCalls(StartBuildCommand)[0].args[0].input.environmentVariablesOverride!);
-    expect((await call('POST', '/v1/projects/blog/environments', { name: 'dev' })).status).toBe(201);
+    const env = await call('POST', '/v1/projects/blog/environments', { name: 'dev' });
     expect((await call('POST', '/v1/projects/blog/releases', { version: '1.0.0' })).status).toBe(201);
+    sfn.on(StartExecutionCommand).resolves({ executionArn: `${STATE_MACHINE}:x` });
 
     const deploy = await call('POST', '/v1/projects/blog/environments/dev/deployments', { release: '1.0.0' });
 
-    // Recorded (202); its first step fails at once, saying why, and nothing runs.
     expect(deploy.status).toBe(202);
-    expect(deploy.body.data).toMatchObject({ status: 'failed', failedStep: 'prepare:web' });
-    expect(deploy.body.data.error).toMatch(/deploying blocks on AWS comes with the deployer/);
-    const env = await call('GET', '/v1/projects/blog/environments/dev');
-    expect(env.body.data.running ?? null).toBeNull();
-    expect(env.body.data.gatewayUrl).toBeNull();
-    // Nothing runs on AWS yet, so deleting the environment works.
+    expect(deploy.body.data).toMatchObject({ status: 'in-progress', release: '1.0.0' });
+    expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+    expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, {
+      stateMachineArn: STATE_MACHINE,
+      name: deploy.body.data.id,
+      input: JSON.stringify({ kind: 'advance', envId: env.body.data.id, deploymentId: deploy.body.data.id }),
+    });
+    // The control API itself changes nothing on AWS: no Lambda or CloudFormation call.
+    expect(lambda.calls()).toHaveLength(0);
+    expect(cloudformation.calls()).toHaveLength(0);
+    // A second deployment waits for this one.
+    expect((await call('POST', '/v1/projects/blog/environments/dev/deployments', { release: '1.0.0' })).status).toBe(409);
+
+    await store.store.deployments.update({
+      ...(await store.store.deployments.get({ envId: env.body.data.id, id: deploy.body.data.id }))!,
+      status: 'failed',
+    });
+    await store.store.environments.update({ ...(await store.store.environments.getById(env.body.data.id))!, deploying: undefined });
+    lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
     expect((await call('DELETE', '/v1/projects/blog/environments/dev', { confirm: 'dev' })).status).toBe(204);
+    expect(lambda).toHaveReceivedCommandWith(InvokeCommand, {
+      FunctionName: DEPLOYER,
+      InvocationType: 'Event',
+      Payload: Buffer.from(JSON.stringify({ kind: 'remove', envId: env.body.data.id })),
+    });
   });
 
   /** What EventBridge delivers when the CodeBuild build started with these variables succeeds. */
@@ -183,6 +217,8 @@ describe('Handler: api (AWS entry point)', () => {
         PLATFORM_KEY_SECRET_ARN: 'k',
         BUILD_PROJECT_NAME: 'p',
         BUILD_LOG_GROUP_NAME: 'g',
+        DEPLOYER_STATE_MACHINE_ARN: 'm',
+        DEPLOYER_FUNCTION_NAME: 'd',
       };
       expect(readAwsApiConfig(env)).toEqual({
         stateTableName: 't',
@@ -190,6 +226,8 @@ describe('Handler: api (AWS entry point)', () => {
         platformKeySecretArn: 'k',
         buildProjectName: 'p',
         buildLogGroupName: 'g',
+        deployerStateMachineArn: 'm',
+        deployerFunctionName: 'd',
       });
       expect(() => readAwsApiConfig({ ...env, BUILD_PROJECT_NAME: '' })).toThrow(/BUILD_PROJECT_NAME is not set/);
       expect(readAwsApiConfig({ ...env, LOGS_TABLE_NAME: 'logs' }).logsTableName).toBe('logs');

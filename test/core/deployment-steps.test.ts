@@ -5,7 +5,7 @@ import { deployRelease, recoverInterruptedDeployments } from '../../lambdas/core
 import { loadEnvironmentState } from '../../lambdas/core/deployments/environment-state';
 import { planOf } from '../../lambdas/core/deployments/plan';
 import { createEnvironment } from '../../lambdas/core/environments';
-import { beginJobRun, runScheduledJob } from '../../lambdas/core/jobs/job-runs';
+import { beginJobRun, runScheduledJob, STALE_LOCK_GRACE_SECONDS } from '../../lambdas/core/jobs/job-runs';
 import { nextRunTimes } from '../../lambdas/core/jobs/list-jobs';
 import type { Deployment, DeploymentStep } from '../../lambdas/core/model';
 import { createProject } from '../../lambdas/core/projects';
@@ -98,6 +98,28 @@ describe('Module: deployment steps and job runs', () => {
     expect(skipped).toMatchObject({ trigger: 'cron', status: 'skipped', reason: expect.stringContaining(first.run!.id) });
     const manual = await beginJobRun(core.ctx, plan, nightly, 'manual');
     expect(manual).toMatchObject({ started: false, holder: first.run!.id });
+  });
+
+  it("takes over a job's lock held well past the job's timeout (its carrier died), and records the lost run failed", async () => {
+    const d = await deployRelease(core.ctx, project, 'dev', { release: '1.0.0' });
+    const plan = (await planOf(core.ctx, d))!;
+    const nightly = plan.blocks.find((b) => b.block.name === 'nightly')!;
+    const lost = await beginJobRun(core.ctx, plan, nightly, 'cron');
+    const lock = (await core.ctx.store.jobLocks.get({ envId: d.envId, job: 'nightly' }))!;
+    // Within timeout + grace the holder is still believed: skipped.
+    expect(await beginJobRun(core.ctx, plan, nightly, 'manual')).toMatchObject({ started: false, holder: lost.run!.id });
+    const longAgo = new Date(Date.now() - (900 + STALE_LOCK_GRACE_SECONDS + 1) * 1000).toISOString();
+    await core.ctx.store.jobLocks.update({ ...lock, since: longAgo });
+
+    const [a, b] = await Promise.all([beginJobRun(core.ctx, plan, nightly, 'manual'), beginJobRun(core.ctx, plan, nightly, 'manual')]);
+
+    expect([a.started, b.started].sort()).toEqual([false, true]); // one taker wins
+    const taker = (a.started ? a : b).run!;
+    expect((await core.ctx.store.jobLocks.get({ envId: d.envId, job: 'nightly' }))!.runId).toBe(taker.id);
+    expect(await core.ctx.store.jobRuns.get({ envId: d.envId, job: 'nightly', id: lost.run!.id })).toMatchObject({
+      status: 'failed',
+      reason: expect.stringContaining('lost'),
+    });
   });
 
   it('computes the next times a schedule fires, in UTC', () => {

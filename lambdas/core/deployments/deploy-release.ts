@@ -1,6 +1,6 @@
 import { nowIso, type CoreContext } from '../context';
 import { conflict, KintoError, notFound } from '../errors';
-import { failInterruptedJobRuns } from '../jobs/job-runs';
+import { abandonJobRun, failInterruptedJobRuns } from '../jobs/job-runs';
 import { listAll, requireEnvironment, requireProject, requireRelease } from '../lookups';
 import type { Deployment, DeploymentAction, DeploymentStep, Project } from '../model';
 import { compareReleaseVersions, parseReleaseVersion } from '../release-version';
@@ -129,9 +129,37 @@ export async function recoverInterruptedDeployments(ctx: CoreContext, projects: 
   return settled;
 }
 
-async function finishCommitted(ctx: CoreContext, d: Deployment): Promise<void> {
+/**
+ * The process carrying a deployment gave up for good (on AWS: its state machine's execution failed
+ * or timed out): settled as after a restart, with `reason`, and the job run it was waiting for ended.
+ */
+export async function abandonDeployment(
+  ctx: CoreContext,
+  envId: string,
+  deploymentId: string,
+  reason: string,
+): Promise<Deployment | undefined> {
+  const d = await ctx.store.deployments.get({ envId, id: deploymentId });
+  if (!d || d.status !== 'in-progress') return d;
+  for (const s of d.steps) if (s.status === 'running' && s.runId && s.block) await abandonJobRun(ctx, envId, s.block, s.runId, reason);
+  const env = await ctx.store.environments.getById(envId);
+  if (env?.running?.deploymentId === d.id) await finishCommitted(ctx, d, reason);
+  else
+    await fail(
+      ctx,
+      d,
+      d.steps.find((s) => s.status === 'running'),
+      reason,
+    );
+  return ctx.store.deployments.get({ envId, id: deploymentId });
+}
+
+async function finishCommitted(
+  ctx: CoreContext,
+  d: Deployment,
+  reason = 'interrupted: the platform stopped before this job ended',
+): Promise<void> {
   const at = nowIso(ctx);
-  const reason = 'interrupted: the platform stopped before this job ended';
   const steps = d.steps.map((s): DeploymentStep =>
     s.status === 'pending' || s.status === 'running' ? { ...s, status: 'failed', endedAt: at, message: reason } : s,
   );

@@ -2,7 +2,8 @@ import { nowIso, type CoreContext } from '../context';
 import { badRequest, conflict, notFound } from '../errors';
 import { loadEnvironmentState } from '../deployments/environment-state';
 import { listAll, requireEnvironment, requireProject } from '../lookups';
-import type { JobRun, JobTrigger } from '../model';
+import type { JobLock, JobRun, JobTrigger } from '../model';
+import { DEFAULT_JOB_TIMEOUT_SECONDS } from './list-jobs';
 import type { DeploymentPlan, JobLogChunk, PlannedBlock } from '../../ports/runtime';
 import { WriteConflictError, type ListOptions, type Page } from '../../ports/store';
 
@@ -43,7 +44,9 @@ export async function beginJobRun(
     await ctx.store.jobLocks.create({ envId, job: job.block.name, runId: id, since: at, rev: 1 });
   } catch (e) {
     if (!(e instanceof WriteConflictError)) throw e;
-    const holder = (await ctx.store.jobLocks.get({ envId, job: job.block.name }))?.runId ?? 'another run';
+    const lock = await ctx.store.jobLocks.get({ envId, job: job.block.name });
+    if (lock && (await takeOverStaleLock(ctx, job, lock, id, at))) return { started: true, run: await ctx.store.jobRuns.create(base) };
+    const holder = lock?.runId ?? 'another run';
     if (trigger !== 'cron') return { started: false, holder };
     const skipped = await ctx.store.jobRuns.create({
       ...base,
@@ -56,6 +59,35 @@ export async function beginJobRun(
   }
   return { started: true, run: await ctx.store.jobRuns.create(base) };
 }
+
+/**
+ * A runtime stops every run at its job's timeout, so a lock held well past it belongs to a run
+ * whose carrier died without a word (on AWS a deployer Lambda that was cut off): that run is
+ * recorded failed and the lock passes to the new run (conditionally: one taker wins).
+ */
+async function takeOverStaleLock(ctx: CoreContext, job: PlannedBlock, lock: JobLock, runId: string, at: string): Promise<boolean> {
+  const limitMs = ((job.config.timeoutSeconds ?? DEFAULT_JOB_TIMEOUT_SECONDS) + STALE_LOCK_GRACE_SECONDS) * 1000;
+  if (Date.parse(lock.since) + limitMs > ctx.clock.now().getTime()) return false;
+  try {
+    await ctx.store.jobLocks.update({ ...lock, runId, since: at });
+  } catch (e) {
+    if (e instanceof WriteConflictError) return false;
+    throw e;
+  }
+  const stale = await ctx.store.jobRuns.get({ envId: lock.envId, job: lock.job, id: lock.runId });
+  if (stale?.status === 'running') {
+    await finishRun(ctx, stale, {
+      status: 'failed',
+      endedAt: at,
+      exitCode: null,
+      reason: 'lost: whatever carried this run stopped without recording its end',
+    });
+  }
+  return true;
+}
+
+/** How long past its timeout a run may hold its job before the lock counts as stale. */
+export const STALE_LOCK_GRACE_SECONDS = 300;
 
 /** Runs a begun run through the runtime, records how it ended and frees the job. Never throws for the job's own failure. */
 export async function executeJobRun(ctx: CoreContext, plan: DeploymentPlan, job: PlannedBlock, run: JobRun): Promise<JobRun> {
@@ -174,6 +206,14 @@ export async function failInterruptedJobRuns(ctx: CoreContext, envId: string): P
     await ctx.store.jobLocks.remove({ envId, job: lock.job });
   }
   return count;
+}
+
+/** A run whose carrier died (its Lambda timed out, its execution failed): recorded failed, its job freed. */
+export async function abandonJobRun(ctx: CoreContext, envId: string, jobName: string, runId: string, reason: string): Promise<void> {
+  const run = await ctx.store.jobRuns.get({ envId, job: jobName, id: runId });
+  if (run?.status !== 'running') return;
+  await finishRun(ctx, run, { status: 'failed', endedAt: nowIso(ctx), exitCode: null, reason });
+  await releaseJob(ctx, run);
 }
 
 async function finishRun(ctx: CoreContext, run: JobRun, end: Partial<JobRun>): Promise<JobRun> {

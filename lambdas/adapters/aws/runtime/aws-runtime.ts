@@ -1,41 +1,451 @@
+import {
+  CloudFormationClient,
+  ContinueUpdateRollbackCommand,
+  CreateStackCommand,
+  DeleteStackCommand,
+  DescribeStackEventsCommand,
+  DescribeStacksCommand,
+  UpdateStackCommand,
+  type Stack,
+} from '@aws-sdk/client-cloudformation';
+import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  GetAliasCommand,
+  GetFunctionCommand,
+  InvokeCommand,
+  LambdaClient,
+  ListVersionsByFunctionCommand,
+  PublishVersionCommand,
+  ResourceNotFoundException,
+  UpdateAliasCommand,
+  UpdateFunctionCodeCommand,
+  UpdateFunctionConfigurationCommand,
+} from '@aws-sdk/client-lambda';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { KintoError } from '../../../core/errors';
-import type { Environment } from '../../../core/model';
-import type { Activated, JobLogChunk, JobOutcome, PreparedBlock, Runtime, StepProgress } from '../../../ports/runtime';
+import { blockLogGroupName } from '../../../core/logs/log-groups';
+import type { Environment, JobRun } from '../../../core/model';
+import type {
+  Activated,
+  DeploymentPlan,
+  JobLogChunk,
+  JobOutcome,
+  PlannedBlock,
+  PreparedBlock,
+  Runtime,
+  StepProgress,
+} from '../../../ports/runtime';
+import {
+  functionNameOf,
+  LIVE_ALIAS,
+  stackNameOf,
+  stackOutputs,
+  type EnvironmentDescription,
+  type PlatformRefs,
+} from './environment-description';
+import { describeEnvironment, desiredFunction, FUNCTION_TYPES, type DesiredFunction, type GatewayFacts } from './environment-plan';
 
-/** Why a deploy on AWS is refused until the deployer exists; the core passes it on to the caller. */
-export const DEPLOYER_PENDING =
-  'deploying blocks on AWS comes with the deployer (the "Blocks on AWS" issue): this installation has the control plane, ' +
-  'builds, gateway auth and logs, but nothing that runs blocks yet. Deploy with the local platform (npm start) until then';
+/** Turns an environment's description into its CloudFormation template (lib/synthesize-environment.ts). */
+export type EnvironmentSynthesizer = (
+  description: EnvironmentDescription,
+  options: { deploymentId: string; shape: string },
+) => { template: Record<string, unknown>; parameters: string[] };
 
-const pending = () => new KintoError(501, 'DEPLOYER_NOT_AVAILABLE', DEPLOYER_PENDING);
+export interface AwsRuntimeOptions {
+  readonly lambda: LambdaClient;
+  readonly cloudformation: CloudFormationClient;
+  readonly logs: CloudWatchLogsClient;
+  /** The environment's internal entry key (derived from the platform key). */
+  readonly internalKey: (envId: string) => Promise<string>;
+  /** Present where stacks are made (the deployer Lambda); elsewhere stop/remove go to `delegate`. */
+  readonly stacks?: StackMaking;
+  /** Hands a stop or removal to the deployer Lambda (from the control API, which cannot synthesize). */
+  readonly delegate?: (request: { kind: 'stop' | 'remove'; envId: string }) => Promise<void>;
+  /** @default 10000 */
+  readonly stackPollMs?: number;
+  /** @default 2000 */
+  readonly functionPollMs?: number;
+}
+
+/** What making and changing environment stacks takes (the deployer has it, the control API not). */
+export interface StackMaking {
+  readonly synthesize: EnvironmentSynthesizer;
+  readonly platform: PlatformRefs;
+  /** The role CloudFormation acts with for environment stacks (the deployer may only pass it). */
+  readonly roleArn: string;
+  /** Templates over CloudFormation's 51,200-byte inline limit go here first. */
+  readonly s3: S3Client;
+  readonly templateBucket: string;
+}
+
+/** What `prepare` keeps on the deployment record for one block. */
+export interface PreparedFunction extends PreparedBlock {
+  /** The published version serving this deployment's code and configuration. */
+  readonly version?: string;
+  /** The function does not exist yet: the stack update makes it, and its version is published then. */
+  readonly needsStack?: boolean;
+  readonly hash: string;
+}
+
+const IN_PROGRESS = /_IN_PROGRESS$/;
+const INLINE_TEMPLATE_BYTES = 51_200;
 
 /**
- * The Runtime port on AWS, for now: Lambda image functions, Fargate services and each
- * environment's stack come with the deployer. Until then every step is refused with a clear reason,
- * and stopping an environment succeeds because nothing runs.
+ * The Runtime port on AWS. One CloudFormation stack per environment holds its infrastructure
+ * (KintoEnvironmentStack: HTTP API, routes, authorizers, functions and their `live` aliases, log
+ * groups and subscriptions, schedules, dashboard); every website, microservice and job is a Lambda
+ * container function, and a deployment switches by moving aliases.
+ *
+ * - `prepare` (per block): makes the block's function hold the deployment's image and
+ *   configuration and publishes a version of it, or finds the version already published for them
+ *   (its description names their hash): a rollback to a release whose versions exist publishes
+ *   nothing. A block whose function does not exist yet is left to the stack.
+ * - `activate`: when the infrastructure changed (blocks, visibility, passwords, schedules: the
+ *   stack's `KintoShape` output), a stack update carrying every alias's version; otherwise only
+ *   the aliases move (seconds). Stack updates are asked for once per deployment (its id is the
+ *   request token) and waited for by answering "check later"; a stack stuck in
+ *   UPDATE_ROLLBACK_FAILED is continued, and the deployment fails with the stack's reason.
+ * Every step reads before it writes: a re-run where nothing changed writes nothing.
  */
 export class AwsRuntime implements Runtime {
-  async prepare(): Promise<StepProgress<PreparedBlock>> {
-    throw pending();
+  constructor(private readonly o: AwsRuntimeOptions) {}
+
+  private get stacks(): StackMaking {
+    if (!this.o.stacks) throw new KintoError(500, 'NOT_HERE', 'deployments are carried out by the deployer, not here');
+    return this.o.stacks;
   }
 
-  async activate(): Promise<StepProgress<Activated>> {
-    throw pending();
+  private get role(): { RoleARN?: string } {
+    return this.o.stacks ? { RoleARN: this.o.stacks.roleArn } : {};
   }
 
-  async runJob(): Promise<JobOutcome> {
-    throw pending();
+  async prepare(plan: DeploymentPlan, planned: PlannedBlock, previous?: PreparedBlock): Promise<StepProgress<PreparedFunction>> {
+    const { block } = planned;
+    if (!FUNCTION_TYPES.has(block.type)) {
+      throw new KintoError(
+        501,
+        'NOT_ON_AWS_YET',
+        `block "${block.name}" is a ${block.type}: on AWS it runs on Fargate, which comes with the custom services issue`,
+      );
+    }
+    const facts = await this.gatewayFacts(plan.environment);
+    if (!facts) return { done: true, result: { needsStack: true, hash: '' } };
+    const want = desiredFunction(plan, planned, facts);
+    if ((previous as PreparedFunction | undefined)?.hash === want.hash && previous?.version)
+      return { done: true, result: previous as PreparedFunction };
+    const current = await this.getFunction(want.functionName);
+    if (!current) return { done: true, result: { needsStack: true, hash: want.hash } };
+    const published = await this.findVersion(want);
+    if (published) return { done: true, result: { version: published, hash: want.hash } };
+    return this.converge(want, current);
   }
 
-  async readJobLog(): Promise<JobLogChunk> {
-    return { text: '', nextOffset: 0 };
+  async activate(plan: DeploymentPlan, prepared: Readonly<Record<string, PreparedBlock>>): Promise<StepProgress<Activated>> {
+    const stackName = stackNameOf(plan.environment.id);
+    const versions = Object.fromEntries(
+      Object.entries(prepared as Record<string, PreparedFunction>).flatMap(([name, p]) => (p.version ? [[name, p.version]] : [])),
+    );
+    const { description, parameters, shape } = describeEnvironment(plan, this.stacks.platform, {
+      internalKey: await this.o.internalKey(plan.environment.id),
+      versions,
+    });
+    const stack = await this.describeStack(stackName);
+    if (stack && IN_PROGRESS.test(stack.StackStatus ?? '')) return this.later(`CloudFormation: ${stack.StackStatus}`);
+    if (stack?.StackStatus === 'UPDATE_ROLLBACK_FAILED') {
+      await this.o.cloudformation.send(new ContinueUpdateRollbackCommand({ StackName: stackName, ...this.role }));
+      throw new KintoError(
+        409,
+        'STACK_UPDATE_FAILED',
+        `the environment's stack ${stackName} was stuck in UPDATE_ROLLBACK_FAILED (${await this.failureReason(stackName)}); its rollback was continued: deploy again once it is done`,
+      );
+    }
+    if (stack && (stack.StackStatus === 'ROLLBACK_COMPLETE' || stack.StackStatus === 'ROLLBACK_FAILED')) {
+      // A first creation that failed leaves a stack that can only be deleted.
+      await this.o.cloudformation.send(new DeleteStackCommand({ StackName: stackName, ...this.role }));
+      throw new KintoError(
+        409,
+        'STACK_CREATE_FAILED',
+        `creating the environment's stack failed (${await this.failureReason(stackName)}); it is being deleted: deploy again`,
+      );
+    }
+    const outputs = outputsOf(stack);
+    const needsStack =
+      !stack ||
+      outputs[stackOutputs.shape] !== shape ||
+      Object.values(prepared as Record<string, PreparedFunction>).some((p) => p.needsStack);
+    if (needsStack && outputs[stackOutputs.deployment] !== plan.deployment.id) {
+      if (stack?.StackStatus === 'UPDATE_ROLLBACK_COMPLETE' && (await this.requestedBy(stackName, plan.deployment.id))) {
+        throw new KintoError(
+          409,
+          'STACK_UPDATE_FAILED',
+          `the environment's stack update failed and was rolled back: ${await this.failureReason(stackName)}`,
+        );
+      }
+      await this.updateStack(stackName, stack !== undefined, description, parameters, { deploymentId: plan.deployment.id, shape });
+      return this.later('CloudFormation: update requested');
+    }
+    // The stack holds this deployment's shape: functions it just made get their first version here.
+    const facts = await this.gatewayFacts(plan.environment, outputs);
+    for (const planned of plan.blocks) {
+      const name = planned.block.name;
+      const p = (prepared as Record<string, PreparedFunction>)[name];
+      let version = p?.version;
+      if (!version) {
+        if (!facts) throw new KintoError(500, 'NO_GATEWAY', `the environment's stack has no ${stackOutputs.gatewayUrl} output`);
+        const want = desiredFunction(plan, planned, facts);
+        const current = await this.getFunction(want.functionName);
+        if (!current) throw new KintoError(500, 'NO_FUNCTION', `the stack did not make the function of block "${name}"`);
+        version = await this.findVersion(want);
+        if (!version) {
+          const step = await this.converge(want, current);
+          if (!step.done) return step as StepProgress<never>;
+          version = step.result.version!;
+        }
+      }
+      await this.moveAlias(functionNameOf(plan.environment.id, name), version);
+    }
+    return { done: true, result: { ...(outputs[stackOutputs.gatewayUrl] ? { gatewayUrl: outputs[stackOutputs.gatewayUrl] } : {}) } };
   }
 
-  async stop(): Promise<void> {
-    // Nothing runs on AWS before the deployer: shutting down or deleting an environment has nothing to release.
+  async runJob(plan: DeploymentPlan, job: PlannedBlock, run: JobRun): Promise<JobOutcome> {
+    const out = await this.o.lambda.send(
+      new InvokeCommand({
+        FunctionName: functionNameOf(plan.environment.id, job.block.name),
+        Qualifier: LIVE_ALIAS,
+        InvocationType: 'RequestResponse',
+        Payload: Buffer.from(JSON.stringify({ runId: run.id, trigger: run.trigger })),
+      }),
+    );
+    const text = out.Payload ? Buffer.from(out.Payload).toString('utf8') : '';
+    let payload: { exitCode?: number; errorType?: string; errorMessage?: string } = {};
+    try {
+      payload = JSON.parse(text || '{}') as typeof payload;
+    } catch {
+      /* not JSON: the function's own failure */
+    }
+    if (out.FunctionError) {
+      const timedOut = payload.errorType === 'Sandbox.Timedout' || /timed out/i.test(payload.errorMessage ?? '');
+      return { status: timedOut ? 'timed-out' : 'failed', exitCode: null, reason: payload.errorMessage ?? out.FunctionError };
+    }
+    const exitCode = typeof payload.exitCode === 'number' ? payload.exitCode : null;
+    return exitCode === 0
+      ? { status: 'succeeded', exitCode }
+      : { status: 'failed', exitCode, reason: `the job exited with code ${exitCode}` };
+  }
+
+  async readJobLog(run: JobRun, offset: number): Promise<JobLogChunk> {
+    const lines: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.o.logs.send(
+        new FilterLogEventsCommand({
+          logGroupName: blockLogGroupName(run.envId, run.job),
+          filterPattern: `"${run.id}"`,
+          startTime: Date.parse(run.startedAt) - 1000,
+          ...(nextToken ? { nextToken } : {}),
+        }),
+      );
+      for (const e of page.events ?? []) lines.push((e.message ?? '').replace(`[${run.id}] `, '').replace(/\n$/, ''));
+      nextToken = page.nextToken;
+    } while (nextToken && lines.length < 10_000);
+    const text = lines.length ? `${lines.join('\n')}\n` : '';
+    const bytes = Buffer.from(text, 'utf8');
+    const chunk = bytes.subarray(offset, offset + 256 * 1024);
+    return { text: chunk.toString('utf8'), nextOffset: offset + chunk.length };
+  }
+
+  /** Shut down: the stack keeps the gateway (answering 503) and the log groups, nothing that runs. */
+  async stop(envId: string): Promise<void> {
+    if (!this.o.stacks) return this.o.delegate?.({ kind: 'stop', envId });
+    const stackName = stackNameOf(envId);
+    const stack = await this.describeStack(stackName);
+    if (!stack || stack.StackStatus === 'DELETE_COMPLETE') return;
+    const description: EnvironmentDescription = { ...descriptionOf(stack, envId, this.stacks.platform), shutDown: true, blocks: [] };
+    const internalKey = await this.o.internalKey(envId);
+    const shape = `shut-down:${envId}`;
+    if (outputsOf(stack)[stackOutputs.shape] === shape) return;
+    await this.updateStack(stackName, true, description, { InternalKey: internalKey }, { deploymentId: `shutdown-${Date.now()}`, shape });
+  }
+
+  /** The environment is deleted: so is its stack (functions, API, schedules, log groups). */
+  async remove(envId: string): Promise<void> {
+    if (!this.o.stacks) return this.o.delegate?.({ kind: 'remove', envId });
+    const stackName = stackNameOf(envId);
+    if (!(await this.describeStack(stackName))) return;
+    await this.o.cloudformation.send(new DeleteStackCommand({ StackName: stackName, ...this.role }));
   }
 
   gatewayUrl(env: Environment): string | undefined {
     return env.gatewayUrl;
   }
+
+  /** Makes `$LATEST` hold the wanted code and configuration, one update at a time, then publishes it. */
+  private async converge(want: DesiredFunction, current: FunctionState): Promise<StepProgress<PreparedFunction>> {
+    if (current.updating) return this.later(`Lambda: updating ${want.functionName}`);
+    if (current.imageUri !== want.image) {
+      await this.o.lambda.send(new UpdateFunctionCodeCommand({ FunctionName: want.functionName, ImageUri: want.image }));
+      return this.later(`Lambda: new code for ${want.functionName}`, this.o.functionPollMs ?? 2000);
+    }
+    if (
+      current.memoryMb !== want.memoryMb ||
+      current.timeoutSeconds !== want.timeoutSeconds ||
+      !sameVariables(current.environment, want.environment)
+    ) {
+      await this.o.lambda.send(
+        new UpdateFunctionConfigurationCommand({
+          FunctionName: want.functionName,
+          MemorySize: want.memoryMb,
+          Timeout: want.timeoutSeconds,
+          Environment: { Variables: { ...want.environment } },
+        }),
+      );
+      return this.later(`Lambda: new configuration for ${want.functionName}`, this.o.functionPollMs ?? 2000);
+    }
+    const published = await this.o.lambda.send(
+      new PublishVersionCommand({
+        FunctionName: want.functionName,
+        Description: versionDescription(want.hash),
+        CodeSha256: current.codeSha256,
+      }),
+    );
+    return { done: true, result: { version: published.Version!, hash: want.hash } };
+  }
+
+  private async findVersion(want: DesiredFunction): Promise<string | undefined> {
+    let marker: string | undefined;
+    do {
+      const page = await this.o.lambda.send(
+        new ListVersionsByFunctionCommand({ FunctionName: want.functionName, ...(marker ? { Marker: marker } : {}) }),
+      );
+      const hit = page.Versions?.find((v) => v.Version !== '$LATEST' && v.Description === versionDescription(want.hash));
+      if (hit?.Version) return hit.Version;
+      marker = page.NextMarker;
+    } while (marker);
+    return undefined;
+  }
+
+  private async moveAlias(functionName: string, version: string): Promise<void> {
+    const alias = await this.o.lambda.send(new GetAliasCommand({ FunctionName: functionName, Name: LIVE_ALIAS }));
+    if (alias.FunctionVersion === version) return;
+    await this.o.lambda.send(
+      new UpdateAliasCommand({ FunctionName: functionName, Name: LIVE_ALIAS, FunctionVersion: version, RoutingConfig: {} }),
+    );
+  }
+
+  private async getFunction(name: string): Promise<FunctionState | undefined> {
+    try {
+      const out = await this.o.lambda.send(new GetFunctionCommand({ FunctionName: name }));
+      const c = out.Configuration ?? {};
+      return {
+        imageUri: out.Code?.ImageUri,
+        codeSha256: c.CodeSha256,
+        memoryMb: c.MemorySize,
+        timeoutSeconds: c.Timeout,
+        environment: c.Environment?.Variables ?? {},
+        updating: c.LastUpdateStatus === 'InProgress' || c.State === 'Pending',
+      };
+    } catch (e) {
+      if (e instanceof ResourceNotFoundException || (e as Error).name === 'ResourceNotFoundException') return undefined;
+      throw e;
+    }
+  }
+
+  private async gatewayFacts(env: Environment, outputs?: Record<string, string>): Promise<GatewayFacts | undefined> {
+    const gatewayUrl = outputs?.[stackOutputs.gatewayUrl] ?? env.gatewayUrl;
+    return gatewayUrl ? { gatewayUrl, internalKey: await this.o.internalKey(env.id) } : undefined;
+  }
+
+  private async describeStack(name: string): Promise<Stack | undefined> {
+    try {
+      const out = await this.o.cloudformation.send(new DescribeStacksCommand({ StackName: name }));
+      const stack = out.Stacks?.[0];
+      return stack?.StackStatus === 'DELETE_COMPLETE' ? undefined : stack;
+    } catch (e) {
+      if (/does not exist/.test((e as Error).message)) return undefined;
+      throw e;
+    }
+  }
+
+  private async updateStack(
+    stackName: string,
+    exists: boolean,
+    description: EnvironmentDescription,
+    parameters: Record<string, string>,
+    meta: { deploymentId: string; shape: string },
+  ): Promise<void> {
+    const { synthesize, s3, templateBucket } = this.stacks;
+    const { template, parameters: names } = synthesize(description, meta);
+    const body = JSON.stringify(template);
+    let templateSource: { TemplateBody: string } | { TemplateURL: string } = { TemplateBody: body };
+    if (Buffer.byteLength(body) > INLINE_TEMPLATE_BYTES) {
+      const key = `templates/${description.envId}/${meta.deploymentId}.json`;
+      await s3.send(new PutObjectCommand({ Bucket: templateBucket, Key: key, Body: body, ContentType: 'application/json' }));
+      templateSource = { TemplateURL: `https://${templateBucket}.s3.${await s3.config.region()}.amazonaws.com/${key}` };
+    }
+    const input = {
+      StackName: stackName,
+      ...templateSource,
+      Parameters: names.filter((n) => n in parameters).map((n) => ({ ParameterKey: n, ParameterValue: parameters[n] })),
+      Capabilities: ['CAPABILITY_IAM' as const],
+      ClientRequestToken: meta.deploymentId,
+      Tags: [
+        { Key: 'kinto:environment', Value: description.envId },
+        { Key: 'kinto:project', Value: description.project },
+      ],
+      ...this.role,
+    };
+    try {
+      await this.o.cloudformation.send(exists ? new UpdateStackCommand(input) : new CreateStackCommand(input));
+    } catch (e) {
+      // Asked again after a lost answer, or nothing to change: either way the stack is as wanted.
+      if (/No updates are to be performed|already exists/.test((e as Error).message)) return;
+      throw e;
+    }
+  }
+
+  /** Whether this deployment asked for the stack's last operation (its request token). */
+  private async requestedBy(stackName: string, deploymentId: string): Promise<boolean> {
+    const events = await this.o.cloudformation.send(new DescribeStackEventsCommand({ StackName: stackName }));
+    return (events.StackEvents ?? []).some((e) => e.ClientRequestToken === deploymentId);
+  }
+
+  /** The first failure CloudFormation reported for the stack's last operation. */
+  private async failureReason(stackName: string): Promise<string> {
+    const events = await this.o.cloudformation.send(new DescribeStackEventsCommand({ StackName: stackName }));
+    const failed = (events.StackEvents ?? []).filter((e) => /FAILED$/.test(e.ResourceStatus ?? '') && e.ResourceStatusReason);
+    const first = failed.at(-1);
+    return first ? `${first.LogicalResourceId}: ${first.ResourceStatusReason}` : 'no reason given';
+  }
+
+  private later<T>(message: string, ms = this.o.stackPollMs ?? 10_000): StepProgress<T> {
+    return { done: false, checkAfterMs: ms, message };
+  }
+}
+
+interface FunctionState {
+  readonly imageUri?: string;
+  readonly codeSha256?: string;
+  readonly memoryMb?: number;
+  readonly timeoutSeconds?: number;
+  readonly environment: Readonly<Record<string, string>>;
+  readonly updating: boolean;
+}
+
+const versionDescription = (hash: string): string => `kinto ${hash}`;
+
+function sameVariables(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
+}
+
+function outputsOf(stack: Stack | undefined): Record<string, string> {
+  return Object.fromEntries(
+    (stack?.Outputs ?? []).flatMap((o) => (o.OutputKey && o.OutputValue !== undefined ? [[o.OutputKey, o.OutputValue]] : [])),
+  );
+}
+
+/** A shut-down environment keeps its names: from the stack's tags. */
+function descriptionOf(stack: Stack, envId: string, platform: PlatformRefs): EnvironmentDescription {
+  const tag = (k: string) => stack.Tags?.find((t) => t.Key === k)?.Value ?? '';
+  return { envId, project: tag('kinto:project'), environment: tag('kinto:environment-name') || envId, platform, blocks: [] };
 }
