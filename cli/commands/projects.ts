@@ -94,7 +94,10 @@ export function registerProjects(program: Command): void {
         throw new CliError('CANCELLED', 'nothing deleted');
       }
       await done(api.DELETE('/v1/projects/{project}', { params: { path: { project: name } }, body: { confirm: name } }));
-      if (session.profile?.project === name) session.changeProfile((p) => delete p.project);
+      session.changeProfile((p) => {
+        if (p.project === name) delete p.project;
+        for (const [envId, client] of Object.entries(p.clients ?? {})) if (client.project === name) delete p.clients![envId];
+      });
       if (opts.json) return printJson({ deleted: name });
       print(`Deleted project ${name}.`);
     }),

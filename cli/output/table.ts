@@ -40,7 +40,7 @@ export function table(headings: readonly string[], rows: readonly (readonly Cell
     style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0, compact: true },
   });
   for (const row of rows) t.push(row.map(cell));
-  return `${t.toString().replace(/[ \t]+$/gm, '')}\n`;
+  return `${t.toString().replace(/[ \t]+$/gm, '')}\n${rows.length ? '' : `${out.dim('(none)')}\n`}`;
 }
 
 /** One record as `key  value` lines (what `show` commands print); empty values are left out. */
