@@ -58,11 +58,13 @@ describe('kinto CLI: following a deployment where the API cannot stream', () => 
       res.setHeader('content-type', 'application/json');
       if (req.url?.includes('follow=true')) {
         res.statusCode = 400;
-        return res.end(JSON.stringify({ error: { code: 'FOLLOW_NOT_AVAILABLE', message: 'poll instead' } }));
+        res.end(JSON.stringify({ error: { code: 'FOLLOW_NOT_AVAILABLE', message: 'poll instead' } }));
+      } else if (req.url === '/v1/projects/shop/environments/prod/deployments/d1') {
+        res.end(JSON.stringify({ data: record() }));
+      } else {
+        res.statusCode = 404;
+        res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'no' } }));
       }
-      if (req.url === '/v1/projects/shop/environments/prod/deployments/d1') return res.end(JSON.stringify({ data: record() }));
-      res.statusCode = 404;
-      res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'no' } }));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
