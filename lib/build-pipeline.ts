@@ -1,15 +1,47 @@
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { Construct } from 'constructs';
+import { buildSync } from 'esbuild';
 import { handlerEntry, KintoFunction, REPO_ROOT } from './kinto-function';
 import type { StateTable } from './state-table';
+
+/** The Lambda runtime of job images (see buildspec.yml). */
+export const JOB_RUNNER_ENTRY = join(REPO_ROOT, 'lambdas', 'adapters', 'aws', 'job-image', 'job-runner.ts');
+
+/**
+ * Bundles the job runner into one CommonJS file with the local esbuild (never Docker) and returns
+ * its path: a folder under the system's temp folder named after the bundle's hash, so that
+ * repeated synths reuse it and the asset's hash changes only with the code.
+ */
+export function bundleJobRunner(): string {
+  const result = buildSync({
+    entryPoints: [JOB_RUNNER_ENTRY],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    // It runs on the image's node: the base image's, or a Dockerfile image's own (maybe old).
+    target: 'node16',
+    write: false,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  const code = result.outputFiles[0].contents;
+  const dir = join(tmpdir(), `kinto-job-runner-${createHash('sha256').update(code).digest('hex').slice(0, 16)}`);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'job-runner.js');
+  writeFileSync(file, code);
+  return file;
+}
 
 export interface BuildPipelineProps {
   /** The build-events Lambda records build progress here. */
@@ -21,7 +53,8 @@ export interface BuildPipelineProps {
   readonly buildSpecPath?: string;
   /**
    * Base image of Dockerfiles generated from build/start commands. ECR Public's mirror of the
-   * Docker official images: Docker Hub rate-limits CodeBuild's shared addresses.
+   * Docker official images: Docker Hub rate-limits CodeBuild's shared addresses. Job images built
+   * from a Dockerfile get its `/usr/local/bin/node` to run the job runner: keep it a glibc node image.
    * @default 'public.ecr.aws/docker/library/node:22-bookworm-slim'
    */
   readonly baseImage?: string;
@@ -38,8 +71,9 @@ export interface BuildPipelineProps {
   /** @default Duration.minutes(30) */
   readonly buildTimeout?: Duration;
   /**
-   * Untagged images (dangling layers of failed pushes) are deleted after this long. Block images
-   * stay tagged (see buildspec.yml), so releases never lose theirs.
+   * Untagged images (dangling layers of failed pushes) are deleted after this long. Every pushed
+   * block image keeps its immutable `build-<build id>` tag (see buildspec.yml), and no rule expires
+   * tagged images, so a release can always roll back to its image.
    * @default Duration.days(7)
    */
   readonly untaggedImageExpiry?: Duration;
@@ -65,6 +99,8 @@ export class BuildPipeline extends Construct {
   public readonly buildLogs: logs.LogGroup;
   public readonly eventsHandler: KintoFunction;
   public readonly deadLetterQueue: sqs.Queue;
+  /** The job runner (one bundled file) that builds of job blocks copy into their images. */
+  public readonly jobRunner: Asset;
 
   constructor(scope: Construct, id: string, props: BuildPipelineProps) {
     super(scope, id);
@@ -83,8 +119,11 @@ export class BuildPipeline extends Construct {
     this.repository = new ecr.Repository(this, 'Images', {
       imageScanOnPush: true,
       encryption: ecr.RepositoryEncryption.AES_256,
-      // A rebuild of the same commit moves the `<block>-<commit>` tag; `build-<id>` tags never move.
-      imageTagMutability: ecr.TagMutability.MUTABLE,
+      // A rebuild of the same commit moves the `<block>-<commit>` tag. `build-<id>` tags are
+      // immutable: a re-run of the same CodeBuild build (same id) would otherwise move both tags off
+      // an image a release pins, and the untagged rule below would delete it.
+      imageTagMutability: ecr.TagMutability.MUTABLE_WITH_EXCLUSION,
+      imageTagMutabilityExclusionFilters: [ecr.ImageTagMutabilityExclusionFilter.wildcard('build-*')],
       lifecycleRules: [
         {
           description: 'Delete untagged images (dangling layers of failed or replaced pushes)',
@@ -100,8 +139,11 @@ export class BuildPipeline extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
+    this.jobRunner = new Asset(this, 'JobRunner', { path: bundleJobRunner() });
+
     this.project = new codebuild.Project(this, 'Project', {
-      description: 'Kinto block builds: clone at a commit, build an image with the Lambda Web Adapter, push to ECR (buildspec.yml)',
+      description:
+        'Kinto block builds: clone at a commit, build an image with the Lambda Web Adapter (jobs: the Kinto job runner), push to ECR (buildspec.yml)',
       buildSpec: new InlineBuildSpec(readFileSync(buildSpecPath, 'utf8')),
       environment: {
         buildImage: codebuild.LinuxArmBuildImage.AMAZON_LINUX_2023_STANDARD_3_0,
@@ -112,6 +154,7 @@ export class BuildPipeline extends Construct {
           KINTO_IMAGE_REPOSITORY: { value: this.repository.repositoryUri },
           KINTO_BASE_IMAGE: { value: props.baseImage ?? 'public.ecr.aws/docker/library/node:22-bookworm-slim' },
           KINTO_LAMBDA_ADAPTER_IMAGE: { value: props.lambdaAdapterImage ?? 'public.ecr.aws/awsguru/aws-lambda-adapter:0.9.1' },
+          KINTO_JOB_RUNNER_S3_URL: { value: this.jobRunner.s3ObjectUrl },
         },
       },
       timeout: buildTimeout,
@@ -120,6 +163,14 @@ export class BuildPipeline extends Construct {
       logging: { cloudWatch: { logGroup: this.buildLogs } },
     });
     this.repository.grantPullPush(this.project);
+    // This one object, not the whole assets bucket (Asset.grantRead): the build needs nothing else there.
+    this.project.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadJobRunner',
+        actions: ['s3:GetObject'],
+        resources: [this.jobRunner.bucket.arnForObjects(this.jobRunner.s3ObjectKey)],
+      }),
+    );
 
     this.deadLetterQueue = new sqs.Queue(this, 'EventsDeadLetters', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,

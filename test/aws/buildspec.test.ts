@@ -8,6 +8,7 @@ const BUILDSPEC = readFileSync(join(__dirname, '..', '..', 'buildspec.yml'), 'ut
 const REPOSITORY = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/kinto-blocks';
 const COMMIT = 'c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00';
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
+const JOB_RUNNER_URL = 's3://cdk-assets-123456789012-eu-west-1/0f1e2d3c.js';
 
 /**
  * The commands of each phase, in order (the file's own layout: `- |` blocks and one-line items).
@@ -45,19 +46,33 @@ function stubs(dir: string, fixture: string): string {
     writeFileSync(join(bin, name), `#!/usr/bin/env bash\n${body}\n`);
     chmodSync(join(bin, name), 0o755);
   };
-  // docker: one NUL-separated record per call; `build` keeps a copy of the Dockerfile it was given.
+  // docker: one NUL-separated record per call; `build` keeps a copy of the Dockerfile it was given
+  // and the file names of its context. `inspect` of an image's config answers $STUB_ENTRYPOINT and
+  // $STUB_CMD (JSON, default null); `run` fails when one of its arguments is a word of $STUB_RUN_FAILS.
   script(
     'docker',
     `printf '%s\\0' "$@" >> "${dir}/docker.calls"; printf '\\n' >> "${dir}/docker.calls"
 if [ "$1" = login ]; then
   cat > /dev/null  # reads the password from stdin, as docker login --password-stdin does
 elif [ "$1" = build ]; then
-  while [ $# -gt 0 ]; do if [ "$1" = --file ]; then cp "$2" "${dir}/Dockerfile.$(ls "${dir}" | grep -c '^Dockerfile')"; fi; shift; done
+  n="$(ls "${dir}" | grep -c '^Dockerfile')"; ls -A "\${@: -1}" > "${dir}/context.$n"
+  while [ $# -gt 0 ]; do if [ "$1" = --file ]; then cp "$2" "${dir}/Dockerfile.$n"; fi; shift; done
+elif [ "$1" = inspect ] && [ "$3" = '{{json .Config.Entrypoint}}' ]; then
+  echo "\${STUB_ENTRYPOINT:-null}"
+elif [ "$1" = inspect ] && [ "$3" = '{{json .Config.Cmd}}' ]; then
+  echo "\${STUB_CMD:-null}"
 elif [ "$1" = inspect ]; then
   echo "other.example/repo@sha256:${'00'.repeat(32)}"; echo "${REPOSITORY}@${DIGEST}"
+elif [ "$1" = run ]; then
+  for word in \${STUB_RUN_FAILS:-}; do for a in "$@"; do if [ "$a" = "$word" ]; then echo "exec $word: no such file or directory" >&2; exit 127; fi; done; done
 fi`,
   );
-  script('aws', 'echo password');
+  // aws: `s3 cp` writes a stand-in for the job runner where it was asked to.
+  script(
+    'aws',
+    `if [ "$1" = s3 ]; then printf '%s\\0' "$@" >> "${dir}/aws.calls"; printf '\\n' >> "${dir}/aws.calls"; echo '// job runner' > "\${@: -1}"; exit 0; fi
+echo password`,
+  );
   // git: clone copies the fixture; rev-parse answers the fixed commit.
   script(
     'git',
@@ -76,6 +91,10 @@ interface Run {
   readonly docker: string[][];
   /** Dockerfiles passed to `docker build`, in order. */
   readonly dockerfiles: string[];
+  /** The file names in each `docker build`'s context, in order. */
+  readonly contexts: string[][];
+  /** Each `aws s3` call's arguments. */
+  readonly s3: string[][];
 }
 
 /** Runs the phases as CodeBuild does: one bash session, a phase stops at its first failing command. */
@@ -102,8 +121,10 @@ function runBuildspec(variables: Record<string, string>, fixture: (root: string)
       KINTO_IMAGE_REPOSITORY: REPOSITORY,
       KINTO_BASE_IMAGE: 'public.ecr.aws/docker/library/node:22-bookworm-slim',
       KINTO_LAMBDA_ADAPTER_IMAGE: 'public.ecr.aws/awsguru/aws-lambda-adapter:0.9.1',
+      KINTO_JOB_RUNNER_S3_URL: JOB_RUNNER_URL,
       KINTO_BUILD_ID: 'build0001',
       KINTO_BLOCK_ID: 'block0001',
+      KINTO_BLOCK_TYPE: '',
       KINTO_REPO: 'https://git.example/acme/shop.git',
       KINTO_BRANCH: '',
       KINTO_COMMIT_REF: '',
@@ -125,16 +146,19 @@ function runBuildspec(variables: Record<string, string>, fixture: (root: string)
         .filter(Boolean)
         .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
     );
-    const calls = existsSync(join(dir, 'docker.calls')) ? readFileSync(join(dir, 'docker.calls'), 'utf8') : '';
-    const docker = calls
-      .split('\0\n')
-      .filter(Boolean)
-      .map((c) => c.split('\0'));
-    const dockerfiles = readdirSync(dir)
-      .filter((f) => /^Dockerfile\.\d+$/.test(f))
-      .sort()
-      .map((f) => readFileSync(join(dir, f), 'utf8'));
-    return { status: result.status ?? -1, output, exported, docker, dockerfiles };
+    const calls = (file: string) =>
+      (existsSync(join(dir, file)) ? readFileSync(join(dir, file), 'utf8') : '')
+        .split('\0\n')
+        .filter(Boolean)
+        .map((c) => c.split('\0'));
+    const numbered = (prefix: string) =>
+      readdirSync(dir)
+        .filter((f) => f.startsWith(`${prefix}.`))
+        .sort((a, b) => Number(a.slice(prefix.length + 1)) - Number(b.slice(prefix.length + 1)))
+        .map((f) => readFileSync(join(dir, f), 'utf8'));
+    const dockerfiles = numbered('Dockerfile');
+    const contexts = numbered('context').map((listing) => listing.split('\n').filter(Boolean));
+    return { status: result.status ?? -1, output, exported, docker: calls('docker.calls'), dockerfiles, contexts, s3: calls('aws.calls') };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -249,5 +273,117 @@ describe('buildspec.yml', () => {
     });
     expect(run.status).toBe(1);
     expect(run.output).toMatch(/the Dockerfile "..\/Dockerfile" does not exist in the block folder/);
+  });
+  describe('job blocks (KINTO_BLOCK_TYPE=job)', () => {
+    const JOB_RUNNER_LAYER = ['COPY job-runner.js /opt/kinto/job-runner.js'];
+    const pushes = (run: Run) => run.docker.filter((c) => c[0] === 'push').map((c) => c[c.length - 1]);
+    const builds = (run: Run) => run.docker.filter((c) => c[0] === 'build');
+
+    it('builds a generated image without the Web Adapter and makes the job runner its entrypoint, with the start command as it is', () => {
+      const run = runBuildspec(
+        { KINTO_BLOCK_TYPE: 'job', KINTO_BUILD_COMMAND: 'npm ci', KINTO_START_COMMAND: 'node migrate.js --to "$TARGET"' },
+        () => undefined,
+      );
+
+      expect(run.output).not.toMatch(/FAILED/);
+      expect(run.status).toBe(0);
+      // The runner comes from the build project's asset, into a folder of its own (the last build's context).
+      expect(run.s3).toEqual([['s3', 'cp', '--quiet', JOB_RUNNER_URL, expect.stringMatching(/\/work\/job\/job-runner\.js$/)]]);
+      expect(builds(run)).toHaveLength(2);
+      expect(builds(run)[0]).toContain('kinto-block');
+      expect(builds(run)[0]).toContain('KINTO_START_COMMAND=node migrate.js --to "$TARGET"');
+      expect(run.dockerfiles[0]).not.toContain('lambda-adapter');
+      expect(run.dockerfiles[0]).toContain('ENV KINTO_START_COMMAND="${KINTO_START_COMMAND}"');
+      expect(run.dockerfiles[1]).toBe(
+        ['FROM kinto-block', ...JOB_RUNNER_LAYER, 'ENTRYPOINT ["node", "/opt/kinto/job-runner.js"]', 'CMD []', ''].join('\n'),
+      );
+      expect(run.contexts[1].sort()).toEqual(['Dockerfile', 'job-runner.js']);
+      expect(builds(run)[1]).toContain(`${REPOSITORY}:block0001-${COMMIT}`);
+      expect(pushes(run)).toEqual([`${REPOSITORY}:build-build0001`, `${REPOSITORY}:block0001-${COMMIT}`]);
+      expect(run.exported).toEqual({ KINTO_COMMIT: COMMIT, KINTO_IMAGE: `${REPOSITORY}@${DIGEST}` });
+    });
+
+    it("runs a Dockerfile image's own ENTRYPOINT + CMD as KINTO_JOB_COMMAND, with node copied from the base image", () => {
+      const cmd = JSON.stringify(['node', 'migrate.js', "it's $HOME", 'a "b"']);
+      const run = runBuildspec(
+        { KINTO_BLOCK_TYPE: 'job', KINTO_DOCKERFILE: 'Dockerfile', STUB_ENTRYPOINT: '["docker-entrypoint.sh"]', STUB_CMD: cmd },
+        (root) => writeFileSync(join(root, 'Dockerfile'), 'FROM node:22\nCMD ["node", "migrate.js"]\n'),
+      );
+
+      expect(run.output).not.toMatch(/FAILED/);
+      expect(run.status).toBe(0);
+      const jobCommand = JSON.stringify(['docker-entrypoint.sh', 'node', 'migrate.js', "it's $HOME", 'a "b"']);
+      expect(builds(run)).toHaveLength(2);
+      expect(builds(run)[1]).toEqual(expect.arrayContaining(['--build-arg', `KINTO_JOB_COMMAND=${jobCommand}`]));
+      expect(run.dockerfiles[1]).toBe(
+        [
+          'FROM kinto-block',
+          'COPY --from=public.ecr.aws/docker/library/node:22-bookworm-slim /usr/local/bin/node /opt/kinto/node',
+          ...JOB_RUNNER_LAYER,
+          'ARG KINTO_JOB_COMMAND',
+          'ENV KINTO_JOB_COMMAND="${KINTO_JOB_COMMAND}"',
+          'ENTRYPOINT ["/opt/kinto/node", "/opt/kinto/job-runner.js"]',
+          'CMD []',
+          '',
+        ].join('\n'),
+      );
+      expect(run.dockerfiles.join('\n')).not.toContain('lambda-adapter');
+      // The copied node is tried in the built image before it is pushed.
+      const probe = run.docker.find((c) => c[0] === 'run')!;
+      expect(probe).toEqual(['run', '--rm', '--entrypoint', '/opt/kinto/node', `${REPOSITORY}:block0001-${COMMIT}`, '--version']);
+      expect(run.docker.findIndex((c) => c[0] === 'run')).toBeLessThan(run.docker.findIndex((c) => c[0] === 'push'));
+      expect(pushes(run)).toEqual([`${REPOSITORY}:build-build0001`, `${REPOSITORY}:block0001-${COMMIT}`]);
+    });
+
+    it("uses the image's own node when the base image's cannot run in it (musl, e.g. alpine)", () => {
+      const run = runBuildspec(
+        { KINTO_BLOCK_TYPE: 'job', KINTO_DOCKERFILE: 'Dockerfile', STUB_CMD: '["node","migrate.js"]', STUB_RUN_FAILS: '/opt/kinto/node' },
+        (root) => writeFileSync(join(root, 'Dockerfile'), 'FROM node:22-alpine\n'),
+      );
+
+      expect(run.status).toBe(0);
+      expect(run.output).toMatch(/does not run in this image \(musl-based, e\.g\. alpine\?\): the job runner uses the image's own node/);
+      expect(builds(run)).toHaveLength(3);
+      expect(run.dockerfiles[2]).not.toContain('/opt/kinto/node');
+      expect(run.dockerfiles[2]).toContain('ENTRYPOINT ["node", "/opt/kinto/job-runner.js"]');
+      expect(run.dockerfiles[2]).toContain('ENV KINTO_JOB_COMMAND="${KINTO_JOB_COMMAND}"');
+      expect(builds(run)[2]).toContain('KINTO_JOB_COMMAND=["node","migrate.js"]');
+      expect(pushes(run)).toHaveLength(2);
+    });
+
+    it('fails with the fix when neither node runs in the image', () => {
+      const run = runBuildspec(
+        { KINTO_BLOCK_TYPE: 'job', KINTO_DOCKERFILE: 'Dockerfile', STUB_CMD: '["/migrate"]', STUB_RUN_FAILS: '/opt/kinto/node node' },
+        (root) => writeFileSync(join(root, 'Dockerfile'), 'FROM alpine:3\n'),
+      );
+
+      expect(run.status).toBe(1);
+      expect(run.output).toMatch(/the job runner cannot run in this image: .* install node in the image \(alpine: apk add nodejs\)/);
+      expect(run.output).toMatch(/PHASE build FAILED/);
+      expect(pushes(run)).toEqual([]);
+    });
+
+    it('fails when a Dockerfile image has neither ENTRYPOINT nor CMD', () => {
+      const run = runBuildspec({ KINTO_BLOCK_TYPE: 'job', KINTO_DOCKERFILE: 'Dockerfile' }, (root) =>
+        writeFileSync(join(root, 'Dockerfile'), 'FROM scratch\n'),
+      );
+      expect(run.status).toBe(1);
+      expect(run.output).toMatch(/the Dockerfile "Dockerfile" has neither ENTRYPOINT nor CMD: give it the command the job runs/);
+      expect(pushes(run)).toEqual([]);
+    });
+
+    it('fails when a job has neither a start command nor a Dockerfile (an output folder is not a job)', () => {
+      const run = runBuildspec({ KINTO_BLOCK_TYPE: 'job', KINTO_OUTPUT_DIR: 'dist' }, () => undefined);
+      expect(run.status).toBe(1);
+      expect(run.output).toMatch(/nothing to run: give the job a start command \(the command it runs to its end\) or a Dockerfile/);
+    });
+
+    it('does not fetch the job runner for other blocks', () => {
+      const run = runBuildspec({ KINTO_BLOCK_TYPE: 'microservice', KINTO_START_COMMAND: 'node server.js' }, () => undefined);
+      expect(run.status).toBe(0);
+      expect(run.s3).toEqual([]);
+      expect(run.dockerfiles).toHaveLength(1);
+      expect(run.dockerfiles[0]).toContain('/opt/extensions/lambda-adapter');
+    });
   });
 });

@@ -2,7 +2,7 @@ import { CloudWatchLogsClient, DescribeLogStreamsCommand, GetLogEventsCommand } 
 import { CodeBuildClient, StartBuildCommand } from '@aws-sdk/client-codebuild';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import type { Build } from '../../lambdas/core/model';
+import type { Block, Build } from '../../lambdas/core/model';
 import { CodeBuildBuilder } from '../../lambdas/adapters/aws/codebuild-builder';
 
 const codebuild = mockClient(CodeBuildClient);
@@ -27,6 +27,9 @@ const build = (overrides: Partial<Build> = {}): Build => ({
   ...overrides,
 });
 
+/** A start request as the core makes it (the builder reads the block's type only). */
+const request = (b: Build, type: Block['type'] = 'microservice') => ({ build: b, block: { type } }) as never;
+
 const builder = () =>
   new CodeBuildBuilder({
     codebuild: new CodeBuildClient({ region: 'eu-west-1' }),
@@ -46,7 +49,7 @@ describe('Class: CodeBuildBuilder', () => {
       codebuild.on(StartBuildCommand).resolves({ build: { id: 'kinto-builds:uuid-1' } });
       const b = build();
 
-      await builder().start({ build: b } as never);
+      await builder().start(request(b));
 
       expect(codebuild).toHaveReceivedCommandTimes(StartBuildCommand, 1);
       expect(codebuild).toHaveReceivedCommandWith(StartBuildCommand, {
@@ -55,6 +58,7 @@ describe('Class: CodeBuildBuilder', () => {
         environmentVariablesOverride: [
           { name: 'KINTO_BUILD_ID', value: b.id, type: 'PLAINTEXT' },
           { name: 'KINTO_BLOCK_ID', value: 'b1', type: 'PLAINTEXT' },
+          { name: 'KINTO_BLOCK_TYPE', value: 'microservice', type: 'PLAINTEXT' },
           { name: 'KINTO_REPO', value: 'https://github.com/acme/shop.git', type: 'PLAINTEXT' },
           { name: 'KINTO_BRANCH', value: 'main', type: 'PLAINTEXT' },
           { name: 'KINTO_SUBFOLDER', value: 'services/api', type: 'PLAINTEXT' },
@@ -67,19 +71,20 @@ describe('Class: CodeBuildBuilder', () => {
       });
     });
 
-    it('passes a pinned commit and a Dockerfile, and leaves out settings the block does not have', async () => {
+    it("passes a pinned commit, a Dockerfile and a job's type, and leaves out settings the block does not have", async () => {
       codebuild.on(StartBuildCommand).resolves({});
       const b = build({
         source: { repo: 'git@github.com:acme/db.git', commit: 'a1b2c3d' },
         settings: { dockerfile: 'Dockerfile', buildArgs: {} },
       });
 
-      await builder().start({ build: b } as never);
+      await builder().start(request(b, 'job'));
 
       const input = codebuild.commandCalls(StartBuildCommand)[0].args[0].input;
       expect(input.environmentVariablesOverride?.map((v) => [v.name, v.value])).toEqual([
         ['KINTO_BUILD_ID', b.id],
         ['KINTO_BLOCK_ID', 'b1'],
+        ['KINTO_BLOCK_TYPE', 'job'],
         ['KINTO_REPO', 'git@github.com:acme/db.git'],
         ['KINTO_COMMIT_REF', 'a1b2c3d'],
         ['KINTO_DOCKERFILE', 'Dockerfile'],
@@ -88,16 +93,14 @@ describe('Class: CodeBuildBuilder', () => {
 
     it('refuses local paths and file:// URLs, which CodeBuild cannot reach, without calling AWS', async () => {
       for (const repo of ['/home/me/repo', 'file:///srv/git/repo']) {
-        await expect(builder().start({ build: build({ source: { repo } }) } as never)).rejects.toThrow(
-          /CodeBuild cannot reach .*https:\/\//,
-        );
+        await expect(builder().start(request(build({ source: { repo } })))).rejects.toThrow(/CodeBuild cannot reach .*https:\/\//);
       }
       expect(codebuild).toHaveReceivedCommandTimes(StartBuildCommand, 0);
     });
 
     it('lets a CodeBuild refusal reach the core (which records the build as failed)', async () => {
       codebuild.on(StartBuildCommand).rejects(new Error('AccountLimitExceededException: too many concurrent builds'));
-      await expect(builder().start({ build: build() } as never)).rejects.toThrow(/too many concurrent builds/);
+      await expect(builder().start(request(build()))).rejects.toThrow(/too many concurrent builds/);
     });
   });
 

@@ -1,6 +1,6 @@
 import { DescribeLogStreamsCommand, GetLogEventsCommand, type CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { StartBuildCommand, type CodeBuildClient, type EnvironmentVariable } from '@aws-sdk/client-codebuild';
-import type { Build } from '../../core/model';
+import type { BlockType, Build } from '../../core/model';
 import type { Builder, BuildLogChunk, BuildRequest } from '../../ports/builder';
 import { BUILD_VARIABLES } from './codebuild-variables';
 
@@ -26,7 +26,7 @@ const MAX_LOG_PAGES = 20;
 export class CodeBuildBuilder implements Builder {
   constructor(private readonly options: CodeBuildBuilderOptions) {}
 
-  async start({ build }: BuildRequest): Promise<void> {
+  async start({ build, block }: BuildRequest): Promise<void> {
     const { repo } = build.source;
     if (!/^(https?|ssh|git):\/\//.test(repo) && !/^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:/.test(repo)) {
       throw new Error(
@@ -38,7 +38,7 @@ export class CodeBuildBuilder implements Builder {
         projectName: this.options.projectName,
         // A retried StartBuild (SDK retry after a timeout) must not start a second build.
         idempotencyToken: build.id,
-        environmentVariablesOverride: buildVariables(build),
+        environmentVariablesOverride: buildVariables(build, block.type),
         logsConfigOverride: {
           cloudWatchLogs: { status: 'ENABLED', groupName: this.options.logGroupName, streamName: build.id },
         },
@@ -83,12 +83,16 @@ export class CodeBuildBuilder implements Builder {
   }
 }
 
-/** The build's source and settings as CodeBuild environment variables (empty values left out). */
-export function buildVariables(build: Build): EnvironmentVariable[] {
+/**
+ * The build's source and settings, and the block's type (a job's image gets the job runner), as
+ * CodeBuild environment variables (empty values left out).
+ */
+export function buildVariables(build: Build, blockType: BlockType): EnvironmentVariable[] {
   const { source, settings } = build;
   const values: Record<string, string | undefined> = {
     [BUILD_VARIABLES.buildId]: build.id,
     [BUILD_VARIABLES.blockId]: build.blockId,
+    [BUILD_VARIABLES.blockType]: blockType,
     [BUILD_VARIABLES.repo]: source.repo,
     [BUILD_VARIABLES.branch]: source.branch,
     [BUILD_VARIABLES.commit]: source.commit,

@@ -7,6 +7,8 @@ export const BUILD_VARIABLES = {
   /** Which Kinto build this CodeBuild build is: read back from build state change events. */
   buildId: 'KINTO_BUILD_ID',
   blockId: 'KINTO_BLOCK_ID',
+  /** The block's type: a `job` gets the Kinto job runner as its Lambda runtime instead of the Web Adapter. */
+  blockType: 'KINTO_BLOCK_TYPE',
   repo: 'KINTO_REPO',
   /** At most one of branch and commit is set; neither means the remote's default branch. */
   branch: 'KINTO_BRANCH',

@@ -228,6 +228,9 @@ export class AwsRuntime implements Runtime {
       return { status: timedOut ? 'timed-out' : 'failed', exitCode: null, reason: payload.errorMessage ?? out.FunctionError };
     }
     const exitCode = typeof payload.exitCode === 'number' ? payload.exitCode : null;
+    // The job runner stopped the job before the function's deadline, and says so.
+    if ((payload as { timedOut?: unknown }).timedOut === true)
+      return { status: 'timed-out', exitCode, reason: 'the job ran into its timeout' };
     return exitCode === 0
       ? { status: 'succeeded', exitCode }
       : { status: 'failed', exitCode, reason: `the job exited with code ${exitCode}` };
