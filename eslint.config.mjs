@@ -8,6 +8,8 @@ import tseslint from 'typescript-eslint';
 
 /** The layers, inside out; a layer imports only those its policy names. */
 const layers = [
+  // The deployer Lambda synthesizes environment stacks at deploy time: the one handler that may use lib/.
+  { type: 'deployer-entry', pattern: 'lambdas/handlers/deployer' },
   { type: 'core', pattern: 'lambdas/core' },
   { type: 'ports', pattern: 'lambdas/ports' },
   { type: 'adapters', pattern: 'lambdas/adapters' },
@@ -46,6 +48,7 @@ export default tseslint.config(
             may('ports', ['ports', 'core']),
             may('adapters', ['adapters', 'core', 'ports']),
             may('handlers', ['handlers', 'adapters', 'core', 'ports']),
+            may('deployer-entry', ['constructs', 'handlers', 'adapters', 'core', 'ports']),
             may('local-host', ['local-host', 'handlers', 'adapters', 'core', 'ports']),
             may('constructs', ['constructs', 'handlers', 'adapters', 'core', 'ports']),
             may('entry-points', ['entry-points', 'cli', 'api-client', 'constructs', 'local-host', 'handlers', 'adapters', 'core', 'ports']),

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -10,6 +10,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { LOGS_TABLE } from '../lambdas/adapters/dynamodb/logs-table';
 import { handlerEntry, KintoFunction } from './kinto-function';
+import type { EnvironmentDeployer } from './environment-deployer';
 import type { StateTable } from './state-table';
 
 export interface ControlApiThrottle {
@@ -47,6 +48,8 @@ export interface ControlApiProps {
    * @default - no logs table: those routes answer 503
    */
   readonly logsTable?: dynamodb.ITable;
+  /** Where deployments, job runs, shut-downs and deletions are handed (the API only records them). */
+  readonly deployer: Pick<EnvironmentDeployer, 'stateMachine' | 'function'>;
 }
 
 /**
@@ -118,6 +121,29 @@ export class ControlApi extends Construct {
         }),
       );
     }
+    fn.addEnvironment('DEPLOYER_STATE_MACHINE_ARN', props.deployer.stateMachine.stateMachineArn);
+    fn.addEnvironment('DEPLOYER_FUNCTION_NAME', props.deployer.function.functionArn);
+    props.deployer.stateMachine.grantStartExecution(fn);
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'InvokeDeployer',
+        actions: ['lambda:InvokeFunction'],
+        resources: [props.deployer.function.functionArn],
+      }),
+    );
+    // Job runs' output, from the environments' block log groups.
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadJobOutput',
+        actions: ['logs:FilterLogEvents'],
+        resources: [`arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:/kinto/env/*`],
+      }),
+    );
+    Validations.of(this.handler.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/kinto/env/*]',
+      reason:
+        "Job runs' output is read from environments' block log groups, made at run time under /kinto/env/<environment id>/; FilterLogEvents only.",
+    });
     // The log group ARN ends in ":*", which covers its streams (GetLogEvents acts on a stream).
     props.buildLogGroup.grant(fn, 'logs:DescribeLogStreams', 'logs:GetLogEvents');
 

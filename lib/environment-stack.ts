@@ -215,12 +215,8 @@ export class KintoEnvironmentStack extends Stack {
       undefined,
       'POST /authorize is how clients get tokens: it takes a client id and secret, and the platform gateway function checks them (failures throttled per client id).',
     );
-    new lambda.CfnPermission(this, 'GatewayFunctionPermission', {
-      action: 'lambda:InvokeFunction',
-      functionName: d.platform.gatewayFunctionArn,
-      principal: 'apigateway.amazonaws.com',
-      sourceArn: this.executeApiArn('*'),
-    });
+    // No permission here: the platform's GatewayFunction lets API Gateway invoke it for these two
+    // routes of any API in the account (one statement per environment would fill its policy).
 
     if (d.shutDown) {
       this.route(

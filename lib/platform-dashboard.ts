@@ -89,10 +89,18 @@ export class PlatformDashboard extends Construct {
       }),
       new cloudwatch.GraphWidget({
         title: 'Lambda errors and throttles',
-        left: fns.flatMap(([name, fn]) => [
-          fn.metricErrors({ period, label: `${name} errors` }),
-          fn.metricThrottles({ period, label: `${name} throttles` }),
-        ]),
+        // Throttles for the whole account in one metric: per function they would cost a metric each
+        // (the free tier counts them), and none of these functions reserves concurrency.
+        left: [
+          ...fns.map(([name, fn]) => fn.metricErrors({ period, label: `${name} errors` })),
+          new cloudwatch.Metric({
+            namespace: 'AWS/Lambda',
+            metricName: 'Throttles',
+            statistic: 'Sum',
+            period,
+            label: 'throttles (account)',
+          }),
+        ],
         width: 8,
       }),
       new cloudwatch.GraphWidget({

@@ -1,12 +1,15 @@
 import { CfnOutput, Lazy, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import type { CfnTable } from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { BlockCluster } from './block-cluster';
 import { BuildPipeline } from './build-pipeline';
 import { ConsoleSite } from './console-site';
 import { ControlApi, type ControlApiThrottle } from './control-api';
+import { EnvironmentDeployer } from './environment-deployer';
 import { GatewayAuthorizer } from './gateway-authorizer';
+import { GatewayFunction } from './gateway-function';
 import { LogIndexer } from './log-indexer';
 import { LogsTable } from './logs-table';
 import { PlatformDashboard } from './platform-dashboard';
@@ -62,6 +65,10 @@ export class KintoPlatformStack extends Stack {
   public readonly logsTable: LogsTable;
   /** Indexes environments' log groups into the logs table (the deployer subscribes them). */
   public readonly logIndexer: LogIndexer;
+  /** `POST /authorize` of every environment (and 503 while one is shut down). */
+  public readonly gatewayFunction: GatewayFunction;
+  /** Carries out deployments: the deployer Lambda, its state machine, the environment stacks' role. */
+  public readonly deployer: EnvironmentDeployer;
 
   constructor(scope: Construct, id: string, props: KintoPlatformStackProps = {}) {
     super(scope, id, { description: 'Kinto: git repos to serverless endpoints (control plane)', ...props });
@@ -87,17 +94,6 @@ export class KintoPlatformStack extends Stack {
       logRetention,
       apiUrl: Lazy.string({ produce: () => this.controlApi.url }),
     });
-    this.controlApi = new ControlApi(this, 'ControlApi', {
-      stateTable: this.stateTable,
-      adminToken: this.secrets.adminToken,
-      platformKey: this.secrets.platformKey,
-      buildProject: this.builds.project,
-      buildLogGroup: this.builds.buildLogs,
-      throttle: props.apiThrottle,
-      corsOrigins: [this.console.url],
-      logsTable: this.logsTable.table,
-      logRetention,
-    });
     this.gatewayAuthorizer = new GatewayAuthorizer(this, 'GatewayAuthorizer', {
       stateTable: this.stateTable.table,
       platformKey: this.secrets.platformKey,
@@ -112,6 +108,41 @@ export class KintoPlatformStack extends Stack {
     // groups. The platform's own log groups are not subscribed: the indexer files lines by the
     // environment their group names and discards any other group's batches (paid invocations for nothing).
     this.logIndexer = new LogIndexer(this, 'LogIndexer', { logsTable: this.logsTable.table, logRetention });
+    this.gatewayFunction = new GatewayFunction(this, 'GatewayFunction', {
+      stateTable: this.stateTable.table,
+      platformKey: this.secrets.platformKey,
+      logRetention,
+    });
+    this.deployer = new EnvironmentDeployer(this, 'Deployer', {
+      stateTable: this.stateTable,
+      platformKey: this.secrets.platformKey,
+      imageRepository: this.builds.repository,
+      gatewayFunction: this.gatewayFunction.function,
+      authorizerFunction: this.gatewayAuthorizer.function,
+      logIndexerFunction: this.logIndexer.function,
+      logRetention,
+    });
+    // Lambda pulls block images for environments' functions (and only those).
+    this.builds.repository.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'LambdaPullsBlockImages',
+        principals: [new iam.ServicePrincipal('lambda.amazonaws.com')],
+        actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+        conditions: { StringLike: { 'aws:sourceArn': `arn:${this.partition}:lambda:${this.region}:${this.account}:function:kinto-*` } },
+      }),
+    );
+    this.controlApi = new ControlApi(this, 'ControlApi', {
+      stateTable: this.stateTable,
+      adminToken: this.secrets.adminToken,
+      platformKey: this.secrets.platformKey,
+      buildProject: this.builds.project,
+      buildLogGroup: this.builds.buildLogs,
+      throttle: props.apiThrottle,
+      corsOrigins: [this.console.url],
+      logsTable: this.logsTable.table,
+      logRetention,
+      deployer: this.deployer,
+    });
     this.dashboard = new PlatformDashboard(this, 'Dashboard', {
       controlApi: this.controlApi.httpApi,
       functions: {
@@ -119,6 +150,8 @@ export class KintoPlatformStack extends Stack {
         'build-events': this.builds.eventsHandler.function,
         authorizer: this.gatewayAuthorizer.function,
         'log-indexer': this.logIndexer.function,
+        gateway: this.gatewayFunction.function,
+        deployer: this.deployer.function,
       },
       tables: { state: this.stateTable.table, logs: this.logsTable.table },
       buildProject: this.builds.project,

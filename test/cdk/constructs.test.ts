@@ -11,6 +11,8 @@ import { handlerEntry, KintoFunction } from '../../lib/kinto-function';
 import { createKintoApp } from '../../lib/kinto-app';
 import { PlatformSecrets } from '../../lib/platform-secrets';
 import { StateTable } from '../../lib/state-table';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 
 /** Constructs on their own, without bundling or the whole stack: their validation and options. */
 describe('Constructs: props validation and options', () => {
@@ -80,6 +82,14 @@ describe('Constructs: props validation and options', () => {
         platformKey: secrets.platformKey,
         buildProject: builds.project,
         buildLogGroup: builds.buildLogs,
+        deployer: {
+          stateMachine: new sfn.StateMachine(s, 'Deployments', { definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(s, 'P')) }),
+          function: new lambda.Function(s, 'Deployer', {
+            runtime: lambda.Runtime.NODEJS_24_X,
+            handler: 'i.h',
+            code: lambda.Code.fromInline('x'),
+          }),
+        },
       };
       expect(() => new ControlApi(s, 'Api', { ...props, throttle: { rateLimit: 0, burstLimit: 10 } })).toThrow(
         /rateLimit > 0 .*"rateLimit":0/,

@@ -16,6 +16,8 @@ const FREE_WHEN_IDLE: Record<string, string> = {
   'AWS::Lambda::LayerVersion': 'no charge (code storage is free up to 75 GB)',
   'AWS::IAM::Role': 'no charge',
   'AWS::IAM::Policy': 'no charge',
+  'AWS::IAM::ManagedPolicy': "no charge (the environments' permissions boundary)",
+  'AWS::StepFunctions::StateMachine': 'per state transition (Standard workflows; 4,000 a month free), only while a deployment runs',
   'AWS::Logs::LogGroup': 'per GB ingested and stored',
   'AWS::SecretsManager::Secret': 'BILLS WHILE IDLE',
   'AWS::ApiGatewayV2::Api': 'per request',

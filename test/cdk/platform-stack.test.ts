@@ -123,6 +123,8 @@ describe('Stack: KintoPlatformStack', () => {
           'ADMIN_TOKEN_SECRET_ARN',
           'BUILD_LOG_GROUP_NAME',
           'BUILD_PROJECT_NAME',
+          'DEPLOYER_FUNCTION_NAME',
+          'DEPLOYER_STATE_MACHINE_ARN',
           'LOGS_TABLE_NAME',
           'NODE_OPTIONS',
           'PLATFORM_KEY_SECRET_ARN',
@@ -138,7 +140,7 @@ describe('Stack: KintoPlatformStack', () => {
       const asset = String(fn.Properties.Code.S3Key).replace(/\.zip$/, '');
       const bundle = join(platform.outdir, `asset.${asset}`, 'index.js');
       expect(existsSync(bundle)).toBe(true);
-      expect(readFileSync(bundle, 'utf8')).toMatch(/DEPLOYER_NOT_AVAILABLE/);
+      expect(readFileSync(bundle, 'utf8')).toMatch(/DEPLOYER_STATE_MACHINE_ARN/);
     });
 
     it('grants the api function exactly what it uses, and no AWS managed policy', () => {
@@ -179,6 +181,36 @@ describe('Stack: KintoPlatformStack', () => {
           Effect: 'Allow',
           Action: 'dynamodb:Query',
           Resource: [logsTable, { 'Fn::Join': ['', [logsTable, '/index/byEnv']] }, { 'Fn::Join': ['', [logsTable, '/index/byBlock']] }],
+        },
+        {
+          Effect: 'Allow',
+          Action: 'states:StartExecution',
+          Resource: { Ref: logicalId('AWS::StepFunctions::StateMachine', 'DeployerDeployments') },
+        },
+        {
+          Sid: 'InvokeDeployer',
+          Effect: 'Allow',
+          Action: 'lambda:InvokeFunction',
+          Resource: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'DeployerLambdaFunction'), 'Arn'] },
+        },
+        {
+          Sid: 'ReadJobOutput',
+          Effect: 'Allow',
+          Action: 'logs:FilterLogEvents',
+          Resource: {
+            'Fn::Join': [
+              '',
+              [
+                'arn:',
+                { Ref: 'AWS::Partition' },
+                ':logs:',
+                { Ref: 'AWS::Region' },
+                ':',
+                { Ref: 'AWS::AccountId' },
+                ':log-group:/kinto/env/*',
+              ],
+            ],
+          },
         },
         {
           Effect: 'Allow',
@@ -426,6 +458,105 @@ describe('Stack: KintoPlatformStack', () => {
         PLATFORM_KEY_SECRET_ARN: { Ref: logicalId('AWS::SecretsManager::Secret', 'SecretsPlatformKey') },
         STATE_TABLE_NAME: { Ref: logicalId('AWS::DynamoDB::Table', 'StateTable') },
       });
+    });
+  });
+
+  describe('Constructs: GatewayFunction and EnvironmentDeployer (issue 18)', () => {
+    const statementsOf = (roleId: string) =>
+      policyOf(roleId) as { Sid?: string; Action: string | string[]; Resource: unknown; Condition?: unknown }[];
+    const sid = (roleId: string, id: string) => statementsOf(roleId).find((st) => st.Sid === id);
+
+    it('runs POST /authorize of every environment: GetItem on the state table, the platform key, two invoke permissions', () => {
+      const role = logicalId('AWS::IAM::Role', 'GatewayFunctionLambdaRole');
+      expect(sid(role, 'ReadClients')).toMatchObject({ Action: 'dynamodb:GetItem' });
+      const permissions = ofType('AWS::Lambda::Permission').filter(([id]) => id.startsWith('GatewayFunctionLambda'));
+      expect(permissions.map(([, p]) => JSON.stringify(p.Properties.SourceArn)).sort()).toEqual([
+        expect.stringContaining('/*/$default'),
+        expect.stringContaining('/*/POST/authorize'),
+      ]);
+    });
+
+    it('runs the deployer for up to 15 minutes with 2 GB, no retries of asynchronous events, its configuration from the stack', () => {
+      const fn = functionNamed('DeployerLambdaFunction');
+      expect(fn.Properties).toMatchObject({ Timeout: 900, MemorySize: 2048, Runtime: 'nodejs24.x', Architectures: ['arm64'] });
+      expect(Object.keys(fn.Properties.Environment.Variables).sort()).toEqual(
+        [
+          'AUTHORIZER_FUNCTION_ARN',
+          'GATEWAY_FUNCTION_ARN',
+          'IMAGE_REPOSITORY_ARN',
+          'LOG_INDEXER_FUNCTION_ARN',
+          'PERMISSIONS_BOUNDARY_ARN',
+          'PLATFORM_KEY_SECRET_ARN',
+          'STACK_ROLE_ARN',
+          'STATE_MACHINE_ARN',
+          'STATE_TABLE_NAME',
+          'TEMPLATE_BUCKET',
+        ].sort(),
+      );
+      const [invokeConfig] = ofType('AWS::Lambda::EventInvokeConfig').filter(([, c]) =>
+        JSON.stringify(c.Properties.FunctionName).includes('DeployerLambda'),
+      );
+      expect(invokeConfig[1].Properties.MaximumRetryAttempts).toBe(0);
+    });
+
+    it('advances a deployment in a state machine: Advance, then end or wait and advance again; a lasting failure aborts', () => {
+      const [, machine] = ofType('AWS::StepFunctions::StateMachine')[0];
+      const definition = JSON.parse(
+        (machine.Properties.DefinitionString['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : 'ARN')).join(''),
+      ) as { StartAt: string; States: Record<string, any> };
+      expect(definition.StartAt).toBe('Advance');
+      const { Advance, CheckLater, Abort } = definition.States;
+      expect(Advance.Parameters.Payload).toEqual({ kind: 'advance', 'envId.$': '$.envId', 'deploymentId.$': '$.deploymentId' });
+      expect(Advance.Next).toBe('Ended?');
+      expect(Advance.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Abort' }]);
+      expect(Advance.Retry.map((r: { ErrorEquals: string[] }) => r.ErrorEquals)).toContainEqual(['States.ALL']);
+      expect(definition.States['Ended?'].Choices).toEqual([{ Variable: '$.next.done', BooleanEquals: true, Next: 'Ended' }]);
+      expect(definition.States['Ended?'].Default).toBe('CheckLater');
+      expect(CheckLater).toMatchObject({ Type: 'Wait', SecondsPath: '$.next.checkAfterSeconds', Next: 'Advance' });
+      expect(Abort.Parameters.Payload).toMatchObject({ kind: 'abort', 'error.$': '$.error' });
+      expect(Abort.Next).toBe('Abandoned');
+      expect(machine.Properties).toMatchObject({
+        StateMachineType: 'STANDARD',
+        LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
+      });
+    });
+
+    it('lets the deployer change only environment stacks, block functions and templates, and pass only the stack role', () => {
+      const role = logicalId('AWS::IAM::Role', 'DeployerLambdaRole');
+      expect(JSON.stringify(sid(role, 'EnvironmentStacks')!.Resource)).toContain(':stack/kinto-env-*/*');
+      expect(JSON.stringify(sid(role, 'FastPathAndJobs')!.Resource)).toContain(':function:kinto-????????????-*');
+      expect(sid(role, 'PassStackRole')).toMatchObject({
+        Action: 'iam:PassRole',
+        Resource: { 'Fn::GetAtt': [logicalId('AWS::IAM::Role', 'DeployerStackRole'), 'Arn'] },
+        Condition: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
+      });
+      expect(statementsOf(role).flatMap((st) => [st.Action].flat())).not.toContain('iam:CreateRole');
+    });
+
+    it('lets CloudFormation make roles in environment stacks only within the environment boundary', () => {
+      const stackRole = logicalId('AWS::IAM::Role', 'DeployerStackRole');
+      expect(resources[stackRole].Properties.AssumeRolePolicyDocument.Statement[0].Principal).toEqual({
+        Service: 'cloudformation.amazonaws.com',
+      });
+      const create = sid(stackRole, 'RolesWithinTheBoundary')!;
+      expect(create.Action).toContain('iam:CreateRole');
+      expect(JSON.stringify(create.Condition)).toContain('environment-boundary');
+      expect(JSON.stringify(sid(stackRole, 'PassEnvironmentRoles')!.Condition)).toContain('lambda.amazonaws.com');
+      const [, boundary] = ofType('AWS::IAM::ManagedPolicy')[0];
+      const allowed = (boundary.Properties.PolicyDocument.Statement as { Action: string | string[] }[])
+        .flatMap((st) => [st.Action].flat())
+        .sort();
+      expect(allowed).toEqual(['lambda:InvokeFunction', 'logs:CreateLogStream', 'logs:PutLogEvents']);
+    });
+
+    it('lets Lambda pull block images only for kinto- functions', () => {
+      const [, repo] = ofType('AWS::ECR::Repository')[0];
+      const statement = repo.Properties.RepositoryPolicyText.Statement.find((st: { Sid?: string }) => st.Sid === 'LambdaPullsBlockImages');
+      expect(statement).toMatchObject({
+        Principal: { Service: 'lambda.amazonaws.com' },
+        Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+      });
+      expect(JSON.stringify(statement.Condition)).toContain(':function:kinto-*');
     });
   });
 

@@ -18,5 +18,8 @@ export const deployerEvent = z.discriminatedUnion('kind', [
 
 export type DeployerEvent = z.infer<typeof deployerEvent>;
 
-/** What `advance` answers the state machine: end, or wait this long and ask again. */
-export type AdvanceAnswer = { readonly done: true } | { readonly done: false; readonly checkAfterSeconds: number };
+/** What `advance` answers the state machine: end (`done`), or wait `checkAfterSeconds` and ask again. */
+export interface AdvanceAnswer {
+  readonly done: boolean;
+  readonly checkAfterSeconds: number;
+}

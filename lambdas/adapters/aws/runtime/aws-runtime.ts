@@ -121,13 +121,9 @@ export class AwsRuntime implements Runtime {
 
   async prepare(plan: DeploymentPlan, planned: PlannedBlock, previous?: PreparedBlock): Promise<StepProgress<PreparedFunction>> {
     const { block } = planned;
-    if (!FUNCTION_TYPES.has(block.type)) {
-      throw new KintoError(
-        501,
-        'NOT_ON_AWS_YET',
-        `block "${block.name}" is a ${block.type}: on AWS it runs on Fargate, which comes with the custom services issue`,
-      );
-    }
+    // A custom service runs on Fargate from the stack's task definition: its image is part of the
+    // stack's shape, so a new one takes the stack path (see shapeOf).
+    if (!FUNCTION_TYPES.has(block.type)) return { done: true, result: { hash: planned.build?.artifact ?? '' } };
     const facts = await this.gatewayFacts(plan.environment);
     if (!facts) return { done: true, result: { needsStack: true, hash: '' } };
     const want = desiredFunction(plan, planned, facts);
@@ -188,6 +184,7 @@ export class AwsRuntime implements Runtime {
     const facts = await this.gatewayFacts(plan.environment, outputs);
     for (const planned of plan.blocks) {
       const name = planned.block.name;
+      if (!FUNCTION_TYPES.has(planned.block.type)) continue;
       const p = (prepared as Record<string, PreparedFunction>)[name];
       let version = p?.version;
       if (!version) {

@@ -64,6 +64,11 @@ export interface EnvironmentBlock {
   readonly commit?: string;
   /** Port the block listens on when it ignores PORT. @default 8080 */
   readonly port?: number;
+  /**
+   * Custom services: the image (also the `Image<Block>` parameter). Part of the stack's shape,
+   * since a task definition names its image (functions' images are not: they take the fast path).
+   */
+  readonly image?: string;
 }
 
 /** The template parameters of an environment stack, by what they stand for. */

@@ -112,13 +112,6 @@ export function describeEnvironment(
   const parameters: Record<string, string> = { [stackParameters.internalKey]: options.internalKey };
   for (const planned of plan.blocks) {
     const { block, config } = planned;
-    if (block.type === 'custom-service') {
-      throw new KintoError(
-        501,
-        'NOT_ON_AWS_YET',
-        `block "${block.name}" is a custom service: on AWS they run on Fargate, which comes with the custom services issue; deploy it locally until then`,
-      );
-    }
     const secretNames = Object.keys(planned.secrets ?? {}).sort();
     blocks.push({
       name: block.name,
@@ -133,10 +126,11 @@ export function describeEnvironment(
       ...(config.basicAuth ? { basicAuth: { username: config.basicAuth.username, passwordHash: config.basicAuth.passwordHash } } : {}),
       ...(block.commit ? { commit: block.commit } : {}),
       ...(block.build.port ? { port: block.build.port } : {}),
+      ...(block.type === 'custom-service' && planned.build?.artifact ? { image: planned.build.artifact } : {}),
     });
     if (!options.shutDown) {
       parameters[stackParameters.image(block.name)] = planned.build?.artifact ?? '';
-      parameters[stackParameters.version(block.name)] = options.versions[block.name] ?? '$LATEST';
+      if (FUNCTION_TYPES.has(block.type)) parameters[stackParameters.version(block.name)] = options.versions[block.name] ?? '$LATEST';
       for (const name of secretNames) parameters[stackParameters.secret(block.name, name)] = planned.secrets![name]!;
     }
   }
@@ -163,6 +157,8 @@ export function shapeOf(d: EnvironmentDescription): string {
     shutDown: d.shutDown ?? false,
     throttle: d.throttle ?? null,
     blocks: d.blocks.map((b) => ({
+      // A custom service's task definition names its image: a new image is a stack update.
+      ...(b.type === 'custom-service' ? { image: b.image ?? null, variables: b.variables } : {}),
       name: b.name,
       type: b.type,
       kind: b.kind ?? null,
