@@ -25,7 +25,19 @@ const layers = [
 const may = (from, to) => ({ from: { element: { type: from } }, allow: { to: { element: { types: { anyOf: to } } } } });
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', 'coverage/', 'console/', 'bench/fixtures/', '**/*.js', '**/*.mjs', '**/*.d.ts'] },
+  {
+    ignores: [
+      'node_modules/',
+      'cdk.out/',
+      'coverage/',
+      'console/dist/',
+      'test/artifacts/',
+      'bench/fixtures/',
+      '**/*.js',
+      '**/*.mjs',
+      '**/*.d.ts',
+    ],
+  },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
@@ -63,6 +75,19 @@ export default tseslint.config(
       // A late-bound `let` read by closures before it is set (a knot tied after start-up) stays a let.
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+    },
+  },
+  {
+    // The console (browser code, Preact): the same type-checked rules, against its own tsconfigs, whose DOM
+    // lib declares the browser's globals (no-undef is off for TypeScript); its Node side (Vite config,
+    // build step) has tsconfig.node.json.
+    files: ['console/**/*.ts', 'console/**/*.tsx', 'console/**/*.mts'],
+    languageOptions: {
+      parserOptions: {
+        projectService: false,
+        project: ['console/tsconfig.json', 'console/tsconfig.node.json'],
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
   },
   {

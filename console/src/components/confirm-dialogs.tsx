@@ -1,0 +1,82 @@
+import type { ComponentChildren } from 'preact';
+import { useId, useState } from 'preact/hooks';
+import { Dialog } from './dialog';
+import { ErrorNote } from './error-note';
+import { useAction } from './use-action';
+
+export interface ConfirmNameProps {
+  /** What is deleted: "project", "environment", "block". */
+  readonly kind: string;
+  readonly name: string;
+  /** What deleting it does, in a sentence or two. */
+  readonly consequence: ComponentChildren;
+  readonly onConfirm: () => Promise<unknown>;
+  readonly onClose: () => void;
+}
+
+/** Deleting something that cannot come back: the user types its name first. */
+export function ConfirmNameDialog({ kind, name, consequence, onConfirm, onClose }: ConfirmNameProps) {
+  const [typed, setTyped] = useState('');
+  const action = useAction();
+  const id = useId();
+  return (
+    <Dialog title={`Delete ${kind} ${name}`} onClose={onClose}>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void action.run(onConfirm);
+        }}
+      >
+        <p>{consequence}</p>
+        <label for={id}>
+          Type <code>{name}</code> to confirm
+        </label>
+        <input id={id} value={typed} onInput={(e) => setTyped(e.currentTarget.value)} autoComplete="off" autoFocus />
+        <ErrorNote error={action.error} />
+        <div class="form-actions">
+          <button type="button" class="secondary" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" class="danger" disabled={typed !== name || action.busy}>
+            {action.busy ? 'Deleting…' : `Delete ${kind}`}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+export interface ConfirmProps {
+  readonly title: string;
+  readonly confirmLabel: string;
+  readonly busyLabel: string;
+  readonly danger?: boolean;
+  readonly children: ComponentChildren;
+  readonly onConfirm: () => Promise<unknown>;
+  readonly onClose: () => void;
+}
+
+/** A yes/no question before an action that changes what runs (shut down, revoke, rotate). */
+export function ConfirmDialog({ title, confirmLabel, busyLabel, danger, children, onConfirm, onClose }: ConfirmProps) {
+  const action = useAction();
+  return (
+    <Dialog title={title} onClose={onClose}>
+      {children}
+      <ErrorNote error={action.error} />
+      <div class="form-actions">
+        <button type="button" class="secondary" onClick={onClose}>
+          Cancel
+        </button>
+        <button
+          type="button"
+          class={danger ? 'danger' : undefined}
+          disabled={action.busy}
+          onClick={() => void action.run(onConfirm)}
+          autoFocus
+        >
+          {action.busy ? busyLabel : confirmLabel}
+        </button>
+      </div>
+    </Dialog>
+  );
+}
