@@ -277,6 +277,14 @@ export class EnvironmentDeployer extends Construct {
         resources: functionArns,
       }),
     );
+    // A deployment that only moves aliases sets the stage's access-log format (release, commits).
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'AccessLogFormat',
+        actions: ['apigateway:GET', 'apigateway:PATCH'],
+        resources: [`arn:${Aws.PARTITION}:apigateway:${Aws.REGION}::/apis/*/stages/$default`],
+      }),
+    );
     this.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'BlockImages',
@@ -357,7 +365,16 @@ export class EnvironmentDeployer extends Construct {
       `AwsSolutions-IAM5[Resource::${at('lambda', `function:${FUNCTIONS}:*`)}]`,
     ];
     const templates = `AwsSolutions-IAM5[Resource::<${bucket}.Arn>/templates/*]`;
-    ack(this.role, [...fnResources, `AwsSolutions-IAM5[Resource::${at('cloudformation', `stack/${STACKS}/*`)}]`, templates], names);
+    ack(
+      this.role,
+      [
+        ...fnResources,
+        `AwsSolutions-IAM5[Resource::${at('cloudformation', `stack/${STACKS}/*`)}]`,
+        templates,
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::/apis/*/stages/$default]',
+      ],
+      `${names} Environments' HTTP APIs get random ids: the deployer may read and update only their $default stages.`,
+    );
     ack(
       this.stackRole,
       [

@@ -28,6 +28,7 @@ const REVIEWED_ACKNOWLEDGEMENTS = [
   'Kinto/Deployer/Deployments AwsSolutions-SF2',
   'Kinto/Deployer/EnvironmentBoundary AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/kinto/env/*]',
   'Kinto/Deployer/Lambda/Role AwsSolutions-IAM5[Resource::<DeployerTemplatesE58CB76A.Arn>/templates/*]',
+  'Kinto/Deployer/Lambda/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::/apis/*/stages/$default]',
   'Kinto/Deployer/Lambda/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/kinto-env-*/*]',
   'Kinto/Deployer/Lambda/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:kinto-????????????-*:*]',
   'Kinto/Deployer/Lambda/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:kinto-????????????-*]',

@@ -1,3 +1,4 @@
+import { ApiGatewayV2Client } from '@aws-sdk/client-apigatewayv2';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -56,6 +57,7 @@ export interface DeployerClients {
   readonly logs: CloudWatchLogsClient;
   readonly s3: S3Client;
   readonly sfn: SFNClient;
+  readonly apigateway: ApiGatewayV2Client;
 }
 
 /** The deployer builds nothing: builds belong to the control API and CodeBuild. */
@@ -78,6 +80,7 @@ export function createDeployerHandler(config: DeployerConfig, clients: DeployerC
       lambda: clients.lambda,
       cloudformation: clients.cloudformation,
       logs: clients.logs,
+      apigateway: clients.apigateway,
       internalKey: internalKeys(keys),
       stacks: {
         synthesize,
@@ -162,6 +165,7 @@ export const handler = async (event: unknown, context: Context) => {
       logs: new CloudWatchLogsClient({}),
       s3: new S3Client({}),
       sfn: new SFNClient({}),
+      apigateway: new ApiGatewayV2Client({}),
     },
     synthesizeEnvironment,
   );

@@ -8,6 +8,7 @@ import {
   UpdateStackCommand,
   type Stack,
 } from '@aws-sdk/client-cloudformation';
+import { ApiGatewayV2Client, GetStageCommand, UpdateStageCommand } from '@aws-sdk/client-apigatewayv2';
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
   GetAliasCommand,
@@ -43,6 +44,7 @@ import {
   type EnvironmentDescription,
   type PlatformRefs,
 } from './environment-description';
+import { accessLogFormatOf } from './access-log-format-of';
 import { describeEnvironment, desiredFunction, FUNCTION_TYPES, type DesiredFunction, type GatewayFacts } from './environment-plan';
 
 /** Turns an environment's description into its CloudFormation template (lib/synthesize-environment.ts). */
@@ -55,6 +57,8 @@ export interface AwsRuntimeOptions {
   readonly lambda: LambdaClient;
   readonly cloudformation: CloudFormationClient;
   readonly logs: CloudWatchLogsClient;
+  /** Sets the access-log format (release, commits) when a deployment only moves aliases. */
+  readonly apigateway?: ApiGatewayV2Client;
   /** The environment's internal entry key (derived from the platform key). */
   readonly internalKey: (envId: string) => Promise<string>;
   /** Present where stacks are made (the deployer Lambda); elsewhere stop/remove go to `delegate`. */
@@ -201,6 +205,7 @@ export class AwsRuntime implements Runtime {
       }
       await this.moveAlias(functionNameOf(plan.environment.id, name), version);
     }
+    await this.setAccessLogFormat(outputs[stackOutputs.gatewayUrl], accessLogFormatOf(description));
     return { done: true, result: { ...(outputs[stackOutputs.gatewayUrl] ? { gatewayUrl: outputs[stackOutputs.gatewayUrl] } : {}) } };
   }
 
@@ -329,6 +334,18 @@ export class AwsRuntime implements Runtime {
     if (alias.FunctionVersion === version) return;
     await this.o.lambda.send(
       new UpdateAliasCommand({ FunctionName: functionName, Name: LIVE_ALIAS, FunctionVersion: version, RoutingConfig: {} }),
+    );
+  }
+
+  /** The stage's access lines name the release that answers (the stack sets the same format). */
+  private async setAccessLogFormat(gatewayUrl: string | undefined, format: string): Promise<void> {
+    const apiId = gatewayUrl ? /^https:\/\/([a-z0-9]+)\.execute-api\./.exec(gatewayUrl)?.[1] : undefined;
+    if (!apiId || !this.o.apigateway) return;
+    const stage = await this.o.apigateway.send(new GetStageCommand({ ApiId: apiId, StageName: '$default' }));
+    const destination = stage.AccessLogSettings?.DestinationArn;
+    if (!destination || stage.AccessLogSettings?.Format === format) return;
+    await this.o.apigateway.send(
+      new UpdateStageCommand({ ApiId: apiId, StageName: '$default', AccessLogSettings: { DestinationArn: destination, Format: format } }),
     );
   }
 
