@@ -340,7 +340,7 @@ describe('Console: the admin site in a browser', () => {
     expect((await call()).greeting).toBe('v2: hi from dev');
 
     await page.getByRole('button', { name: 'Roll back to 1.0.0' }).click();
-    const back = dialog('Tag & Deploy');
+    const back = dialog('Deploy a release to dev');
     const compare = back.getByRole('region', { name: 'What changes' });
     await compare.waitFor();
     expect(await compare.textContent()).toMatch(/changed\s*block\s*hello/);
@@ -381,6 +381,7 @@ describe('Console: the admin site in a browser', () => {
     await dialog('Revoke mobile app').getByRole('button', { name: 'Revoke client' }).click();
     await page.getByRole('cell', { name: 'mobile app', exact: true }).waitFor({ state: 'detached' });
     expect(await authorize(second)).toBe(401);
+    await look('10-environment-history');
   });
 
   step('runs a job now and shows its outcome and output, with its next cron runs', async () => {
@@ -391,7 +392,7 @@ describe('Console: the admin site in a browser', () => {
     await page.getByText('End of log.').waitFor({ timeout: 30_000 });
     expect(await page.getByRole('log', { name: 'Output of report' }).textContent()).toContain('report ran for release 1.0.0');
     await page.getByRole('cell', { name: 'succeeded' }).first().waitFor();
-    await look('10-jobs');
+    await look('11-jobs');
   });
 
   step('charts requests and latency per block', async () => {
@@ -400,7 +401,7 @@ describe('Console: the admin site in a browser', () => {
     await hello.waitFor();
     await hello.locator('canvas').first().waitFor();
     expect(Number(await hello.locator('.totals strong').first().textContent())).toBeGreaterThanOrEqual(100);
-    await look('11-metrics');
+    await look('12-metrics');
   });
 
   step('clones dev into prod, promotes what dev runs, shuts prod down and deletes it', async () => {
@@ -436,6 +437,8 @@ describe('Console: the admin site in a browser', () => {
     await dialog('Delete environment prod').getByRole('button', { name: 'Delete environment' }).click();
     await page.getByRole('heading', { name: 'shop', level: 1 }).waitFor();
     expect((await kinto.api('GET', '/v1/projects/shop/environments/prod')).status).toBe(404);
+    await page.getByRole('cell', { name: '1.0.1', exact: true }).waitFor();
+    await look('13-project');
   });
 
   step('deletes a project only once its name is typed', async () => {
@@ -451,7 +454,7 @@ describe('Console: the admin site in a browser', () => {
     await page.getByRole('link', { name: 'shop' }).waitFor();
     expect(await page.getByRole('link', { name: 'scratch' }).count()).toBe(0);
     expect((await kinto.api('GET', '/v1/projects/scratch')).status).toBe(404);
-    await look('12-projects');
+    await look('14-projects');
   });
 
   step('signs out, and nothing logged an error in the browser console', async () => {

@@ -95,7 +95,7 @@ export function TagDeployDialog({ project, environments, env: initialEnv, releas
   }
 
   return (
-    <Dialog title="Tag & Deploy" onClose={() => onClose(false)} wide>
+    <Dialog title={initialRelease ? `Deploy a release to ${env}` : 'Tag & Deploy'} onClose={() => onClose(false)} wide>
       {environments.length === 0 ? <p class="notice">This project has no environment yet: create one (e.g. dev) to deploy to.</p> : null}
       <form
         onSubmit={(e) => {

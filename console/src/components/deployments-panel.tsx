@@ -54,7 +54,12 @@ export function DeploymentsPanel({ project, env, deployments, onDeploy }: Deploy
               <tr key={d.id}>
                 <td class="mono">
                   {d.release}
-                  {current ? <span class="badge ok"> running now</span> : null}
+                  {current ? (
+                    <>
+                      {' '}
+                      <span class="badge ok">running now</span>
+                    </>
+                  ) : null}
                 </td>
                 <td>
                   {d.action}
