@@ -76,7 +76,10 @@ export async function followTextLog(
   }
 }
 
-/** The next offset of a text log answer, from its header (or counted, when a proxy hid it). */
+/**
+ * The next offset of a text log answer, from its header; when a proxy hid it, counted from the
+ * text (approximate: the API counts the raw log's bytes, before control sequences are removed).
+ */
 export function nextOffset(response: Response, offset: number, text: string): number {
   const header = Number(response.headers.get('kinto-log-next-offset'));
   return Number.isSafeInteger(header) && response.headers.has('kinto-log-next-offset')
