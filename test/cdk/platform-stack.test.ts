@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
@@ -497,6 +498,23 @@ describe('Stack: KintoPlatformStack', () => {
         JSON.stringify(c.Properties.FunctionName).includes('DeployerLambda'),
       );
       expect(invokeConfig[1].Properties.MaximumRetryAttempts).toBe(0);
+    });
+
+    it('bundles the deployer (aws-cdk-lib included, no wasm beside it) into one file that loads in a fresh node', () => {
+      const fn = functionNamed('DeployerLambdaFunction');
+      const dir = join(platform.outdir, `asset.${String(fn.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
+      const bundle = join(dir, 'index.js');
+      expect(statSync(bundle).size).toBeLessThan(20 * 1024 * 1024);
+      // Its first event: configuration is read (and missing here), which means every module loaded.
+      const out = spawnSync(
+        process.execPath,
+        [
+          '-e',
+          `require(${JSON.stringify(bundle)}).handler({ kind: 'stop', envId: 'e' }, { invokedFunctionArn: 'arn:aws:lambda:eu-west-1:1:function:d' }).catch((e) => { console.log(e.message); })`,
+        ],
+        { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: '/nonexistent' }, timeout: 30_000 },
+      );
+      expect(out.stdout).toContain('environment variable STATE_TABLE_NAME is not set');
     });
 
     it('advances a deployment in a state machine: Advance, then end or wait and advance again; a lasting failure aborts', () => {

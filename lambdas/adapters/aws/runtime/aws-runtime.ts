@@ -7,6 +7,7 @@ import {
   DescribeStacksCommand,
   UpdateStackCommand,
   type Stack,
+  type StackEvent,
 } from '@aws-sdk/client-cloudformation';
 import { ApiGatewayV2Client, GetStageCommand, UpdateStageCommand } from '@aws-sdk/client-apigatewayv2';
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
@@ -45,7 +46,7 @@ import {
   type PlatformRefs,
 } from './environment-description';
 import { accessLogFormatOf } from './access-log-format-of';
-import { describeEnvironment, desiredFunction, FUNCTION_TYPES, type DesiredFunction, type GatewayFacts } from './environment-plan';
+import { describeEnvironment, desiredFunction, FUNCTION_TYPES, type DesiredFunction } from './environment-plan';
 
 /** Turns an environment's description into its CloudFormation template (lib/synthesize-environment.ts). */
 export type EnvironmentSynthesizer = (
@@ -84,14 +85,21 @@ export interface StackMaking {
 
 /** What `prepare` keeps on the deployment record for one block. */
 export interface PreparedFunction extends PreparedBlock {
-  /** The published version serving this deployment's code and configuration. */
+  /** The published version serving this deployment's code and configuration (functions only). */
   readonly version?: string;
-  /** The function does not exist yet: the stack update makes it, and its version is published then. */
-  readonly needsStack?: boolean;
   readonly hash: string;
 }
 
 const IN_PROGRESS = /_IN_PROGRESS$/;
+const TRANSIENT = new Set([
+  'TooManyRequestsException',
+  'ThrottlingException',
+  'Throttling',
+  'ResourceConflictException',
+  'ServiceException',
+  'InternalFailure',
+  'ServiceUnavailable',
+]);
 const INLINE_TEMPLATE_BYTES = 51_200;
 
 /**
@@ -100,16 +108,18 @@ const INLINE_TEMPLATE_BYTES = 51_200;
  * groups and subscriptions, schedules, dashboard); every website, microservice and job is a Lambda
  * container function, and a deployment switches by moving aliases.
  *
- * - `prepare` (per block): makes the block's function hold the deployment's image and
- *   configuration and publishes a version of it, or finds the version already published for them
- *   (its description names their hash): a rollback to a release whose versions exist publishes
- *   nothing. A block whose function does not exist yet is left to the stack.
- * - `activate`: when the infrastructure changed (blocks, visibility, passwords, schedules: the
- *   stack's `KintoShape` output), a stack update carrying every alias's version; otherwise only
- *   the aliases move (seconds). Stack updates are asked for once per deployment (its id is the
- *   request token) and waited for by answering "check later"; a stack stuck in
- *   UPDATE_ROLLBACK_FAILED is continued, and the deployment fails with the stack's reason.
- * Every step reads before it writes: a re-run where nothing changed writes nothing.
+ * - `prepare` (per block): first the infrastructure: when the environment's shape changed (blocks,
+ *   visibility, passwords, schedules: the stack's `KintoShape` output) or there is no stack yet, one
+ *   stack update, asked for once per deployment (its id is the request token) with every existing
+ *   alias at the version it serves, so that nothing already served changes code; new functions
+ *   exist from then on, so pre-deploy jobs can run. Then the block's function is made to hold the
+ *   deployment's image and configuration and a version is published, or the version already
+ *   published for them is found (its description names their hash): a rollback to a release whose
+ *   versions exist publishes nothing.
+ * - `activate`: the aliases move to the prepared versions (seconds), and the stage's access-log
+ *   format names the release.
+ * A stack stuck in UPDATE_ROLLBACK_FAILED is continued, and the deployment fails with the stack's
+ * reason. Every step reads before it writes: a re-run where nothing changed writes nothing.
  */
 export class AwsRuntime implements Runtime {
   constructor(private readonly o: AwsRuntimeOptions) {}
@@ -124,31 +134,57 @@ export class AwsRuntime implements Runtime {
   }
 
   async prepare(plan: DeploymentPlan, planned: PlannedBlock, previous?: PreparedBlock): Promise<StepProgress<PreparedFunction>> {
+    return this.laterWhenTransient(() => this.prepareBlock(plan, planned, previous));
+  }
+
+  async activate(plan: DeploymentPlan, prepared: Readonly<Record<string, PreparedBlock>>): Promise<StepProgress<Activated>> {
+    return this.laterWhenTransient(() => this.activateAll(plan, prepared));
+  }
+
+  private async prepareBlock(
+    plan: DeploymentPlan,
+    planned: PlannedBlock,
+    previous?: PreparedBlock,
+  ): Promise<StepProgress<PreparedFunction>> {
+    const infrastructure = await this.ensureStack(plan);
+    if (!infrastructure.done) return infrastructure as StepProgress<never>;
     const { block } = planned;
-    // A custom service runs on Fargate from the stack's task definition: its image is part of the
-    // stack's shape, so a new one takes the stack path (see shapeOf).
+    // A custom service runs on Fargate from the stack's task definition (its image is in the shape).
     if (!FUNCTION_TYPES.has(block.type)) return { done: true, result: { hash: planned.build?.artifact ?? '' } };
-    const facts = await this.gatewayFacts(plan.environment);
-    if (!facts) return { done: true, result: { needsStack: true, hash: '' } };
-    const want = desiredFunction(plan, planned, facts);
+    const want = desiredFunction(plan, planned, {
+      gatewayUrl: infrastructure.result.gatewayUrl,
+      internalKey: await this.o.internalKey(plan.environment.id),
+    });
     if ((previous as PreparedFunction | undefined)?.hash === want.hash && previous?.version)
       return { done: true, result: previous as PreparedFunction };
     const current = await this.getFunction(want.functionName);
-    if (!current) return { done: true, result: { needsStack: true, hash: want.hash } };
+    if (!current) throw new KintoError(500, 'NO_FUNCTION', `the environment's stack has no function for block "${block.name}"`);
     const published = await this.findVersion(want);
     if (published) return { done: true, result: { version: published, hash: want.hash } };
     return this.converge(want, current);
   }
 
-  async activate(plan: DeploymentPlan, prepared: Readonly<Record<string, PreparedBlock>>): Promise<StepProgress<Activated>> {
+  private async activateAll(plan: DeploymentPlan, prepared: Readonly<Record<string, PreparedBlock>>): Promise<StepProgress<Activated>> {
+    const infrastructure = await this.ensureStack(plan);
+    if (!infrastructure.done) return infrastructure;
+    for (const planned of plan.blocks) {
+      if (!FUNCTION_TYPES.has(planned.block.type)) continue;
+      const version = (prepared as Record<string, PreparedFunction>)[planned.block.name]?.version;
+      if (!version) throw new KintoError(500, 'NOT_PREPARED', `block "${planned.block.name}" has no prepared version`);
+      await this.moveAlias(functionNameOf(plan.environment.id, planned.block.name), version);
+    }
+    await this.setAccessLogFormat(infrastructure.result.gatewayUrl, infrastructure.result.accessLogFormat);
+    return { done: true, result: { gatewayUrl: infrastructure.result.gatewayUrl } };
+  }
+
+  /**
+   * The environment's stack in this deployment's shape: done when it already is (nothing written),
+   * else one stack update for this deployment, waited for ("check later"), or the reason it failed.
+   */
+  private async ensureStack(plan: DeploymentPlan): Promise<StepProgress<{ gatewayUrl: string; accessLogFormat: string }>> {
     const stackName = stackNameOf(plan.environment.id);
-    const versions = Object.fromEntries(
-      Object.entries(prepared as Record<string, PreparedFunction>).flatMap(([name, p]) => (p.version ? [[name, p.version]] : [])),
-    );
-    const { description, parameters, shape } = describeEnvironment(plan, this.stacks.platform, {
-      internalKey: await this.o.internalKey(plan.environment.id),
-      versions,
-    });
+    const internalKey = await this.o.internalKey(plan.environment.id);
+    const { description, shape } = describeEnvironment(plan, this.stacks.platform, { internalKey, versions: {} });
     const stack = await this.describeStack(stackName);
     if (stack && IN_PROGRESS.test(stack.StackStatus ?? '')) return this.later(`CloudFormation: ${stack.StackStatus}`);
     if (stack?.StackStatus === 'UPDATE_ROLLBACK_FAILED') {
@@ -169,44 +205,27 @@ export class AwsRuntime implements Runtime {
       );
     }
     const outputs = outputsOf(stack);
-    const needsStack =
-      !stack ||
-      outputs[stackOutputs.shape] !== shape ||
-      Object.values(prepared as Record<string, PreparedFunction>).some((p) => p.needsStack);
-    if (needsStack && outputs[stackOutputs.deployment] !== plan.deployment.id) {
-      if (stack?.StackStatus === 'UPDATE_ROLLBACK_COMPLETE' && (await this.requestedBy(stackName, plan.deployment.id))) {
-        throw new KintoError(
-          409,
-          'STACK_UPDATE_FAILED',
-          `the environment's stack update failed and was rolled back: ${await this.failureReason(stackName)}`,
-        );
-      }
-      await this.updateStack(stackName, stack !== undefined, description, parameters, { deploymentId: plan.deployment.id, shape });
-      return this.later('CloudFormation: update requested');
+    const gatewayUrl = outputs[stackOutputs.gatewayUrl];
+    if (stack && gatewayUrl && outputs[stackOutputs.shape] === shape) {
+      return { done: true, result: { gatewayUrl, accessLogFormat: accessLogFormatOf(description) } };
     }
-    // The stack holds this deployment's shape: functions it just made get their first version here.
-    const facts = await this.gatewayFacts(plan.environment, outputs);
-    for (const planned of plan.blocks) {
-      const name = planned.block.name;
-      if (!FUNCTION_TYPES.has(planned.block.type)) continue;
-      const p = (prepared as Record<string, PreparedFunction>)[name];
-      let version = p?.version;
-      if (!version) {
-        if (!facts) throw new KintoError(500, 'NO_GATEWAY', `the environment's stack has no ${stackOutputs.gatewayUrl} output`);
-        const want = desiredFunction(plan, planned, facts);
-        const current = await this.getFunction(want.functionName);
-        if (!current) throw new KintoError(500, 'NO_FUNCTION', `the stack did not make the function of block "${name}"`);
-        version = await this.findVersion(want);
-        if (!version) {
-          const step = await this.converge(want, current);
-          if (!step.done) return step as StepProgress<never>;
-          version = step.result.version!;
-        }
-      }
-      await this.moveAlias(functionNameOf(plan.environment.id, name), version);
+    if (stack?.StackStatus === 'UPDATE_ROLLBACK_COMPLETE' && (await this.requestedBy(stackName, plan.deployment.id))) {
+      throw new KintoError(
+        409,
+        'STACK_UPDATE_FAILED',
+        `the environment's stack update failed and was rolled back: ${await this.failureReason(stackName)}`,
+      );
     }
-    await this.setAccessLogFormat(outputs[stackOutputs.gatewayUrl], accessLogFormatOf(description));
-    return { done: true, result: { ...(outputs[stackOutputs.gatewayUrl] ? { gatewayUrl: outputs[stackOutputs.gatewayUrl] } : {}) } };
+    // Existing aliases keep the versions they serve: code changes only at the switch.
+    const versions: Record<string, string> = {};
+    for (const { block } of plan.blocks) {
+      if (!FUNCTION_TYPES.has(block.type)) continue;
+      const served = await this.servedVersion(functionNameOf(plan.environment.id, block.name));
+      if (served) versions[block.name] = served;
+    }
+    const { parameters } = describeEnvironment(plan, this.stacks.platform, { internalKey, versions });
+    await this.updateStack(stackName, stack !== undefined, description, parameters, { deploymentId: plan.deployment.id, shape });
+    return this.later('CloudFormation: update requested');
   }
 
   async runJob(plan: DeploymentPlan, job: PlannedBlock, run: JobRun): Promise<JobOutcome> {
@@ -367,9 +386,15 @@ export class AwsRuntime implements Runtime {
     }
   }
 
-  private async gatewayFacts(env: Environment, outputs?: Record<string, string>): Promise<GatewayFacts | undefined> {
-    const gatewayUrl = outputs?.[stackOutputs.gatewayUrl] ?? env.gatewayUrl;
-    return gatewayUrl ? { gatewayUrl, internalKey: await this.o.internalKey(env.id) } : undefined;
+  /** The version a function's `live` alias serves, if the function exists. */
+  private async servedVersion(functionName: string): Promise<string | undefined> {
+    try {
+      const alias = await this.o.lambda.send(new GetAliasCommand({ FunctionName: functionName, Name: LIVE_ALIAS }));
+      return alias.FunctionVersion;
+    } catch (e) {
+      if (e instanceof ResourceNotFoundException || (e as Error).name === 'ResourceNotFoundException') return undefined;
+      throw e;
+    }
   }
 
   private async describeStack(name: string): Promise<Stack | undefined> {
@@ -407,6 +432,7 @@ export class AwsRuntime implements Runtime {
       ClientRequestToken: meta.deploymentId,
       Tags: [
         { Key: 'kinto:environment', Value: description.envId },
+        { Key: 'kinto:environment-name', Value: description.environment },
         { Key: 'kinto:project', Value: description.project },
       ],
       ...this.role,
@@ -426,12 +452,29 @@ export class AwsRuntime implements Runtime {
     return (events.StackEvents ?? []).some((e) => e.ClientRequestToken === deploymentId);
   }
 
-  /** The first failure CloudFormation reported for the stack's last operation. */
+  /** The first failure CloudFormation reported for the stack's last operation (events come newest first). */
   private async failureReason(stackName: string): Promise<string> {
     const events = await this.o.cloudformation.send(new DescribeStackEventsCommand({ StackName: stackName }));
-    const failed = (events.StackEvents ?? []).filter((e) => /FAILED$/.test(e.ResourceStatus ?? '') && e.ResourceStatusReason);
-    const first = failed.at(-1);
+    const since: StackEvent[] = [];
+    for (const e of events.StackEvents ?? []) {
+      if (e.LogicalResourceId === stackName && /^(CREATE|UPDATE)_IN_PROGRESS$/.test(e.ResourceStatus ?? '')) break;
+      since.push(e);
+    }
+    const first = since.filter((e) => /FAILED$/.test(e.ResourceStatus ?? '') && e.ResourceStatusReason).at(-1);
     return first ? `${first.LogicalResourceId}: ${first.ResourceStatusReason}` : 'no reason given';
+  }
+
+  /** Throttling, a function still updating, AWS's own 5xx: the step is asked again, not failed. */
+  private async laterWhenTransient<T>(step: () => Promise<StepProgress<T>>): Promise<StepProgress<T>> {
+    try {
+      return await step();
+    } catch (e) {
+      const err = e as { name?: string; message?: string; $retryable?: unknown; $fault?: string };
+      if (err.$retryable || err.$fault === 'server' || TRANSIENT.has(err.name ?? '')) {
+        return this.later(`AWS answered ${err.name ?? 'an error'} (${err.message ?? ''}); trying again`, this.o.functionPollMs ?? 2000);
+      }
+      throw e;
+    }
   }
 
   private later<T>(message: string, ms = this.o.stackPollMs ?? 10_000): StepProgress<T> {

@@ -1,0 +1,445 @@
+import {
+  CloudFormationClient,
+  ContinueUpdateRollbackCommand,
+  CreateStackCommand,
+  DeleteStackCommand,
+  UpdateStackCommand,
+} from '@aws-sdk/client-cloudformation';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { BatchGetBuildsCommand, CodeBuildClient, StartBuildCommand } from '@aws-sdk/client-codebuild';
+import {
+  UpdateAliasCommand,
+  UpdateFunctionCodeCommand,
+  UpdateFunctionConfigurationCommand,
+  PublishVersionCommand,
+  InvokeCommand,
+} from '@aws-sdk/client-lambda';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { APIGatewayProxyEventV2, CodeBuildCloudWatchStateEvent, Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { synthesizeEnvironment } from '../../lib/synthesize-environment';
+import { functionNameOf, stackNameOf } from '../../lambdas/adapters/aws/runtime/environment-description';
+import { createAwsApiHandler } from '../../lambdas/handlers/api';
+import { createBuildEventsHandler } from '../../lambdas/handlers/build-events';
+import { createDeployerHandler, type DeployerConfig } from '../../lambdas/handlers/deployer';
+import { API_ENDPOINT, fakeAws, type FakeAws } from '../support/fake-aws';
+import { startTestStore } from '../support/dynalite-store';
+
+/**
+ * The deployer on AWS, end to end at the SDK boundary: the control API records deployments and
+ * starts the state machine; the test plays the state machine (Advance until done) with the real
+ * deployer handler, the real core on dynalite and real synthesis of environment stacks; AWS is
+ * `fakeAws` (aws-sdk-client-mock with the state CloudFormation and Lambda would keep).
+ */
+const ADMIN = 'admin-token-from-secrets-manager-0123456789';
+const PLATFORM_KEY = 'platform-key-from-secrets-manager-0123456789abcdefghijklmnopqrstuvwxyz';
+const REPO = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/kinto-blocks';
+const image = (n: number) => `${REPO}@sha256:${n.toString(16).padStart(64, '0')}`;
+const STATE_MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:Kinto-deployments';
+const DEPLOYER = 'arn:aws:lambda:eu-west-1:123456789012:function:Kinto-DeployerLambda';
+const secrets = mockClient(SecretsManagerClient);
+const codebuild = mockClient(CodeBuildClient);
+
+describe('Deployer on AWS (SDK boundary)', () => {
+  let store: Awaited<ReturnType<typeof startTestStore>>;
+  let aws: FakeAws;
+  let api: ReturnType<typeof createAwsApiHandler>;
+  let deployer: ReturnType<typeof createDeployerHandler>;
+  let builds = 0;
+
+  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await api(
+      {
+        version: '2.0',
+        routeKey: '$default',
+        rawPath: path,
+        rawQueryString: '',
+        headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
+        requestContext: {
+          http: { method, path, sourceIp: '203.0.113.9' },
+          requestId: `r${Math.random()}`,
+          routeKey: '$default',
+          stage: '$default',
+        },
+        isBase64Encoded: false,
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      } as unknown as APIGatewayProxyEventV2,
+      {} as Context,
+    );
+    const json = /json/.test(String(res.headers?.['content-type'] ?? 'application/json'));
+    return { status: res.statusCode, body: res.body ? (json ? JSON.parse(res.body) : res.body) : undefined, headers: res.headers ?? {} };
+  };
+
+  /** Plays the state machine: Advance until the deployer says done (waits skipped). */
+  const carryOut = async (envId: string, deploymentId: string) => {
+    for (let i = 0; i < 40; i++) {
+      const next = await deployer({ kind: 'advance', envId, deploymentId }, { invokedFunctionArn: DEPLOYER });
+      if (next.done) return i + 1;
+    }
+    throw new Error('the deployment did not end in 40 advances');
+  };
+
+  /** POST a deployment (or promote), check it was handed to the state machine, carry it out, read the record. */
+  const deploy = async (project: string, env: string, body: unknown, path = 'deployments') => {
+    aws.reset();
+    const envId = (await call('GET', `/v1/projects/${project}/environments/${env}`)).body.data.id as string;
+    const started = await call('POST', `/v1/projects/${project}/environments/${env}/${path}`, body);
+    expect(started.status).toBe(202);
+    const d = started.body.data;
+    expect(aws.sfn).toHaveReceivedCommandWith(StartExecutionCommand, {
+      stateMachineArn: STATE_MACHINE,
+      name: d.id,
+      input: JSON.stringify({ kind: 'advance', envId, deploymentId: d.id }),
+    });
+    await carryOut(envId, d.id);
+    return (await call('GET', `/v1/projects/${project}/environments/${env}/deployments/${d.id}`)).body.data;
+  };
+
+  const build = async (project: string, block: string) => {
+    const n = ++builds;
+    codebuild.on(StartBuildCommand).resolves({ build: { id: `kinto-builds:${n}` } });
+    const started = await call('POST', `/v1/projects/${project}/blocks/${block}/builds`);
+    expect(started.status).toBe(202);
+    const variables = codebuild.commandCalls(StartBuildCommand).at(-1)!.args[0].input.environmentVariablesOverride!;
+    codebuild.on(BatchGetBuildsCommand).resolves({
+      builds: [
+        {
+          exportedEnvironmentVariables: [
+            { name: 'KINTO_COMMIT', value: `c0ffee${n}` },
+            { name: 'KINTO_IMAGE', value: image(n) },
+          ],
+        },
+      ],
+    });
+    await createBuildEventsHandler({ store: store.store, codebuild: new CodeBuildClient({ region: 'eu-west-1' }), log: () => undefined })({
+      detail: {
+        'build-status': 'SUCCEEDED',
+        'build-id': `arn:aws:codebuild:eu-west-1:123456789012:build/kinto-builds:${n}`,
+        'additional-information': { environment: { 'environment-variables': variables } },
+      },
+    } as unknown as CodeBuildCloudWatchStateEvent);
+    return image(n);
+  };
+
+  const setUp = async (project: string) => {
+    expect((await call('POST', '/v1/projects', { name: project })).status).toBe(201);
+    const source = { repo: 'https://github.com/acme/shop.git' };
+    for (const b of [
+      { name: 'api', type: 'microservice', source, build: { startCommand: 'node api.js' } },
+      { name: 'hooks', type: 'microservice', source, build: { startCommand: 'node hooks.js' } },
+      { name: 'migrate', type: 'job', kind: 'pre-deploy', source, build: { startCommand: 'node migrate.js' } },
+    ]) {
+      expect((await call('POST', `/v1/projects/${project}/blocks`, b)).status).toBe(201);
+      await build(project, b.name);
+    }
+    const env = await call('POST', `/v1/projects/${project}/environments`, { name: 'dev' });
+    expect(env.status).toBe(201);
+    return env.body.data.id as string;
+  };
+
+  beforeAll(async () => {
+    store = await startTestStore();
+    aws = fakeAws();
+    secrets.on(GetSecretValueCommand, { SecretId: 'admin' }).resolves({ SecretString: ADMIN });
+    secrets.on(GetSecretValueCommand, { SecretId: 'key' }).resolves({ SecretString: PLATFORM_KEY });
+    api = createAwsApiHandler(
+      {
+        stateTableName: store.tableName,
+        adminTokenSecretArn: 'admin',
+        platformKeySecretArn: 'key',
+        buildProjectName: 'kinto-builds',
+        buildLogGroupName: '/kinto/builds',
+        deployerStateMachineArn: STATE_MACHINE,
+        deployerFunctionName: DEPLOYER,
+      },
+      {
+        dynamodb: store.dynamo.client,
+        secrets: new SecretsManagerClient({ region: 'eu-west-1' }),
+        codebuild: new CodeBuildClient({ region: 'eu-west-1' }),
+        logs: new CloudWatchLogsClient({ region: 'eu-west-1' }),
+        lambda: aws.clients.lambda,
+        cloudformation: new CloudFormationClient({ region: 'eu-west-1' }),
+        sfn: aws.clients.sfn,
+      },
+    );
+    const config: DeployerConfig = {
+      stateTableName: store.tableName,
+      platformKeySecretArn: 'key',
+      stateMachineArn: STATE_MACHINE,
+      stackRoleArn: 'arn:aws:iam::123456789012:role/Kinto-DeployerStackRole',
+      templateBucket: 'kinto-templates',
+      platform: {
+        gatewayFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:Kinto-Gateway',
+        authorizerFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:Kinto-Authorizer',
+        logIndexerFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:Kinto-LogIndexer',
+        imageRepositoryArn: 'arn:aws:ecr:eu-west-1:123456789012:repository/kinto-blocks',
+        permissionsBoundaryArn: 'arn:aws:iam::123456789012:policy/Kinto-eu-west-1-environment-boundary',
+      },
+    };
+    deployer = createDeployerHandler(
+      config,
+      { dynamodb: store.dynamo.client, secrets: new SecretsManagerClient({ region: 'eu-west-1' }), ...aws.clients },
+      synthesizeEnvironment,
+    );
+  });
+  afterAll(async () => {
+    aws.restore();
+    secrets.restore();
+    codebuild.restore();
+    await store.close();
+  });
+
+  describe('one environment through its life', () => {
+    let envId: string;
+    const fnName = (block: string) => functionNameOf(envId, block);
+
+    beforeAll(async () => {
+      envId = await setUp('shop');
+      expect((await call('POST', '/v1/projects/shop/releases', { version: '1.0.0' })).status).toBe(201);
+    });
+
+    it('first deploy: creates the stack (template via S3, parameters, the deployer passes the stack role), runs the job, publishes versions, moves aliases', async () => {
+      const d = await deploy('shop', 'dev', { release: '1.0.0' });
+
+      expect(d).toMatchObject({ status: 'succeeded' });
+      expect(aws.cloudformation).toHaveReceivedCommandTimes(CreateStackCommand, 1);
+      const create = aws.cloudformation.commandCalls(CreateStackCommand)[0].args[0].input;
+      expect(create).toMatchObject({
+        StackName: stackNameOf(envId),
+        RoleARN: 'arn:aws:iam::123456789012:role/Kinto-DeployerStackRole',
+        ClientRequestToken: d.id,
+        Capabilities: ['CAPABILITY_IAM'],
+      });
+      // Inline up to CloudFormation's 51,200 bytes, through the template bucket beyond (a 3-block stack is under it).
+      expect(Buffer.byteLength(create.TemplateBody!)).toBeLessThanOrEqual(51_200);
+      const params = Object.fromEntries(create.Parameters!.map((p) => [p.ParameterKey, p.ParameterValue]));
+      expect(params).toMatchObject({ ImageApi: image(1), ImageHooks: image(2), ImageMigrate: image(3), VersionApi: '$LATEST' });
+      expect(params.InternalKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      // The stack made the functions with exactly what the deployer wants: no configuration update follows.
+      expect(aws.lambda).toHaveReceivedCommandTimes(UpdateFunctionConfigurationCommand, 0);
+      expect(aws.lambda).toHaveReceivedCommandTimes(UpdateFunctionCodeCommand, 0);
+      expect(aws.lambda).toHaveReceivedCommandTimes(PublishVersionCommand, 3);
+      for (const b of ['api', 'hooks', 'migrate']) expect(aws.functions.get(fnName(b))!.aliases.live).toBe('1');
+      expect(aws.functions.get(fnName('api'))!.environment).toMatchObject({
+        KINTO_RELEASE: '1.0.0',
+        KINTO_GATEWAY_URL: API_ENDPOINT,
+        KINTO_BLOCK_HOOKS_URL: `${API_ENDPOINT}/_internal/${params.InternalKey}/hooks`,
+      });
+      // The pre-deploy job ran through its alias, before the switch, and its run is recorded with its output.
+      expect(aws.lambda).toHaveReceivedCommandWith(InvokeCommand, {
+        FunctionName: fnName('migrate'),
+        Qualifier: 'live',
+        InvocationType: 'RequestResponse',
+      });
+      const runs = (await call('GET', '/v1/projects/shop/environments/dev/blocks/migrate/runs')).body.data;
+      expect(runs[0]).toMatchObject({ status: 'succeeded', trigger: 'pre-deploy', exitCode: 0 });
+      const log = await call('GET', `/v1/projects/shop/environments/dev/blocks/migrate/runs/${runs[0].id}/log`);
+      expect(log).toMatchObject({ status: 200, body: 'job ran\n' });
+      const env = (await call('GET', '/v1/projects/shop/environments/dev')).body.data;
+      expect(env).toMatchObject({ gatewayUrl: API_ENDPOINT, running: { release: '1.0.0' } });
+      expect(aws.stage.format).toContain('"release":"1.0.0"');
+    });
+
+    it('the same deploy again writes nothing', async () => {
+      const d = await deploy('shop', 'dev', { release: '1.0.0' });
+      expect(d.status).toBe('succeeded');
+      // The pre-deploy job runs again (a run per deployment): that is an invocation, not a change.
+      expect(aws.writes()).toEqual([]);
+    });
+
+    it('a configuration-only change takes the fast path: one function updated, published and its alias moved; no stack update', async () => {
+      const config = await call('GET', '/v1/projects/shop/environments/dev/blocks/api/config');
+      const put = await call(
+        'PUT',
+        '/v1/projects/shop/environments/dev/blocks/api/config',
+        { ...pick(config.body.data, ['visibility', 'memoryMb']), variables: { GREETING: 'hello' } },
+        { 'if-match': String(config.headers.etag ?? config.body.data.revision ?? '') },
+      );
+      expect(put.status).toBe(200);
+      const d = await deploy('shop', 'dev', { release: '1.0.0' });
+      expect(d.status).toBe('succeeded');
+      expect(aws.writes()).toEqual(['UpdateFunctionConfiguration', 'PublishVersion', 'UpdateAlias']);
+      expect(aws.lambda).toHaveReceivedCommandWith(UpdateFunctionConfigurationCommand, {
+        FunctionName: fnName('api'),
+        Environment: { Variables: expect.objectContaining({ GREETING: 'hello', KINTO_GATEWAY_URL: API_ENDPOINT }) },
+      });
+      expect(aws.functions.get(fnName('api'))!.aliases.live).toBe('2');
+    });
+
+    it('a new release with new code: UpdateFunctionCode, a version, the alias; the access-log format names the release', async () => {
+      await build('shop', 'hooks');
+      expect((await call('POST', '/v1/projects/shop/releases', { version: '1.1.0' })).status).toBe(201);
+      const d = await deploy('shop', 'dev', { release: '1.1.0' });
+      expect(d.status).toBe('succeeded');
+      expect(aws.cloudformation).toHaveReceivedCommandTimes(UpdateStackCommand, 0);
+      expect(aws.lambda).toHaveReceivedCommandWith(UpdateFunctionCodeCommand, { FunctionName: fnName('hooks'), ImageUri: image(builds) });
+      expect(aws.stage.format).toContain('"release":"1.1.0"');
+    });
+
+    it('a rollback to a release whose versions exist moves aliases only (and the access-log format)', async () => {
+      const d = await deploy('shop', 'dev', { release: '1.0.0' });
+      expect(d.status).toBe('succeeded');
+      expect(aws.writes().filter((w) => w !== 'UpdateStage')).toEqual(['UpdateAlias', 'UpdateAlias', 'UpdateAlias']);
+      expect(aws.functions.get(fnName('hooks'))!.aliases.live).toBe('1');
+      expect(aws.stage.format).toContain('"release":"1.0.0"');
+    });
+
+    it('a change of the infrastructure (visibility) is a stack update that carries every alias version, so nothing reverts', async () => {
+      const config = await call('GET', '/v1/projects/shop/environments/dev/blocks/hooks/config');
+      expect(
+        (
+          await call(
+            'PUT',
+            '/v1/projects/shop/environments/dev/blocks/hooks/config',
+            { ...pick(config.body.data, ['memoryMb']), visibility: 'public' },
+            { 'if-match': String(config.headers.etag ?? config.body.data.revision ?? '') },
+          )
+        ).status,
+      ).toBe(200);
+      const d = await deploy('shop', 'dev', { release: '1.0.0' });
+      expect(d.status).toBe('succeeded');
+      expect(aws.cloudformation).toHaveReceivedCommandTimes(UpdateStackCommand, 1);
+      const params = Object.fromEntries(
+        aws.cloudformation.commandCalls(UpdateStackCommand)[0].args[0].input.Parameters!.map((p) => [p.ParameterKey, p.ParameterValue]),
+      );
+      expect(params).toMatchObject({ VersionApi: '2', VersionHooks: '1', VersionMigrate: '1' });
+      expect(aws.functions.get(fnName('api'))!.aliases.live).toBe('2');
+    });
+
+    it('a stack update that fails is rolled back by CloudFormation; the deployment fails with its reason; a retry completes', async () => {
+      const config = await call('GET', '/v1/projects/shop/environments/dev/blocks/hooks/config');
+      await call(
+        'PUT',
+        '/v1/projects/shop/environments/dev/blocks/hooks/config',
+        { ...pick(config.body.data, ['memoryMb']), visibility: 'protected' },
+        { 'if-match': String(config.headers.etag ?? config.body.data.revision ?? '') },
+      );
+      aws.faults.stackFailure = 'Resource limit exceeded (Service: Lambda)';
+      const failed = await deploy('shop', 'dev', { release: '1.0.0' });
+      // The infrastructure changes while preparing (so that new functions exist for pre-deploy jobs).
+      expect(failed).toMatchObject({ status: 'failed', failedStep: 'prepare:api' });
+      expect(failed.error).toContain('Resource limit exceeded');
+      expect((await call('GET', '/v1/projects/shop/environments/dev')).body.data.running.deploymentId).not.toBe(failed.id);
+
+      const retried = await deploy('shop', 'dev', { release: '1.0.0' });
+      expect(retried.status).toBe('succeeded');
+      expect(aws.cloudformation).toHaveReceivedCommandTimes(UpdateStackCommand, 1);
+    });
+
+    it('a throttled call in the middle is asked again later, and the deployment completes', async () => {
+      await build('shop', 'api');
+      expect((await call('POST', '/v1/projects/shop/releases', { version: '1.2.0' })).status).toBe(201);
+      aws.faults.throttleNext = 'PublishVersion';
+      const d = await deploy('shop', 'dev', { release: '1.2.0' });
+      expect(d.status).toBe('succeeded');
+      // The throttled one for api, then the one that worked; one each for the other two (a new release changes them all).
+      const published = aws.lambda.commandCalls(PublishVersionCommand).map((c) => c.args[0].input.FunctionName);
+      expect(published.filter((n) => n === fnName('api'))).toHaveLength(2);
+      expect(published).toHaveLength(4);
+    });
+
+    it("a stack stuck in UPDATE_ROLLBACK_FAILED is continued, and the deployment fails with the stack's reason", async () => {
+      const config = await call('GET', '/v1/projects/shop/environments/dev/blocks/hooks/config');
+      await call(
+        'PUT',
+        '/v1/projects/shop/environments/dev/blocks/hooks/config',
+        { ...pick(config.body.data, ['memoryMb']), visibility: 'public' },
+        { 'if-match': String(config.headers.etag ?? config.body.data.revision ?? '') },
+      );
+      aws.faults.stackFailure = 'Role kinto-env-x could not be deleted';
+      aws.faults.stuckInRollback = true;
+      const stuck = await deploy('shop', 'dev', { release: '1.2.0' });
+      aws.faults.stuckInRollback = false;
+      expect(aws.cloudformation).toHaveReceivedCommandWith(ContinueUpdateRollbackCommand, {
+        StackName: stackNameOf(envId),
+        RoleARN: 'arn:aws:iam::123456789012:role/Kinto-DeployerStackRole',
+      });
+      expect(stuck).toMatchObject({ status: 'failed', failedStep: 'prepare:api' });
+      expect(stuck.error).toMatch(/UPDATE_ROLLBACK_FAILED.*could not be deleted.*deploy again/);
+      // The rollback was continued: the next deploy updates the stack as usual.
+      expect((await deploy('shop', 'dev', { release: '1.2.0' })).status).toBe('succeeded');
+    });
+
+    it('promote: the release running in dev goes to a new environment, which gets a stack of its own', async () => {
+      const prod = await call('POST', '/v1/projects/shop/environments', { name: 'prod' });
+      const d = await deploy('shop', 'prod', { from: 'dev' }, 'promote');
+      expect(d).toMatchObject({ status: 'succeeded', release: '1.2.0' });
+      expect(aws.cloudformation).toHaveReceivedCommandWith(CreateStackCommand, { StackName: stackNameOf(prod.body.data.id) });
+      expect(aws.functions.get(functionNameOf(prod.body.data.id, 'api'))!.aliases.live).toBe('1');
+    });
+
+    it('shut down: the stack keeps only what bills nothing (no functions); a deploy brings the environment back', async () => {
+      aws.reset();
+      expect((await call('POST', '/v1/projects/shop/environments/dev/shutdown')).status).toBe(200);
+      const handedOver = aws.lambda.commandCalls(InvokeCommand).map((c) => c.args[0].input);
+      expect(handedOver).toEqual([
+        { FunctionName: DEPLOYER, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify({ kind: 'stop', envId })) },
+      ]);
+      await deployer({ kind: 'stop', envId }, { invokedFunctionArn: DEPLOYER });
+      const update = aws.cloudformation.commandCalls(UpdateStackCommand)[0].args[0].input;
+      expect(JSON.stringify(update)).not.toContain('AWS::Lambda::Function');
+      await aws.clients.cloudformation.send(
+        new (await import('@aws-sdk/client-cloudformation')).DescribeStacksCommand({ StackName: stackNameOf(envId) }),
+      );
+      expect([...aws.functions.keys()].filter((n) => n.startsWith(`kinto-${envId.slice(0, 12)}-`))).toEqual([]);
+
+      const back = await deploy('shop', 'dev', { release: '1.2.0' });
+      expect(back.status).toBe('succeeded');
+      expect(aws.functions.get(fnName('api'))!.aliases.live).toBe('1');
+    });
+
+    it('delete: the control API hands the stack to the deployer, which deletes it', async () => {
+      aws.reset();
+      expect((await call('DELETE', '/v1/projects/shop/environments/dev', { confirm: 'dev' })).status).toBe(204);
+      expect(aws.lambda).toHaveReceivedCommandWith(InvokeCommand, {
+        FunctionName: DEPLOYER,
+        InvocationType: 'Event',
+        Payload: Buffer.from(JSON.stringify({ kind: 'remove', envId })),
+      });
+      await deployer({ kind: 'remove', envId }, { invokedFunctionArn: DEPLOYER });
+      expect(aws.cloudformation).toHaveReceivedCommandWith(DeleteStackCommand, {
+        StackName: stackNameOf(envId),
+        RoleARN: 'arn:aws:iam::123456789012:role/Kinto-DeployerStackRole',
+      });
+      // Asked again (a retried event): nothing more.
+      await aws.clients.cloudformation
+        .send(new (await import('@aws-sdk/client-cloudformation')).DescribeStacksCommand({ StackName: stackNameOf(envId) }))
+        .catch(() => undefined);
+      aws.reset();
+      await deployer({ kind: 'remove', envId }, { invokedFunctionArn: DEPLOYER });
+      expect(aws.cloudformation).toHaveReceivedCommandTimes(DeleteStackCommand, 0);
+    });
+  });
+
+  it('settles a deployment whose execution failed for good (abort): failed, the environment free again', async () => {
+    const envId = await setUp('blog');
+    expect((await call('POST', '/v1/projects/blog/releases', { version: '1.0.0' })).status).toBe(201);
+    aws.reset();
+    const started = (await call('POST', '/v1/projects/blog/environments/dev/deployments', { release: '1.0.0' })).body.data;
+    await deployer(
+      {
+        kind: 'abort',
+        envId,
+        deploymentId: started.id,
+        error: { Error: 'Lambda.Unknown', Cause: '{"errorMessage":"Task timed out after 900.00 seconds"}' },
+      },
+      { invokedFunctionArn: DEPLOYER },
+    );
+    const d = (await call('GET', `/v1/projects/blog/environments/dev/deployments/${started.id}`)).body.data;
+    expect(d).toMatchObject({ status: 'failed' });
+    expect(d.error).toContain('the deployer stopped: Lambda.Unknown: Task timed out after 900.00 seconds');
+    expect((await call('POST', '/v1/projects/blog/environments/dev/deployments', { release: '1.0.0' })).status).toBe(202);
+  });
+
+  it('refuses an event it does not know (a schema error, nothing done)', async () => {
+    await expect(deployer({ kind: 'explode' }, { invokedFunctionArn: DEPLOYER })).rejects.toThrow();
+  });
+});
+
+function pick(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
+}
+
+void UpdateAliasCommand;
