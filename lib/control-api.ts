@@ -159,7 +159,8 @@ export class ControlApi extends Construct {
               allowOrigins: props.corsOrigins,
               allowMethods: [apigwv2.CorsHttpMethod.ANY],
               allowHeaders: ['authorization', 'content-type', 'if-match'],
-              exposeHeaders: ['etag', 'location'],
+              // The console reads where a log continues and whether a build or run ended from these.
+              exposeHeaders: ['etag', 'location', 'kinto-log-next-offset', 'kinto-build-status', 'kinto-run-status'],
               maxAge: Duration.hours(1),
             },
           }

@@ -1,7 +1,7 @@
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
 import type { AuthorizerConfig } from '../adapters/aws/authorizer-verifier';
 import { basicAuthStageVariable, blockOfRouteKey, decodeBasicAuthStageValue } from '../adapters/aws/basic-auth-stage-value';
-import { BasicAuthChecker } from '../core/auth/basic-auth';
+import { websitePasswordCheck } from '../adapters/aws/website-password';
 import { readToken, type TokenVerifier, type Verification } from '../core/auth/verify-token';
 
 /**
@@ -19,7 +19,7 @@ import { readToken, type TokenVerifier, type Verification } from '../core/auth/v
  *
  * Password-protected websites: the route's block has a `kintoBasicAuth_<block>` stage variable
  * (username and scrypt hash); the `Authorization` header is checked against it on every request
- * (never cached by API Gateway; successes remembered here, wrong passwords limited per address),
+ * (never cached by API Gateway; successes remembered here; guesses bounded by the stage's throttling),
  * and a token as well when the website is also protected. API Gateway answers a refusal 403 (401
  * without the header) and cannot add `WWW-Authenticate`: browsers do not prompt on AWS.
  *
@@ -42,15 +42,15 @@ export interface AuthorizerDependencies {
   /** Builds the verifier (keys, table); called once, on the first request with a well-formed token. */
   readonly verifier: () => Promise<TokenVerifier>;
   readonly log?: (line: string) => void;
-  /** @default a BasicAuthChecker with its defaults */
-  readonly basicAuth?: BasicAuthChecker;
+  /** @default websitePasswordCheck() */
+  readonly passwordCheck?: ReturnType<typeof websitePasswordCheck>;
 }
 
 /** The authorizer, with its dependencies injected (tests; the `handler` below wires AWS). */
 export function createAuthorizer(deps: AuthorizerDependencies): (event: AuthorizerEvent) => Promise<AuthorizerResult> {
   let verifier: Promise<TokenVerifier> | undefined;
   const log = deps.log ?? ((line: string) => console.log(line));
-  const basicAuth = deps.basicAuth ?? new BasicAuthChecker();
+  const passwordCheck = deps.passwordCheck ?? websitePasswordCheck();
   return async (event) => {
     const envId = event.stageVariables?.[ENVIRONMENT_STAGE_VARIABLE];
     if (!envId) {
@@ -60,22 +60,8 @@ export function createAuthorizer(deps: AuthorizerDependencies): (event: Authoriz
     const block = blockOfRouteKey(event.routeKey);
     const password = block ? decodeBasicAuthStageValue(event.stageVariables?.[basicAuthStageVariable(block)]) : undefined;
     if (password) {
-      const passed = await basicAuth.check(
-        header(event, 'authorization'),
-        password,
-        `${envId}/${block}`,
-        event.requestContext?.http?.sourceIp,
-      );
-      if (passed !== true) {
-        log(
-          JSON.stringify({
-            level: 'info',
-            message: 'password refused',
-            reason: passed === false ? 'wrong' : passed.reason,
-            environmentId: envId,
-            block,
-          }),
-        );
+      if (!(await passwordCheck(header(event, 'authorization'), password, `${envId}/${block}`))) {
+        log(JSON.stringify({ level: 'info', message: 'password refused', environmentId: envId, block }));
         return { isAuthorized: false };
       }
       if (password.visibility === 'public') return { isAuthorized: true, context: { clientId: '', environmentId: envId, tokenId: '' } };

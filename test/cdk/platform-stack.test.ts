@@ -249,6 +249,8 @@ describe('Stack: KintoPlatformStack', () => {
             },
           ],
           AllowHeaders: ['authorization', 'content-type', 'if-match'],
+          // The console follows logs and builds/runs from these headers.
+          ExposeHeaders: ['etag', 'location', 'kinto-log-next-offset', 'kinto-build-status', 'kinto-run-status'],
         },
       });
     });
