@@ -1,4 +1,6 @@
 #!/usr/bin/env -S npx tsx
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { registerCommands, unknownCommand } from '../cli/program';
 
@@ -23,12 +25,15 @@ program
     const { readSettings } = require('../lambdas/local/settings') as typeof import('../lambdas/local/settings');
     const { startLocalPlatform } = require('../lambdas/local/local-platform') as typeof import('../lambdas/local/local-platform');
     /* eslint-enable @typescript-eslint/no-require-imports */
+    // `npm start` builds the console first; `kinto dev` run directly does the same (a stat walk when it is current).
+    spawnSync(process.execPath, ['-r', 'esbuild-register', join(__dirname, '..', 'console', 'ensure-built.ts')], { stdio: 'inherit' });
     const settings = readSettings();
     const platform = await startLocalPlatform(settings);
     const tokenNote = platform.adminTokenSource === 'env' ? 'from KINTO_ADMIN_TOKEN' : `kept in ${platform.home}/admin-token`;
     process.stdout.write(
       [
         `Kinto is running at ${platform.url}`,
+        `  console:     ${platform.url}/  (sign in with the admin token)`,
         `  admin token: ${platform.adminToken}  (${tokenNote})`,
         `  control API: ${platform.url}/v1  (described at ${platform.url}/v1/openapi.json)`,
         `  data:        ${platform.home}`,
