@@ -222,7 +222,7 @@ export interface paths {
     };
     put?: never;
     post?: never;
-    /** Delete a project (with environments: body {confirm: "<project>"}) */
+    /** Delete a project (with environments: body {confirm: "<project>"}; their custom services' data is kept and named unless {"deleteData": true}) */
     delete: {
       parameters: {
         query?: never;
@@ -236,11 +236,40 @@ export interface paths {
         content: {
           'application/json': {
             confirm: string;
+            /** @description also delete the custom services' data of its environments (kept by default) */
+            deleteData?: boolean;
           };
         };
       };
       responses: {
-        /** @description Done; no body */
+        /** @description Success: `{ "data": ... }` */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: {
+                /** @description custom services' data left where it is (the default) */
+                keptData: {
+                  environment: string;
+                  block: string;
+                  /** @description locally a folder under KINTO_HOME */
+                  location: string;
+                }[];
+                /** @description deleted, as the request asked ("deleteData": true) */
+                deletedData: {
+                  environment: string;
+                  block: string;
+                  /** @description locally a folder under KINTO_HOME */
+                  location: string;
+                }[];
+                message: string;
+              };
+            };
+          };
+        };
+        /** @description Done; no body: no environment of the project had custom services' data */
         204: {
           headers: {
             [name: string]: unknown;
@@ -1278,7 +1307,7 @@ export interface paths {
     };
     put?: never;
     post?: never;
-    /** Delete an environment (body {confirm: "<env>"}) */
+    /** Delete an environment (body {confirm: "<env>"}; its custom services' data is kept and named unless {"deleteData": true}) */
     delete: {
       parameters: {
         query?: never;
@@ -1293,11 +1322,40 @@ export interface paths {
         content: {
           'application/json': {
             confirm: string;
+            /** @description also delete its custom services' data (kept by default) */
+            deleteData?: boolean;
           };
         };
       };
       responses: {
-        /** @description Done; no body */
+        /** @description Success: `{ "data": ... }` */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: {
+                /** @description custom services' data left where it is (the default) */
+                keptData: {
+                  environment: string;
+                  block: string;
+                  /** @description locally a folder under KINTO_HOME */
+                  location: string;
+                }[];
+                /** @description deleted, as the request asked ("deleteData": true) */
+                deletedData: {
+                  environment: string;
+                  block: string;
+                  /** @description locally a folder under KINTO_HOME */
+                  location: string;
+                }[];
+                message: string;
+              };
+            };
+          };
+        };
+        /** @description Done; no body: the environment had no custom services' data */
         204: {
           headers: {
             [name: string]: unknown;
@@ -1451,6 +1509,10 @@ export interface paths {
                   passwordSet: true;
                 } | null;
                 timeoutSeconds?: number;
+                /** @description custom services: seconds with no open connection before the service stops */
+                idleTimeoutSeconds?: number;
+                /** @description custom services: never stopped for being idle */
+                alwaysOn?: boolean;
                 block: string;
                 environment: string;
                 overrides: {
@@ -1510,6 +1572,8 @@ export interface paths {
             };
             memoryMb?: number;
             timeoutSeconds?: number;
+            idleTimeoutSeconds?: number;
+            alwaysOn?: boolean;
             /** @enum {string} */
             visibility?: 'protected' | 'public' | 'internal';
             basicAuth?: {
@@ -1547,6 +1611,10 @@ export interface paths {
                   passwordSet: true;
                 } | null;
                 timeoutSeconds?: number;
+                /** @description custom services: seconds with no open connection before the service stops */
+                idleTimeoutSeconds?: number;
+                /** @description custom services: never stopped for being idle */
+                alwaysOn?: boolean;
                 block: string;
                 environment: string;
                 overrides: {
@@ -1624,6 +1692,10 @@ export interface paths {
                   passwordSet: true;
                 } | null;
                 timeoutSeconds?: number;
+                /** @description custom services: seconds with no open connection before the service stops */
+                idleTimeoutSeconds?: number;
+                /** @description custom services: never stopped for being idle */
+                alwaysOn?: boolean;
                 block: string;
                 environment: string;
                 overrides: {
@@ -1716,6 +1788,10 @@ export interface paths {
                   passwordSet: true;
                 } | null;
                 timeoutSeconds?: number;
+                /** @description custom services: seconds with no open connection before the service stops */
+                idleTimeoutSeconds?: number;
+                /** @description custom services: never stopped for being idle */
+                alwaysOn?: boolean;
                 block: string;
                 environment: string;
                 overrides: {
@@ -2113,6 +2189,10 @@ export interface paths {
                       passwordSet: true;
                     } | null;
                     timeoutSeconds?: number;
+                    /** @description custom services: seconds with no open connection before the service stops */
+                    idleTimeoutSeconds?: number;
+                    /** @description custom services: never stopped for being idle */
+                    alwaysOn?: boolean;
                   };
                 };
               }[];
@@ -2220,6 +2300,10 @@ export interface paths {
                       passwordSet: true;
                     } | null;
                     timeoutSeconds?: number;
+                    /** @description custom services: seconds with no open connection before the service stops */
+                    idleTimeoutSeconds?: number;
+                    /** @description custom services: never stopped for being idle */
+                    alwaysOn?: boolean;
                   };
                 };
               };
@@ -2328,6 +2412,10 @@ export interface paths {
                       passwordSet: true;
                     } | null;
                     timeoutSeconds?: number;
+                    /** @description custom services: seconds with no open connection before the service stops */
+                    idleTimeoutSeconds?: number;
+                    /** @description custom services: never stopped for being idle */
+                    alwaysOn?: boolean;
                   };
                 };
               };
@@ -2443,6 +2531,10 @@ export interface paths {
                       passwordSet: true;
                     } | null;
                     timeoutSeconds?: number;
+                    /** @description custom services: seconds with no open connection before the service stops */
+                    idleTimeoutSeconds?: number;
+                    /** @description custom services: never stopped for being idle */
+                    alwaysOn?: boolean;
                   };
                 };
               };

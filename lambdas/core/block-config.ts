@@ -1,6 +1,6 @@
 import { nowIso, type CoreContext } from './context';
 import { badRequest, conflict } from './errors';
-import { DEFAULT_MEMORY_MB, type BlockConfigInput } from './request-schemas';
+import { DEFAULT_MEMORY_MB, DEFAULT_SERVICE_IDLE_SECONDS, type BlockConfigInput } from './request-schemas';
 import { sealSecret } from './secrets';
 import { requireBlock, requireEnvironment, requireProject } from './lookups';
 import type { Block, BlockConfig, BlockType, ReleaseBlock, ResolvedBlockConfig, SealedSecret, Visibility } from './model';
@@ -40,6 +40,9 @@ export function resolveBlockConfig(block: Pick<Block | ReleaseBlock, 'type' | 'v
     visibility: config?.visibility ?? defaultVisibility(block.type),
     ...(config?.basicAuth ? { basicAuth: config.basicAuth } : {}),
     ...(config?.timeoutSeconds !== undefined ? { timeoutSeconds: config.timeoutSeconds } : {}),
+    ...(block.type === 'custom-service'
+      ? { idleTimeoutSeconds: config?.idleTimeoutSeconds ?? DEFAULT_SERVICE_IDLE_SECONDS, alwaysOn: config?.alwaysOn ?? false }
+      : {}),
   };
 }
 
@@ -83,6 +86,18 @@ export async function putBlockConfig(
   if (input.timeoutSeconds !== undefined && block.type !== 'job') {
     throw badRequest('INVALID_CONFIG', `timeoutSeconds limits job runs; block "${block.name}" is a ${block.type}.`);
   }
+  if ((input.idleTimeoutSeconds !== undefined || input.alwaysOn !== undefined) && block.type !== 'custom-service') {
+    throw badRequest(
+      'INVALID_CONFIG',
+      `idleTimeoutSeconds and alwaysOn say when a custom service sleeps; block "${block.name}" is a ${block.type}, which stops when idle by the platform's setting.`,
+    );
+  }
+  if (block.type === 'custom-service' && input.visibility !== undefined && input.visibility !== 'internal') {
+    throw badRequest(
+      'INVALID_CONFIG',
+      `Custom service "${block.name}" is reached only by the blocks of its environment (KINTO_BLOCK_*_HOST and _PORT), never through the gateway: its visibility is "internal"; leave it out.`,
+    );
+  }
   if (input.basicAuth && block.type !== 'website') {
     throw badRequest(
       'INVALID_CONFIG',
@@ -123,6 +138,8 @@ export async function putBlockConfig(
     ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
     memoryMb: input.memoryMb ?? DEFAULT_MEMORY_MB,
     ...(input.timeoutSeconds !== undefined ? { timeoutSeconds: input.timeoutSeconds } : {}),
+    ...(input.idleTimeoutSeconds !== undefined ? { idleTimeoutSeconds: input.idleTimeoutSeconds } : {}),
+    ...(input.alwaysOn !== undefined ? { alwaysOn: input.alwaysOn } : {}),
     visibility: input.visibility ?? defaultVisibility(block.type),
     ...(basicAuth ? { basicAuth } : {}),
     rev: currentRev,

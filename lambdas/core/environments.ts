@@ -1,6 +1,7 @@
 import { issueClient, type IssuedClient } from './auth/clients';
 import { nowIso, type CoreContext } from './context';
 import { badRequest, conflict } from './errors';
+import { settleEnvironmentData, type DataOutcome } from './environment-data';
 import type { CreateEnvironmentInput } from './request-schemas';
 import { listAll, requireEnvironment, requireProject } from './lookups';
 import type { Environment, Project, SealedSecret } from './model';
@@ -100,8 +101,17 @@ export async function shutDownEnvironment(ctx: CoreContext, projectName: string,
   return updated;
 }
 
-/** Deletes an environment; the caller must repeat its name in `confirm`. */
-export async function deleteEnvironment(ctx: CoreContext, projectName: string, envName: string, confirm: string): Promise<void> {
+/**
+ * Deletes an environment; the caller must repeat its name in `confirm`. Its custom services' data
+ * is kept (and named in the outcome) unless `deleteData` asks for it to go too.
+ */
+export async function deleteEnvironment(
+  ctx: CoreContext,
+  projectName: string,
+  envName: string,
+  confirm: string,
+  options: { readonly deleteData?: boolean } = {},
+): Promise<DataOutcome> {
   const project = await requireProject(ctx, projectName);
   const env = await requireEnvironment(ctx, project, envName);
   if (confirm !== env.name) {
@@ -113,7 +123,9 @@ export async function deleteEnvironment(ctx: CoreContext, projectName: string, e
   assertNotDeploying(ctx, env);
   await ctx.store.environments.remove({ projectId: project.id, name: env.name });
   await (ctx.runtime.remove ? ctx.runtime.remove(env.id) : ctx.runtime.stop(env.id));
+  const data = await settleEnvironmentData(ctx, env, options.deleteData === true);
   await removeEnvironmentState(ctx, env);
+  return data;
 }
 
 /** Removes what lives under an environment once the environment item itself is gone. */

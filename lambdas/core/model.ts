@@ -116,6 +116,10 @@ export interface BlockConfig extends Stored {
   readonly basicAuth?: BasicAuth;
   /** Jobs: how long a run may take before it is stopped. */
   readonly timeoutSeconds?: number;
+  /** Custom services: how long the service runs with no open connection before it is stopped. */
+  readonly idleTimeoutSeconds?: number;
+  /** Custom services: never stopped for being idle (started at deploy). */
+  readonly alwaysOn?: boolean;
 }
 
 /** What defines how a block is built and run: the part of a block a release freezes. */
@@ -151,6 +155,10 @@ export interface ResolvedBlockConfig {
   readonly basicAuth?: BasicAuth;
   /** Jobs: seconds a run may take (default 900, Lambda's limit). */
   readonly timeoutSeconds?: number;
+  /** Custom services: seconds without an open connection before the service is stopped (default 300). */
+  readonly idleTimeoutSeconds?: number;
+  /** Custom services: kept running, never stopped for being idle (default false). */
+  readonly alwaysOn?: boolean;
 }
 
 /** The parts of a deployment, in the order they run. */

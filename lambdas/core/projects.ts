@@ -7,6 +7,7 @@ import { assertName } from './names';
 import type { ListOptions, Page } from '../ports/store';
 import { WriteConflictError } from '../ports/store';
 import { removeEnvironmentState } from './environments';
+import { mergeOutcomes, settleEnvironmentData, type DataOutcome } from './environment-data';
 
 export async function createProject(ctx: CoreContext, input: CreateProjectInput): Promise<Project> {
   const at = nowIso(ctx);
@@ -42,11 +43,17 @@ export async function updateProject(ctx: CoreContext, name: string, input: Updat
 
 /**
  * Deletes a project. A project with environments is only deleted when the caller repeats its
- * name (`confirm`): its environments stop serving and everything under it goes.
+ * name (`confirm`): its environments stop serving and everything under it goes, except their
+ * custom services' data, which is kept (and named in the outcome) unless `deleteData` asks.
  * The project item is the commit point: once it is gone nothing under it is reachable, and the
  * clean-up after it is idempotent.
  */
-export async function deleteProject(ctx: CoreContext, name: string, confirm?: string): Promise<void> {
+export async function deleteProject(
+  ctx: CoreContext,
+  name: string,
+  confirm?: string,
+  options: { readonly deleteData?: boolean } = {},
+): Promise<DataOutcome> {
   const project = await requireProject(ctx, name);
   const environments = await listAll(ctx.store.environments, { projectId: project.id });
   if (environments.length > 0 && confirm !== project.name) {
@@ -63,8 +70,10 @@ export async function deleteProject(ctx: CoreContext, name: string, confirm?: st
     );
   }
   await ctx.store.projects.remove({ name: project.name });
+  const outcomes: DataOutcome[] = [];
   for (const env of environments) {
     await (ctx.runtime.remove ? ctx.runtime.remove(env.id) : ctx.runtime.stop(env.id));
+    outcomes.push(await settleEnvironmentData(ctx, env, options.deleteData === true));
     await removeEnvironmentState(ctx, env);
   }
   const blocks = await listAll(ctx.store.blocks, { projectId: project.id });
@@ -72,4 +81,5 @@ export async function deleteProject(ctx: CoreContext, name: string, confirm?: st
   await ctx.store.blocks.removeAll({ projectId: project.id });
   await ctx.store.environments.removeAll({ projectId: project.id });
   await ctx.store.releases.removeAll({ projectId: project.id });
+  return mergeOutcomes(outcomes);
 }

@@ -155,11 +155,19 @@ export const createProjectInput = z.strictObject({ name, description: text(1024)
 export type CreateProjectInput = z.infer<typeof createProjectInput>;
 export const updateProjectInput = z.strictObject({ description: text(1024) });
 export type UpdateProjectInput = z.infer<typeof updateProjectInput>;
-export const deleteProjectInput = z.strictObject({ confirm: z.string().max(MAX_NAME_LENGTH * 4) }).optional();
+export const deleteProjectInput = z
+  .strictObject({
+    confirm: z.string().max(MAX_NAME_LENGTH * 4),
+    deleteData: z.boolean().optional().describe("also delete the custom services' data of its environments (kept by default)"),
+  })
+  .optional();
 
 export const createEnvironmentInput = z.strictObject({ name, cloneFrom: name.optional() });
 export type CreateEnvironmentInput = z.infer<typeof createEnvironmentInput>;
-export const deleteEnvironmentInput = z.strictObject({ confirm: z.string().max(MAX_NAME_LENGTH * 4) });
+export const deleteEnvironmentInput = z.strictObject({
+  confirm: z.string().max(MAX_NAME_LENGTH * 4),
+  deleteData: z.boolean().optional().describe("also delete its custom services' data (kept by default)"),
+});
 
 export const MIN_MEMORY_MB = 128;
 export const MAX_MEMORY_MB = 10_240;
@@ -167,6 +175,10 @@ export const DEFAULT_MEMORY_MB = 512;
 
 /** Longest a job may run: Lambda's limit, so that a job behaves the same on AWS. */
 export const MAX_JOB_TIMEOUT_SECONDS = 900;
+
+/** A custom service's idle time when its configuration sets none: 5 minutes. */
+export const DEFAULT_SERVICE_IDLE_SECONDS = 300;
+export const MAX_SERVICE_IDLE_SECONDS = 24 * 3600;
 
 /**
  * A variable's value: plain text, `{"secret": "<value>"}` to set a secret one (sealed, never shown
@@ -185,6 +197,8 @@ export const blockConfigInput = z.strictObject({
   variables: z.record(variableName, variableSetting).optional(),
   memoryMb: z.number().int().min(MIN_MEMORY_MB).max(MAX_MEMORY_MB).optional(),
   timeoutSeconds: z.number().int().min(1).max(MAX_JOB_TIMEOUT_SECONDS).optional(),
+  idleTimeoutSeconds: z.number().int().min(1).max(MAX_SERVICE_IDLE_SECONDS).optional(),
+  alwaysOn: z.boolean().optional(),
   visibility: z.enum(['protected', 'public', 'internal']).optional(),
   basicAuth: z
     .strictObject({

@@ -48,6 +48,13 @@ export interface JobLogChunk {
   readonly nextOffset: number;
 }
 
+/** Data a custom service keeps for one environment (locally a folder; its `KINTO_DATA_DIR`). */
+export interface ServiceData {
+  readonly block: string;
+  /** Where it is (locally an absolute path). */
+  readonly location: string;
+}
+
 /** What `activate` reports once traffic has moved. */
 export interface Activated {
   /** Where clients call the environment, when the runtime made or knows it (kept on the environment). */
@@ -72,6 +79,8 @@ export interface Activated {
  *   runtime's scheduler calling the core (`runScheduledJob`), so that every run is recorded.
  * - `stop` releases everything an environment holds (idempotent); `remove`, where a runtime has
  *   it, also deletes what a later deployment would reuse (on AWS the environment's stack).
+ * - Custom services' data is never deleted by `stop` nor `remove`: only `deleteData`, which the
+ *   core calls when a deletion asks for it; otherwise `dataOf` names what is kept.
  */
 export interface Runtime {
   /**
@@ -92,6 +101,10 @@ export interface Runtime {
   stop(envId: string): Promise<void>;
   /** The environment is deleted: removes everything it had (idempotent). Without it, `stop` is called. */
   remove?(envId: string): Promise<void>;
+  /** The data the environment's custom services keep (called once it is stopped). */
+  dataOf?(envId: string): Promise<readonly ServiceData[]>;
+  /** Deletes that data (the environment is stopped); returns what it deleted (idempotent). */
+  deleteData?(envId: string): Promise<readonly ServiceData[]>;
   /** Where clients call the environment when the runtime knows it without a deployment (locally: the platform's port). */
   gatewayUrl?(env: Environment): string | undefined;
 }

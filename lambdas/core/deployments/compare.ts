@@ -136,6 +136,9 @@ function configChanges(block: string, a: ResolvedBlockConfig, b: ResolvedBlockCo
   if (a.visibility !== b.visibility) settings.push({ field: 'visibility', from: a.visibility, to: b.visibility });
   if ((a.timeoutSeconds ?? null) !== (b.timeoutSeconds ?? null))
     settings.push({ field: 'timeoutSeconds', from: a.timeoutSeconds ?? null, to: b.timeoutSeconds ?? null });
+  if ((a.idleTimeoutSeconds ?? null) !== (b.idleTimeoutSeconds ?? null))
+    settings.push({ field: 'idleTimeoutSeconds', from: a.idleTimeoutSeconds ?? null, to: b.idleTimeoutSeconds ?? null });
+  if ((a.alwaysOn ?? null) !== (b.alwaysOn ?? null)) settings.push({ field: 'alwaysOn', from: a.alwaysOn ?? null, to: b.alwaysOn ?? null });
   if (!same(a.basicAuth, b.basicAuth))
     settings.push({ field: 'basicAuth', from: a.basicAuth ? 'set' : null, to: b.basicAuth ? 'set' : null });
   if (!added.length && !removed.length && !changedVars.length && !settings.length) return undefined;

@@ -25,11 +25,12 @@ import {
   blockSchema,
   buildSchema,
   createdEnvironmentSchema,
+  deletionSchema,
   environmentSchema,
   projectSchema,
   releaseSchema,
 } from './view-schemas';
-import { blockConfigView, blockView, buildLogView, buildView, environmentView, projectView, releaseView } from './views';
+import { blockConfigView, blockView, buildLogView, buildView, deletionView, environmentView, projectView, releaseView } from './views';
 
 /** The control API, in the order of the workflow: projects, blocks, builds, environments, config, releases (deployments and jobs: deployment-routes.ts). */
 export function controlRoutes(openApi: () => unknown): Route[] {
@@ -87,13 +88,17 @@ export function controlRoutes(openApi: () => unknown): Route[] {
     route({
       method: 'DELETE',
       path: P,
-      summary: 'Delete a project (with environments: body {confirm: "<project>"})',
+      response: deletionSchema,
+      summary:
+        'Delete a project (with environments: body {confirm: "<project>"}; their custom services\' data is kept and named unless {"deleteData": true})',
       tag: 'projects',
-      status: 204,
+      status: 200,
+      noContentWhen: "no environment of the project had custom services' data",
       body: deleteProjectInput,
       handle: async ({ ctx, params, body }) => {
-        await deleteProject(ctx, params.project, body?.confirm);
-        return noContent();
+        const outcome = await deleteProject(ctx, params.project, body?.confirm, { deleteData: body?.deleteData === true });
+        const view = deletionView(outcome, `{"confirm": "${params.project}", "deleteData": true}`);
+        return view ? ok(view) : noContent();
       },
     }),
 
@@ -242,14 +247,17 @@ export function controlRoutes(openApi: () => unknown): Route[] {
     route({
       method: 'DELETE',
       path: ENV,
-      summary: 'Delete an environment (body {confirm: "<env>"})',
+      response: deletionSchema,
+      summary: 'Delete an environment (body {confirm: "<env>"}; its custom services\' data is kept and named unless {"deleteData": true})',
       tag: 'environments',
-      status: 204,
+      status: 200,
+      noContentWhen: "the environment had no custom services' data",
       body: deleteEnvironmentInput,
       handle: async ({ ctx, params, body }) => {
         if (!body) throw badRequest('CONFIRMATION_REQUIRED', `To delete environment "${params.env}", send {"confirm": "${params.env}"}.`);
-        await deleteEnvironment(ctx, params.project, params.env, body.confirm);
-        return noContent();
+        const outcome = await deleteEnvironment(ctx, params.project, params.env, body.confirm, { deleteData: body.deleteData === true });
+        const view = deletionView(outcome, `{"confirm": "${params.env}", "deleteData": true}`);
+        return view ? ok(view) : noContent();
       },
     }),
     route({

@@ -45,6 +45,7 @@ export function buildOpenApi(routes: readonly Route[], version: string): Record<
           description: r.status === 204 ? 'Done; no body' : 'Success: `{ "data": ... }`',
           ...(r.response ? { content: { 'application/json': { schema: answerSchema(r.response, r.list === true) } } } : {}),
         },
+        ...(r.noContentWhen ? { '204': { description: `Done; no body: ${r.noContentWhen}` } } : {}),
         '4XX': {
           description: 'Your request was wrong: the message says how to fix it',
           content: { 'application/json': { schema: errorSchema } },

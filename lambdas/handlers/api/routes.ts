@@ -23,6 +23,8 @@ export interface Route<B = unknown> {
   readonly tag: string;
   /** Status of a successful answer (documented in the OpenAPI document). */
   readonly status: number;
+  /** When the route also answers 204 with no body: says when (documented beside `status`). */
+  readonly noContentWhen?: string;
   /** Schema of the JSON body; a route without one takes no body. */
   readonly body?: z.ZodType<B>;
   /** Answered without the admin token. */

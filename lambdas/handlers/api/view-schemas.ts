@@ -91,6 +91,8 @@ export const resolvedConfigSchema = z.object({
   visibility: z.enum(['protected', 'public', 'internal']),
   basicAuth: nullable(z.object({ username: z.string(), passwordSet: z.literal(true) })),
   timeoutSeconds: z.number().optional(),
+  idleTimeoutSeconds: z.number().optional().describe('custom services: seconds with no open connection before the service stops'),
+  alwaysOn: z.boolean().optional().describe('custom services: never stopped for being idle'),
 });
 
 export const blockConfigSchema = resolvedConfigSchema.extend({
@@ -100,6 +102,17 @@ export const blockConfigSchema = resolvedConfigSchema.extend({
   missingRequired: z.array(z.string()),
   rev: z.number(),
   updatedAt: nullable(time),
+});
+
+const dataFolder = z.object({
+  environment: z.string(),
+  block: z.string(),
+  location: z.string().describe('locally a folder under KINTO_HOME'),
+});
+export const deletionSchema = z.object({
+  keptData: z.array(dataFolder).describe("custom services' data left where it is (the default)"),
+  deletedData: z.array(dataFolder).describe('deleted, as the request asked ("deleteData": true)'),
+  message: z.string(),
 });
 
 export const releaseSchema = z.object({
@@ -275,3 +288,4 @@ export type DeploymentViewShape = z.infer<typeof deploymentSchema>;
 export type JobRunViewShape = z.infer<typeof jobRunSchema>;
 export type RequestViewShape = z.infer<typeof requestSchema>;
 export type ClientViewShape = z.infer<typeof clientSchema>;
+export type DeletionViewShape = z.infer<typeof deletionSchema>;

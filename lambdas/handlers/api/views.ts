@@ -1,10 +1,12 @@
 import { stripVTControlCharacters } from 'node:util';
 import type { BlockConfigView } from '../../core/block-config';
+import type { DataOutcome } from '../../core/environment-data';
 import type { Block, Build, Deployment, Environment, JobRun, Project, Release, ResolvedBlockConfig, SealedSecret } from '../../core/model';
 import type { Runtime } from '../../ports/runtime';
 import type {
   BlockConfigViewShape,
   BuildViewShape,
+  DeletionViewShape,
   DeploymentViewShape,
   EnvironmentViewShape,
   JobRunViewShape,
@@ -58,6 +60,8 @@ const resolvedView = (c: ResolvedBlockConfig) => ({
   visibility: c.visibility,
   basicAuth: c.basicAuth ? { username: c.basicAuth.username, passwordSet: true as const } : null,
   ...(c.timeoutSeconds !== undefined ? { timeoutSeconds: c.timeoutSeconds } : {}),
+  ...(c.idleTimeoutSeconds !== undefined ? { idleTimeoutSeconds: c.idleTimeoutSeconds } : {}),
+  ...(c.alwaysOn !== undefined ? { alwaysOn: c.alwaysOn } : {}),
 });
 
 export const blockConfigView = (v: BlockConfigView, envName: string): BlockConfigViewShape => ({
@@ -69,6 +73,21 @@ export const blockConfigView = (v: BlockConfigView, envName: string): BlockConfi
   rev: v.config?.rev ?? 0,
   updatedAt: v.config?.updatedAt ?? null,
 });
+
+/**
+ * What a deletion did with custom services' data, or undefined when there was none (the route
+ * then answers 204). `retry` is the body that would have deleted it too.
+ */
+export function deletionView(outcome: DataOutcome, retry: string): DeletionViewShape | undefined {
+  const { kept, deleted } = outcome;
+  if (kept.length === 0 && deleted.length === 0) return undefined;
+  const list = (items: DataOutcome['kept']) => items.map((d) => `${d.environment}/${d.block} (${d.location})`).join(', ');
+  const message =
+    kept.length > 0
+      ? `Deleted. The data of its custom services is kept: ${list(kept)}. Copy it, or delete it by hand; a deletion with ${retry} deletes it too.`
+      : `Deleted, with the data of its custom services: ${list(deleted)}.`;
+  return { keptData: [...kept], deletedData: [...deleted], message };
+}
 
 export const releaseView = (r: Release) => ({
   version: r.version,
