@@ -31,7 +31,8 @@ import { createLogFollowHandler } from './servers/log-follow';
 import { loadOrCreatePlatformKey } from './platform-key-file';
 import { ProcessTracker } from '../adapters/local/runtime/process-tracker';
 import { detectSandbox, Sandbox, type SandboxConfig } from '../adapters/local/runtime/sandbox';
-import { platformBaseUrl, type LocalSettings } from './settings';
+import { ServiceDataFolders } from '../adapters/local/runtime/service-data';
+import { platformBaseUrl, serviceDataRoot, type LocalSettings } from './settings';
 
 export const STATE_TABLE_NAME = 'kinto-state';
 
@@ -106,7 +107,7 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
     onLine: logs.feed?.line,
     onEvent: logs.feed?.event,
   });
-  const local = localRuntimePort({ ctx: () => ctx, dataPlane, jobs });
+  const local = localRuntimePort({ ctx: () => ctx, dataPlane, jobs, data: new ServiceDataFolders(serviceDataRoot(settings.home)) });
   const deployer = new LocalDeployer(() => ctx);
   ctx = {
     store: new DynamoDbStore({ client: dynamo.client, tableName: STATE_TABLE_NAME }),
@@ -123,7 +124,6 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
   const interrupted = await failInterruptedBuilds(ctx, projects, (p) => listAll(ctx.store.blocks, { projectId: p.id }));
   await builder.discard(interrupted.map((b) => b.id));
   await recoverInterruptedDeployments(ctx, projects);
-  await local.restoreSchedules(projects);
 
   // The data plane's feed writes the index; flushing or counting it starts there.
   const logFeed: LogFeed | undefined = logs.feed && {
@@ -160,6 +160,8 @@ export async function startLocalPlatform(settings: LocalSettings): Promise<Local
     throw e;
   }
   const baseUrl = platformBaseUrl(settings.host, port);
+  // Once the port is known: always-on services start with their gateway URL.
+  await local.restore(projects);
 
   let closing: Promise<void> | undefined;
   return {

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { SandboxSetting } from '../adapters/local/runtime/sandbox';
 
 /** Settings of the local platform, from environment variables. */
@@ -48,6 +48,9 @@ function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, values: r
     throw new Error(`${name} must be one of ${values.join(', ')} (got ${JSON.stringify(raw)}).`);
   return raw as T;
 }
+
+/** Where custom services keep their data: `<KINTO_HOME>/data/<env id>/<block>` (see service-data.ts). */
+export const serviceDataRoot = (home: string): string => join(home, 'data');
 
 /** The platform's URL as users call it, once it listens on `port`. */
 export const platformBaseUrl = (host: string, port: number): string =>

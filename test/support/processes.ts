@@ -33,3 +33,32 @@ export function alive(pid: number): boolean {
 function isZombie(pid: number): boolean {
   return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
 }
+
+/**
+ * Host pids of the processes named `comm` below any of `roots` (e.g. a sandbox's bubblewrap, found
+ * with `hostPids(env, 'bwrap')`): for programs that overwrite their environment, as Redis does
+ * when it sets its process title.
+ */
+export function descendantPids(roots: readonly number[], comm: string): number[] {
+  const parentOf = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      parentOf.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      /* gone */
+    }
+  }
+  const below = (pid: number): boolean => {
+    for (let p = parentOf.get(pid); p !== undefined && p > 1; p = parentOf.get(p)) if (roots.includes(p)) return true;
+    return false;
+  };
+  return [...parentOf.keys()].filter((pid) => {
+    try {
+      return below(pid) && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm && !isZombie(pid);
+    } catch {
+      return false;
+    }
+  });
+}

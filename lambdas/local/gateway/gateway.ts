@@ -6,6 +6,7 @@ import { isKintoError } from '../../core/errors';
 import type { AccessFacts } from '../../adapters/local/logs/access-line-writer';
 import { isReservedBlockName } from '../../core/names';
 import { Exchange, RequestFacts, type Exchanged } from './gateway-exchange';
+import { notServing, unroutable } from './gateway-refusals';
 import type { ActiveEnvironment, LocalRuntime, RoutedBlock } from '../../adapters/local/runtime/local-runtime';
 import type { StaticSite } from '../../adapters/local/runtime/static-site';
 
@@ -120,33 +121,13 @@ export function createGateway(options: GatewayOptions) {
   function route(lookup: Awaited<ReturnType<LocalRuntime['lookup']>>, ex: Exchange, blockName: string, blockPath: string): void {
     const { res, requestId } = ex;
     if (lookup.kind !== 'running') {
-      if (lookup.kind === 'unknown')
-        return error(
-          res,
-          404,
-          'ENVIRONMENT_NOT_FOUND',
-          'There is no environment with this gateway URL; GET .../environments/{env} shows the right one.',
-          requestId,
-        );
-      if (lookup.kind === 'shut-down')
-        return error(
-          res,
-          503,
-          'ENVIRONMENT_SHUT_DOWN',
-          'This environment is shut down; it answers again after the next deploy.',
-          requestId,
-        );
-      return error(res, 503, 'NOT_DEPLOYED', 'Nothing is deployed to this environment yet; deploy a release to it.', requestId);
+      const refusal = notServing(lookup.kind);
+      return error(res, refusal.status, refusal.code, refusal.message, requestId);
     }
     const block = lookup.env.blocks.get(blockName);
     if (!block) {
-      return error(
-        res,
-        404,
-        'BLOCK_NOT_FOUND',
-        `Release ${lookup.env.plan.release.version} of this environment has no block "${blockName.slice(0, 64)}" that the gateway serves.`,
-        requestId,
-      );
+      const refusal = unroutable(lookup.env, blockName);
+      return error(res, refusal.status, refusal.code, refusal.message, requestId);
     }
     ex.block = block;
     ex.blockPath = blockPath;

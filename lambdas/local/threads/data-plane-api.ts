@@ -13,6 +13,8 @@ export interface DataPlaneApi {
   /** Serves the plan from now on (idempotent for one deployment). */
   activate(plan: DeploymentPlan): Promise<void>;
   stop(envId: string): Promise<void>;
+  /** The addresses of a plan's custom services (block name -> loopback port), serving them if need be: for its jobs. */
+  servicePorts(plan: DeploymentPlan): Promise<Record<string, number>>;
   /** A client was rotated or revoked: the gateways drop its cached tokens. */
   forgetClient(envId: string, clientId: string): void;
   flushLogs(): Promise<void> | undefined;

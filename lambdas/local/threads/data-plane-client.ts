@@ -25,6 +25,8 @@ export interface DataPlane {
     prepare(block: PlannedBlock): Promise<void>;
     activate(plan: DeploymentPlan): Promise<void>;
     stop(envId: string): Promise<void>;
+    /** A plan's custom services' addresses (block name -> port), for its jobs. */
+    servicePorts(plan: DeploymentPlan): Promise<Record<string, number>>;
     gatewayUrl(env: Environment): string;
   };
   /** Starts serving the platform's port; other than gateway requests go to `controlPort`. Returns the port. */
@@ -75,6 +77,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     prepare: (block) => rpc.call('prepare', block),
     activate: (plan) => rpc.call('activate', plan),
     stop: (envId) => rpc.call('stop', envId),
+    servicePorts: (plan) => rpc.call('servicePorts', plan),
     gatewayUrl: (env) => `${baseUrl}/gw/${env.id}`,
   };
   return {

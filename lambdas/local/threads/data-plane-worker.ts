@@ -14,8 +14,9 @@ import type { LogFeed } from '../../adapters/local/logs/log-feed';
 import { PortGuard } from '../../adapters/local/runtime/port-guard';
 import { ProcessTracker } from '../../adapters/local/runtime/process-tracker';
 import { Sandbox, SANDBOX_UIDS, type SandboxConfig } from '../../adapters/local/runtime/sandbox';
+import { ServiceDataFolders } from '../../adapters/local/runtime/service-data';
 import { createPublicServer, forwardToControl } from '../servers/public-server';
-import { platformBaseUrl } from '../settings';
+import { platformBaseUrl, serviceDataRoot } from '../settings';
 import { ThreadRpc } from './thread-rpc';
 
 /**
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
     prepare: (block) => runtime.prepare(block),
     activate: (plan) => runtime.activate(plan),
     stop: (envId) => runtime.stop(envId),
+    servicePorts: (plan) => runtime.servicePorts(plan),
     forgetClient: (envId, clientId) => guard.forgetClient(envId, clientId),
     flushLogs: () => feed?.flush(),
     logStats: () => feed?.stats(),
@@ -96,6 +98,7 @@ async function main(): Promise<void> {
     idleTimeoutMs: data.idleTimeoutMs,
     startTimeoutMs: data.startTimeoutMs,
     tracker: new ProcessTracker(join(data.home, 'run')),
+    data: new ServiceDataFolders(serviceDataRoot(data.home)),
     internalUrl: guard.internalUrl,
     onBlockLine: feed?.line,
     onBlockEvent: feed?.event,

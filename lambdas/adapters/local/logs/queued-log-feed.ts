@@ -324,6 +324,8 @@ function describeEvent(ev: BlockEvent): string | undefined {
       return ev.signal ? `kinto: block process stopped by ${ev.signal}` : `kinto: block process exited with code ${ev.code}`;
     case 'idle-stop':
       return 'kinto: block stopped after being idle (it starts again on the next request)';
+    case 'start-failed':
+      return `kinto: ${ev.reason ?? 'the block could not start'}`;
     case 'job-start':
       return `kinto: job started (${ev.reason ?? 'run'})`;
     case 'job-end':

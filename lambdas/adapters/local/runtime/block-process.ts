@@ -14,6 +14,8 @@ export interface BlockProcessOptions {
   /** Where its processes run, and as whom (a block id): they see `cwd` read-only, and `writable`. */
   readonly sandbox: Sandbox;
   readonly identity: string;
+  /** Its environment (an environment id): the sandbox's gid (see `Sandbox.idsOf`). */
+  readonly group?: string;
   readonly writable?: readonly string[];
   /** How long a stopping process may take after SIGTERM before SIGKILL. @default 3000 */
   readonly stopGraceMs?: number;
@@ -23,7 +25,10 @@ export interface BlockProcessOptions {
   /** A fixed port the block always listens on; by default a free one is passed as `PORT`. */
   readonly fixedPort?: number;
   readonly startTimeoutMs: number;
-  readonly idleTimeoutMs: number;
+  /** Idle time before it stops; undefined: it never stops for being idle (always-on services). */
+  readonly idleTimeoutMs: number | undefined;
+  /** Awaited before each start (a custom service's previous process must have stopped first). */
+  readonly beforeStart?: () => Promise<void>;
   /** Records the process, so that a restart after a crash can stop it. */
   readonly tracker?: ProcessTracker;
   /** Each line the process writes (stdout or stderr). */
@@ -134,6 +139,16 @@ export class BlockProcess {
     if (this.inflight === 0) void this.stop();
   }
 
+  /**
+   * Replaced, and stopped now whatever it serves (connections are cut): resolves once no process of
+   * it runs, a start under way included, so that a successor may take over its data.
+   */
+  async shutdown(): Promise<void> {
+    this.retired = true;
+    await this.starting?.catch(() => undefined);
+    await this.stop();
+  }
+
   async stop(): Promise<void> {
     clearTimeout(this.idleTimer);
     const child = this.child;
@@ -145,6 +160,7 @@ export class BlockProcess {
   private async start(): Promise<number> {
     const began = performance.now();
     this.state = 'starting';
+    await this.options.beforeStart?.();
     const port = this.options.fixedPort ?? (await freePort());
     const steps = this.options.steps(port);
     const env = this.options.env(port);
@@ -216,20 +232,20 @@ export class BlockProcess {
     this.state = 'ready';
     this.lastActive = performance.now();
     this.options.onEvent?.({ type: 'ready', ms: Math.round(performance.now() - began) });
-    this.scheduleIdleCheck(this.options.idleTimeoutMs);
+    if (this.options.idleTimeoutMs !== undefined) this.scheduleIdleCheck(this.options.idleTimeoutMs, this.options.idleTimeoutMs);
     return port;
   }
 
-  private scheduleIdleCheck(afterMs: number): void {
+  private scheduleIdleCheck(afterMs: number, idleTimeoutMs: number): void {
     clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
       if (this.state !== 'ready') return;
       const idleFor = performance.now() - this.lastActive;
-      if (this.inflight === 0 && idleFor >= this.options.idleTimeoutMs) {
+      if (this.inflight === 0 && idleFor >= idleTimeoutMs) {
         this.options.onEvent?.({ type: 'idle-stop' });
         void this.stop();
       } else {
-        this.scheduleIdleCheck(Math.max(10, this.options.idleTimeoutMs - idleFor));
+        this.scheduleIdleCheck(Math.max(10, idleTimeoutMs - idleFor), idleTimeoutMs);
       }
     }, afterMs);
     this.idleTimer.unref();
@@ -239,6 +255,7 @@ export class BlockProcess {
     return {
       sandbox: this.options.sandbox,
       identity: this.options.identity,
+      ...(this.options.group !== undefined ? { group: this.options.group } : {}),
       readable: [this.options.cwd],
       ...(this.options.writable ? { writable: this.options.writable } : {}),
     };

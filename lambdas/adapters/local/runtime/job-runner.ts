@@ -14,7 +14,7 @@ export interface JobRunnerOptions {
   /** Run logs live in `<home>/runs/<run id>.log`. */
   readonly home: string;
   readonly sandbox: Sandbox;
-  /** Where the job calls the platform (its gateway, the internal entry). */
+  /** Where the job calls the platform (its gateway, the internal entry) and its environment's custom services. */
   readonly urls: (plan: DeploymentPlan) => BlockUrls | Promise<BlockUrls>;
   readonly tracker?: ProcessTracker;
   /** Each line a job writes also goes to its block's instance log. */
@@ -66,6 +66,7 @@ export class LocalJobRunner {
         tracker: this.options.tracker,
         sandbox: this.options.sandbox,
         identity: job.block.blockId,
+        group: plan.environment.id,
         readable: [cwd],
       });
       outcome = result.ok

@@ -3,11 +3,14 @@ import type { EnvironmentState } from '../../../core/deployments/environment-sta
 import { conflict } from '../../../core/errors';
 import type { Environment } from '../../../core/model';
 import { parseCommand } from '../../../core/parse-command';
+import { DEFAULT_SERVICE_IDLE_SECONDS } from '../../../core/request-schemas';
 import type { DeploymentPlan, PlannedBlock } from '../../../ports/runtime';
-import { blockEnvironment, blockMetaOf, SERVED_TYPES, type BlockEvent, type BlockMeta } from './block-env';
+import { blockEnvironment, blockMetaOf, HTTP_TYPES, isCustomService, type BlockEvent, type BlockMeta } from './block-env';
 import { BlockProcess } from './block-process';
 import type { ProcessTracker } from './process-tracker';
 import type { Sandbox } from './sandbox';
+import type { ServiceDataFolders } from './service-data';
+import { ServiceProxy } from './service-proxy';
 import { confinedRoot, StaticSite } from './static-site';
 
 export type { BlockEvent, BlockMeta } from './block-env';
@@ -21,6 +24,8 @@ export interface LocalRuntimeOptions {
   readonly idleTimeoutMs?: number;
   /** @default 15000 */
   readonly startTimeoutMs?: number;
+  /** Where custom services keep their data (`KINTO_DATA_DIR`). */
+  readonly data: ServiceDataFolders;
   /** Records block processes, so that a restart after a crash can stop them. */
   readonly tracker?: ProcessTracker;
   /** Where block processes run (never with the platform's rights). */
@@ -41,9 +46,12 @@ export interface RoutedBlock {
   readonly meta: BlockMeta;
   /** Static websites: their files. */
   readonly site?: StaticSite;
-  /** Dynamic websites, microservices, custom services: the process, started on demand. */
+  /** Dynamic websites and microservices: the process, started on demand. */
   readonly process?: BlockProcess;
 }
+
+/** How long a custom service may take to stop after SIGTERM (a database flushing) before SIGKILL. */
+export const SERVICE_STOP_GRACE_MS = 10_000;
 
 /** One environment's running release: every block of it, switched as one. */
 export class ActiveEnvironment {
@@ -74,12 +82,15 @@ const NEGATIVE_CACHE_MS = 1000;
 /**
  * The serving side of the Runtime port on this machine (the data plane's): blocks are child
  * processes that start on their first request and stop when idle; static websites are files
- * served by the gateway. State lives in memory and is rebuilt lazily from the store, so a restart
- * serves each environment's last completed deployment. (Jobs run in the control plane:
+ * served by the gateway; custom services sit behind a TCP port each (`ServiceProxy`) that starts
+ * them on their first connection. State lives in memory and is rebuilt lazily from the store, so
+ * a restart serves each environment's last completed deployment. (Jobs run in the control plane:
  * job-runner.ts, cron-scheduler.ts.)
  */
 export class LocalRuntime {
   private readonly active = new Map<string, ActiveEnvironment>();
+  /** Per environment, its custom services' addresses (kept across deployments). */
+  private readonly services = new Map<string, Map<string, ServiceProxy>>();
   private readonly negative = new Map<string, { kind: 'unknown' | 'shut-down' | 'not-deployed'; until: number }>();
   private readonly loading = new Map<string, Promise<Lookup>>();
 
@@ -108,7 +119,24 @@ export class LocalRuntime {
     const env = this.active.get(envId);
     this.active.delete(envId);
     this.negative.delete(envId);
-    await env?.stopNow();
+    const services = this.services.get(envId);
+    this.services.delete(envId);
+    await Promise.all([env?.stopNow(), ...[...(services?.values() ?? [])].map((s) => s.close())]);
+  }
+
+  /**
+   * The addresses of a plan's custom services (block name -> port), for a job of the plan: a
+   * service already served keeps its process (its data is the same); a new one is served from the
+   * plan (a pre-deploy job may reach a service the running release does not have yet).
+   */
+  async servicePorts(plan: DeploymentPlan): Promise<Record<string, number>> {
+    const proxies = this.proxiesOf(plan.environment.id);
+    for (const planned of plan.blocks) {
+      if (!isCustomService(planned) || proxies.get(planned.block.name)?.deploymentId) continue;
+      this.serveService(plan, planned);
+    }
+    await this.servicesReady(plan.environment.id);
+    return this.portsOf(plan.environment.id);
   }
 
   /** The environment a gateway request names: from memory, else from the store (once). */
@@ -128,8 +156,10 @@ export class LocalRuntime {
   /** Stops everything this runtime started. */
   async close(): Promise<void> {
     const envs = [...this.active.values()];
+    const services = [...this.services.values()].flatMap((m) => [...m.values()]);
     this.active.clear();
-    await Promise.all(envs.map((e) => e.stopNow()));
+    this.services.clear();
+    await Promise.all([...envs.map((e) => e.stopNow()), ...services.map((s) => s.close())]);
   }
 
   private async loadFromStore(envId: string): Promise<Lookup> {
@@ -180,6 +210,7 @@ export class LocalRuntime {
   private materialize(plan: DeploymentPlan): ActiveEnvironment {
     const blocks = new Map<string, RoutedBlock>();
     const env = new ActiveEnvironment(plan, blocks);
+    this.serveServices(plan);
     for (const planned of plan.blocks) {
       const meta = blockMetaOf(plan, planned);
       const artifact = planned.build?.artifact ?? '';
@@ -190,7 +221,7 @@ export class LocalRuntime {
           meta,
           site: new StaticSite(artifact, planned.block.build.outputDir),
         });
-      } else if (SERVED_TYPES.has(planned.block.type)) {
+      } else if (HTTP_TYPES.has(planned.block.type)) {
         blocks.set(planned.block.name, {
           name: planned.block.name,
           planned,
@@ -209,7 +240,10 @@ export class LocalRuntime {
       cwd,
       sandbox: this.options.sandbox,
       identity: block.blockId,
+      group: plan.environment.id,
       fixedPort: block.build.port,
+      // Its environment's custom services' addresses are part of its variables.
+      beforeStart: () => this.servicesReady(plan.environment.id),
       steps: (port) => parseCommand(block.build.startCommand ?? '', this.blockEnv(plan, planned, port), `start command of "${block.name}"`),
       env: (port) => this.blockEnv(plan, planned, port),
       startTimeoutMs: this.options.startTimeoutMs ?? 15_000,
@@ -220,10 +254,94 @@ export class LocalRuntime {
     });
   }
 
-  private blockEnv(plan: DeploymentPlan, planned: PlannedBlock, port?: number): Record<string, string> {
+  /** Serves every custom service of the plan (their addresses stay); closes those it no longer has. */
+  private serveServices(plan: DeploymentPlan): void {
+    const proxies = this.proxiesOf(plan.environment.id);
+    const names = new Set<string>();
+    for (const planned of plan.blocks) {
+      if (!isCustomService(planned)) continue;
+      names.add(planned.block.name);
+      this.serveService(plan, planned);
+    }
+    for (const [name, proxy] of proxies) {
+      if (names.has(name)) continue;
+      proxies.delete(name);
+      void proxy.close();
+    }
+  }
+
+  private serveService(plan: DeploymentPlan, planned: PlannedBlock): void {
+    const envId = plan.environment.id;
+    const proxies = this.proxiesOf(envId);
+    const { block, config } = planned;
+    const meta = blockMetaOf(plan, planned);
+    let proxy = proxies.get(block.name);
+    if (!proxy) {
+      proxy = new ServiceProxy({
+        label: `custom service "${block.name}"`,
+        envId,
+        sandbox: this.options.sandbox,
+        onRefused: (reason) => this.options.onBlockEvent?.(meta, { type: 'start-failed', reason }),
+      });
+      proxies.set(block.name, proxy);
+    }
+    const data = this.options.data;
+    const { sandbox } = this.options;
+    const create = (previousStopped: () => Promise<void>) => {
+      const dataDir = data.folderOf(envId, block.name);
+      return new BlockProcess({
+        label: `custom service "${block.name}" (release ${plan.release.version})`,
+        cwd: planned.build?.artifact ?? '',
+        sandbox,
+        identity: block.blockId,
+        group: envId,
+        writable: [dataDir],
+        stopGraceMs: SERVICE_STOP_GRACE_MS,
+        fixedPort: block.build.port,
+        // Its folder is made (and given to its uid) before each start: it may have been deleted.
+        beforeStart: async () => {
+          await previousStopped();
+          await this.servicesReady(envId);
+          await data.prepare(envId, block.name, sandbox, block.blockId);
+        },
+        steps: (port) =>
+          parseCommand(block.build.startCommand ?? '', this.blockEnv(plan, planned, port, dataDir), `start command of "${block.name}"`),
+        env: (port) => this.blockEnv(plan, planned, port, dataDir),
+        startTimeoutMs: this.options.startTimeoutMs ?? 15_000,
+        idleTimeoutMs: config.alwaysOn ? undefined : (config.idleTimeoutSeconds ?? DEFAULT_SERVICE_IDLE_SECONDS) * 1000,
+        tracker: this.options.tracker,
+        onLine: this.options.onBlockLine && ((line, stream) => this.options.onBlockLine!(meta, line, stream)),
+        onEvent: this.options.onBlockEvent && ((event) => this.options.onBlockEvent!(meta, event)),
+      });
+    };
+    proxy.serve(plan.deployment.id, create, config.alwaysOn === true);
+  }
+
+  private proxiesOf(envId: string): Map<string, ServiceProxy> {
+    let proxies = this.services.get(envId);
+    if (!proxies) {
+      proxies = new Map<string, ServiceProxy>();
+      this.services.set(envId, proxies);
+    }
+    return proxies;
+  }
+
+  /** Resolves once every custom service of the environment listens (their ports are known). */
+  private async servicesReady(envId: string): Promise<void> {
+    await Promise.all([...(this.services.get(envId)?.values() ?? [])].map((p) => p.ready));
+  }
+
+  private portsOf(envId: string): Record<string, number> {
+    const ports: Record<string, number> = {};
+    for (const [name, proxy] of this.services.get(envId) ?? []) ports[name] = proxy.port;
+    return ports;
+  }
+
+  private blockEnv(plan: DeploymentPlan, planned: PlannedBlock, port?: number, dataDir?: string): Record<string, string> {
     const gatewayUrl = this.gatewayUrl(plan.environment);
     const internalBase = this.options.internalUrl?.(gatewayUrl, plan.environment.id) ?? gatewayUrl;
-    return blockEnvironment(plan, planned, { gatewayUrl, internalBase }, port);
+    const services = this.portsOf(plan.environment.id);
+    return blockEnvironment(plan, planned, { gatewayUrl, internalBase, services }, { port, ...(dataDir ? { dataDir } : {}) });
   }
 }
 

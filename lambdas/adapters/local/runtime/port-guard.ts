@@ -5,8 +5,10 @@ let instances = 0;
 /**
  * Keeps sandboxed code from connecting straight to a block's loopback port (where it could send a
  * forged `kinto-client-id`): an nftables table of this platform rejects loopback connections from
- * sandbox uids to block ports, except a block's own. The platform (which proxies every call) and
- * other users are not affected. Needs root and nft; `start` answers undefined without them.
+ * sandbox uids to block ports, except a block's own (its uid in its environment's gid). Custom
+ * services' addresses (platform ports) admit the sandboxes of one environment (its gid) only. The
+ * platform (which proxies every call) and other users are not affected. Needs root and nft;
+ * `start` answers undefined without them.
  */
 export class PortGuard {
   private queue: Promise<void> = Promise.resolve();
@@ -25,11 +27,15 @@ export class PortGuard {
       execFileSync(nft, ['-f', '-'], {
         input: `table inet ${table} {
   set ports { type inet_service; }
-  set own { type uid . inet_service; }
+  set own { type uid . gid . inet_service; }
+  set services { type inet_service; }
+  set members { type gid . inet_service; }
   chain output {
     type filter hook output priority 0; policy accept;
-    oifname "lo" meta skuid . tcp dport @own accept
+    oifname "lo" meta skuid . meta skgid . tcp dport @own accept
     oifname "lo" meta skuid ${uids[0]}-${uids[1]} tcp dport @ports reject with tcp reset
+    oifname "lo" meta skgid . tcp dport @members accept
+    oifname "lo" meta skuid ${uids[0]}-${uids[1]} tcp dport @services reject with tcp reset
   }
 }
 `,
@@ -41,19 +47,34 @@ export class PortGuard {
     return new PortGuard(nft, table);
   }
 
-  /** `port` is a block's: only `uid` (its own processes) and non-sandboxed users may connect. */
-  allow(uid: number, port: number): void {
+  /** `port` is a block's: only its own processes (`uid` in `gid`) and non-sandboxed users may connect. */
+  allow(uid: number, gid: number, port: number): void {
     // Its own pass first, so that the block is never refused its own port.
     this.run(
-      ['add', 'element', 'inet', this.table, 'own', `{ ${uid} . ${port} }`],
+      ['add', 'element', 'inet', this.table, 'own', `{ ${uid} . ${gid} . ${port} }`],
       ['add', 'element', 'inet', this.table, 'ports', `{ ${port} }`],
     );
   }
 
-  forget(uid: number, port: number): void {
+  forget(uid: number, gid: number, port: number): void {
     this.run(
       ['delete', 'element', 'inet', this.table, 'ports', `{ ${port} }`],
-      ['delete', 'element', 'inet', this.table, 'own', `{ ${uid} . ${port} }`],
+      ['delete', 'element', 'inet', this.table, 'own', `{ ${uid} . ${gid} . ${port} }`],
+    );
+  }
+
+  /** `port` is a custom service's address: only sandboxes of `gid` (one environment) and non-sandboxed users may connect. */
+  admit(gid: number, port: number): void {
+    this.run(
+      ['add', 'element', 'inet', this.table, 'members', `{ ${gid} . ${port} }`],
+      ['add', 'element', 'inet', this.table, 'services', `{ ${port} }`],
+    );
+  }
+
+  dismiss(gid: number, port: number): void {
+    this.run(
+      ['delete', 'element', 'inet', this.table, 'services', `{ ${port} }`],
+      ['delete', 'element', 'inet', this.table, 'members', `{ ${gid} . ${port} }`],
     );
   }
 

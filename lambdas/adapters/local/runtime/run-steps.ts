@@ -35,6 +35,8 @@ export interface RunOptions {
   readonly sandbox: Sandbox;
   /** Whose code runs (a block id): its sandbox identity. */
   readonly identity: string;
+  /** The environment it runs for, if any (its sandbox gid). */
+  readonly group?: string;
   readonly writable?: readonly string[];
   readonly readable?: readonly string[];
   /** Records the processes, so that a restart after a crash can stop them. */
@@ -49,6 +51,7 @@ function runOne(step: CommandStep, o: RunOptions): Promise<RunResult> {
       cwd: o.cwd,
       env: { ...o.env, ...step.env },
       identity: o.identity,
+      ...(o.group !== undefined ? { group: o.group } : {}),
       ...(o.writable ? { writable: o.writable } : {}),
       ...(o.readable ? { readable: o.readable } : {}),
     });

@@ -39,6 +39,12 @@ export type SandboxSetting = 'auto' | 'bwrap' | 'off';
 export const SANDBOX_UID_BASE = 0x50000000;
 export const SANDBOX_UID_COUNT = 0x1000000;
 export const SANDBOX_UIDS: readonly [number, number] = [SANDBOX_UID_BASE, SANDBOX_UID_BASE + SANDBOX_UID_COUNT - 1];
+/**
+ * First gid of environments (2^24 of them): a block's processes run as its own uid and as its
+ * environment's gid, so that the port guard can admit one environment's sandboxes to its custom
+ * services (a block deployed to two environments has one uid, but two gids).
+ */
+export const SANDBOX_GID_BASE = 0x51000000;
 
 const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt', '/run/systemd/resolve'];
 
@@ -53,6 +59,8 @@ export interface ConfinedCommand {
    * the paths given (and the user's git and ssh settings).
    */
   readonly identity: string | null;
+  /** The environment it runs for (an environment id): its gid, which admits it to that environment's custom services. */
+  readonly group?: string;
   /** Paths bound read-write (at the same path). */
   readonly writable?: readonly string[];
   /** Paths bound read-only (at the same path). */
@@ -110,16 +118,24 @@ export class Sandbox {
     private readonly ports?: PortGuard,
   ) {}
 
-  /** The unprivileged uid and gid of an identity's processes (root platforms only). */
-  idsOf(identity: string | null): { uid: number; gid: number } | undefined {
+  /**
+   * The unprivileged uid and gid of an identity's processes (root platforms only): the uid is the
+   * identity's, the gid its group's (environment's) when it has one, else the uid.
+   */
+  idsOf(identity: string | null, group?: string): { uid: number; gid: number } | undefined {
     if (!this.config.uids || identity === null) return undefined;
-    const id = SANDBOX_UID_BASE + (createHash('sha256').update(identity).digest().readUInt32BE(0) % SANDBOX_UID_COUNT);
-    return { uid: id, gid: id };
+    const uid = SANDBOX_UID_BASE + hashOf(identity);
+    return { uid, gid: group === undefined ? uid : this.gidOf(group)! };
+  }
+
+  /** The gid of a group's (an environment's) sandboxed processes (root platforms only). */
+  gidOf(group: string): number | undefined {
+    return this.config.uids ? SANDBOX_GID_BASE + hashOf(group) : undefined;
   }
 
   /** Gives a folder (recursively) to an identity's uid, so its sandboxed processes may write it. */
-  async own(path: string, identity: string): Promise<void> {
-    const ids = this.idsOf(identity);
+  async own(path: string, identity: string, group?: string): Promise<void> {
+    const ids = this.idsOf(identity, group);
     if (!ids) return;
     await new Promise<void>((resolve, reject) =>
       execFile('chown', ['-R', '-h', `${ids.uid}:${ids.gid}`, '--', path], (e, _out, stderr) =>
@@ -131,7 +147,7 @@ export class Sandbox {
   spawn(command: ConfinedCommand): SandboxedProcess {
     const [program, ...args] = command.argv;
     if (!program) throw new Error('empty command');
-    const ids = this.idsOf(command.identity);
+    const ids = this.idsOf(command.identity, command.group);
     const out: StdioOptions = command.stdio === 'ignore-out' ? ['ignore', 'ignore', 'ignore'] : ['ignore', 'pipe', 'pipe'];
     if (this.config.mode === 'none') {
       const child = spawn(...this.withPdeathsig(program, args), { cwd: command.cwd, env: command.env, stdio: out, detached: true });
@@ -152,8 +168,8 @@ export class Sandbox {
         ]
       : [];
     const bwrapArgs = [...this.bwrapArgs(command, !ids), '--info-fd', '3', '--', ...dropTo, program, ...args];
-    const guardIds = ids && command.listenPort !== undefined ? { uid: ids.uid, port: command.listenPort } : undefined;
-    if (guardIds) this.ports?.allow(guardIds.uid, guardIds.port);
+    const guardIds = ids && command.listenPort !== undefined ? { ...ids, port: command.listenPort } : undefined;
+    if (guardIds) this.ports?.allow(guardIds.uid, guardIds.gid, guardIds.port);
     const child = spawn(...this.withPdeathsig(this.config.bwrap!, bwrapArgs), {
       cwd: '/',
       env,
@@ -161,8 +177,23 @@ export class Sandbox {
       detached: true,
     });
     const proc = new SandboxedProcess(child, 'bwrap');
-    if (guardIds) child.once('exit', () => this.ports?.forget(guardIds.uid, guardIds.port));
+    if (guardIds) child.once('exit', () => this.ports?.forget(guardIds.uid, guardIds.gid, guardIds.port));
     return proc;
+  }
+
+  /**
+   * `port` is a platform port for one group's (environment's) sandboxes only: other sandboxes are
+   * refused (custom services' addresses). Without uids (not root) every process may connect.
+   */
+  admitGroup(group: string, port: number): void {
+    const gid = this.gidOf(group);
+    if (gid !== undefined) this.ports?.admit(gid, port);
+  }
+
+  /** The port is given back (see `admitGroup`). */
+  dismissGroup(group: string, port: number): void {
+    const gid = this.gidOf(group);
+    if (gid !== undefined) this.ports?.dismiss(gid, port);
   }
 
   /** Resolves once the port rules asked for so far are in place. */
@@ -291,6 +322,8 @@ export class SandboxedProcess {
     if (!tryKill(-outer, signal)) tryKill(outer, signal);
   }
 }
+
+const hashOf = (key: string): number => createHash('sha256').update(key).digest().readUInt32BE(0) % SANDBOX_UID_COUNT;
 
 async function gone(pid: number, withinMs: number): Promise<void> {
   for (const deadline = Date.now() + withinMs; Date.now() < deadline; await new Promise((r) => setTimeout(r, 10))) {
