@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Writable } from 'node:stream';
+import type { Duplex, Writable } from 'node:stream';
 import { Pool } from 'undici';
 import { isPublicRoute } from '../../handlers/api/public-routes';
 import { assertAdmin } from '../../handlers/http/admin-auth';
@@ -15,6 +15,8 @@ export interface PublicServerOptions {
   readonly gateway: (req: IncomingMessage, res: ServerResponse, envId: string, rest: string) => void;
   /** Everything else: the control API, its streams and the console (see `forwardToControl`). */
   readonly control: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Upgrade requests (WebSockets) to `/gw/<env id>/<rest>`; others are refused. */
+  readonly upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer, envId: string, rest: string) => void;
 }
 
 const GATEWAY_PREFIX = '/gw/';
@@ -26,21 +28,34 @@ const ENV_ID = /^[A-Za-z0-9_-]{1,64}$/;
  */
 export function createPublicServer(options: PublicServerOptions): Server {
   const server = createServer((req, res) => {
-    const url = req.url ?? '/';
-    if (url.startsWith(GATEWAY_PREFIX)) {
-      // `/gw/<env id>[/<rest>][?query]`, cut by position: every gateway request passes here.
-      const query = url.indexOf('?');
-      const end = query < 0 ? url.length : query;
-      const slash = url.indexOf('/', GATEWAY_PREFIX.length);
-      const idEnd = slash < 0 || slash > end ? end : slash;
-      const envId = url.slice(GATEWAY_PREFIX.length, idEnd);
-      if (ENV_ID.test(envId)) return options.gateway(req, res, envId, idEnd === end ? '/' : url.slice(idEnd, end));
-    }
+    const target = gatewayTarget(req.url ?? '/');
+    if (target) return options.gateway(req, res, target.envId, target.rest);
     return options.control(req, res);
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const target = gatewayTarget(req.url ?? '/');
+    if (target && options.upgrade) return options.upgrade(req, socket, head, target.envId, target.rest);
+    socket.on('error', () => undefined);
+    const body = JSON.stringify({ error: { code: 'NOT_FOUND', message: 'Only gateway URLs (/gw/<env id>/<block>/...) take upgrades.' } });
+    socket.end(
+      `HTTP/1.1 404 Not Found\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      () => socket.destroy(),
+    );
   });
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   return server;
+}
+
+/** `/gw/<env id>[/<rest>][?query]`, cut by position (every gateway request passes here): the environment and `rest` without the query. */
+function gatewayTarget(url: string): { envId: string; rest: string } | undefined {
+  if (!url.startsWith(GATEWAY_PREFIX)) return undefined;
+  const query = url.indexOf('?');
+  const end = query < 0 ? url.length : query;
+  const slash = url.indexOf('/', GATEWAY_PREFIX.length);
+  const idEnd = slash < 0 || slash > end ? end : slash;
+  const envId = url.slice(GATEWAY_PREFIX.length, idEnd);
+  return ENV_ID.test(envId) ? { envId, rest: idEnd === end ? '/' : url.slice(idEnd, end) } : undefined;
 }
 
 /** Headers of one hop only: never forwarded either way. */

@@ -7,6 +7,7 @@ import { authorizeRoute } from '../gateway/authorize-route';
 import type { ControlPlaneApi, DataPlaneApi } from './data-plane-api';
 import { createGateway } from '../gateway/gateway';
 import { createGatewayGuard, readTokenSettings } from '../gateway/gateway-guard';
+import { createUpgradeHandler } from '../gateway/gateway-upgrade';
 import { loadOrCreatePlatformKey } from '../platform-key-file';
 import { LocalRuntime } from '../../adapters/local/runtime/local-runtime';
 import { connectLogFeed } from './log-worker-client';
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
     /** Starts serving the platform's port; requests for the control plane go to `controlPort`. */
     open: async (controlPort: number): Promise<number> => {
       control = forwardToControl(controlPort, { adminToken: data.adminToken });
-      server = createPublicServer({ gateway: gateway.handle, control: control.forward });
+      server = createPublicServer({ gateway: gateway.handle, control: control.forward, upgrade: upgrade.handle });
       await new Promise<void>((resolve, reject) => {
         server!.once('error', reject);
         server!.listen(data.port, data.host, () => resolve());
@@ -76,6 +77,7 @@ async function main(): Promise<void> {
         if (!server) return resolve();
         server.close(() => resolve());
         server.closeAllConnections();
+        upgrade.close();
       });
       gateway.close();
       await control?.close();
@@ -110,6 +112,7 @@ async function main(): Promise<void> {
     internalKey: guard.internalKey,
     onAccess: feed?.access,
   });
+  const upgrade = createUpgradeHandler({ runtime, guard: guard.guard, internalKey: guard.internalKey, onAccess: feed?.access });
   await rpc.call('ready');
 }
 
