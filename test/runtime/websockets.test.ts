@@ -41,8 +41,16 @@ describe('WebSockets through the gateway', () => {
       source: { repo },
       build: { startCommand: 'node ws.js' },
     });
+    // Neither takes upgrades: a static website (files) and a custom service (TCP, never through the gateway).
+    await kinto.api('POST', '/v1/projects/live/blocks', { name: 'site', type: 'website', kind: 'static', source: { repo } });
+    await kinto.api('POST', '/v1/projects/live/blocks', {
+      name: 'tcp',
+      type: 'custom-service',
+      source: { repo },
+      build: { startCommand: 'node ws.js' },
+    });
     await kinto.api('POST', '/v1/projects/live/environments', { name: 'dev' });
-    await kinto.buildBlock('live', 'chat');
+    await Promise.all(['chat', 'site', 'tcp'].map((b) => kinto.buildBlock('live', b)));
     await kinto.api('POST', '/v1/projects/live/releases', { version: '1.0.0' });
     expect((await kinto.deploy('live', 'dev', { release: '1.0.0' })).status).toBe('succeeded');
     gw = await kinto.gatewayUrl('live', 'dev');
@@ -94,11 +102,17 @@ describe('WebSockets through the gateway', () => {
     expect(got.body).toBe('no');
   });
 
-  it('answers 404 for a block the gateway does not serve, and through the internal entry only with its key', async () => {
+  it('answers 404 for a block the gateway does not serve (a custom service included), 400 for a static website', async () => {
     const missing = await answered(`${gw}/nope/`, { 'kinto-authorization': client.token });
     expect(missing.status).toBe(404);
     expect(JSON.parse(missing.body).error.code).toBe('BLOCK_NOT_FOUND');
     expect((await answered(`${gw}/_internal/not-the-key/chat/`)).status).toBe(404);
+    const service = await answered(`${gw}/tcp/`);
+    expect(service.status).toBe(404);
+    expect(JSON.parse(service.body).error.code).toBe('CUSTOM_SERVICE_INTERNAL');
+    const site = await answered(`${gw}/site/`);
+    expect(site.status).toBe(400);
+    expect(JSON.parse(site.body).error.code).toBe('UPGRADE_NOT_SUPPORTED');
     expect((await answered(`${kinto.url}/v1/projects`)).status).toBe(404);
   });
 });
