@@ -3502,6 +3502,7 @@ export interface paths {
                 };
               }[];
               nextCursor: string | null;
+              followCursor: string;
             };
           };
         };

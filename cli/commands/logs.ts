@@ -146,7 +146,7 @@ async function instanceLog(conn: Connection, { project, env }: Where, block: str
   }
   lines.forEach(emit);
   note(out.dim(`Following ${block}'s log in ${env} (Ctrl-C stops)...`));
-  const cursor = (first as { followCursor?: string }).followCursor;
+  const cursor = first.followCursor;
   const streamed = await streamInstanceLog(
     conn,
     path,
@@ -164,7 +164,7 @@ async function instanceLog(conn: Connection, { project, env }: Where, block: str
       }),
     );
     next.data.forEach(emit);
-    after = (next as { followCursor?: string }).followCursor ?? after;
+    after = next.followCursor;
   }
 }
 

@@ -126,7 +126,7 @@ export async function followInstanceLog(
   }
   const first = unwrap(await kinto.api.GET(route, { params: { path: where, query: { ...q, limit: String(query.limit) } }, signal }));
   onLines([...first.data].reverse());
-  let cursor = (first as { followCursor?: string }).followCursor;
+  let cursor = first.followCursor;
   for (;;) {
     await sleep(3000, signal);
     try {
@@ -134,7 +134,7 @@ export async function followInstanceLog(
         await kinto.api.GET(route, { params: { path: where, query: { ...q, ...(cursor ? { after: cursor } : {}) } }, signal }),
       );
       if (page.data.length > 0) onLines(page.data);
-      cursor = (page as { followCursor?: string }).followCursor ?? cursor;
+      cursor = page.followCursor;
     } catch (e) {
       if (isAbort(e)) throw e;
     }

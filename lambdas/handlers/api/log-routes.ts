@@ -67,6 +67,7 @@ export function logRoutes(source: LogStoreSource): Route[] {
       path: `${ENV}/blocks/{block}/logs`,
       response: instanceLineSchema,
       list: true,
+      followCursor: true,
       summary:
         "A block's instance log: output not attached to a request, and platform events (?q, ?from, ?to, ?limit, ?before, ?after; locally ?follow=true streams)",
       tag: 'logs',

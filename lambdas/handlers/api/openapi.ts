@@ -9,16 +9,19 @@ const errorSchema = {
   },
 };
 
-/** `{data}` (or `{data: [...], nextCursor}`) around a view's schema. */
-function answerSchema(view: z.ZodType, list: boolean): unknown {
+/** `{data}` (or `{data: [...], nextCursor}`, and `followCursor` for followed lists) around a view's schema. */
+function answerSchema(view: z.ZodType, list: boolean, follow = false): unknown {
   const data = z.toJSONSchema(view, { unrepresentable: 'any', io: 'output' });
-  return list
-    ? {
-        type: 'object',
-        required: ['data', 'nextCursor'],
-        properties: { data: { type: 'array', items: data }, nextCursor: { type: ['string', 'null'] } },
-      }
-    : { type: 'object', required: ['data'], properties: { data } };
+  if (!list) return { type: 'object', required: ['data'], properties: { data } };
+  return {
+    type: 'object',
+    required: ['data', 'nextCursor', ...(follow ? ['followCursor'] : [])],
+    properties: {
+      data: { type: 'array', items: data },
+      nextCursor: { type: ['string', 'null'] },
+      ...(follow ? { followCursor: { type: 'string' } } : {}),
+    },
+  };
 }
 
 /** An OpenAPI 3.1 document generated from the route table and its zod body schemas. */
@@ -43,7 +46,7 @@ export function buildOpenApi(routes: readonly Route[], version: string): Record<
       responses: {
         [String(r.status)]: {
           description: r.status === 204 ? 'Done; no body' : 'Success: `{ "data": ... }`',
-          ...(r.response ? { content: { 'application/json': { schema: answerSchema(r.response, r.list === true) } } } : {}),
+          ...(r.response ? { content: { 'application/json': { schema: answerSchema(r.response, r.list === true, r.followCursor === true) } } } : {}),
         },
         ...(r.noContentWhen ? { '204': { description: `Done; no body: ${r.noContentWhen}` } } : {}),
         '4XX': {

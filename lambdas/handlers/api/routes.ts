@@ -34,6 +34,8 @@ export interface Route<B = unknown> {
   /** Schema of a successful answer's `data` (for the OpenAPI document); `list`: data is an array of it, with `nextCursor`. */
   readonly response?: z.ZodType;
   readonly list?: boolean;
+  /** A list that also answers `followCursor` (where to poll from for lines that come later). */
+  readonly followCursor?: boolean;
   handle(request: RouteRequest<B>): Promise<HttpResult>;
 }
 
