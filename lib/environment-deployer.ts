@@ -9,6 +9,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import type { ServicePlatformRefs } from '../lambdas/adapters/aws/services/service-refs';
 import { handlerEntry, KintoFunction } from './kinto-function';
 import type { StateTable } from './state-table';
 
@@ -25,6 +26,12 @@ export interface EnvironmentDeployerProps {
   readonly logRetention?: logs.RetentionDays;
   /** Longest a deployment may take before its execution is abandoned. @default Duration.hours(2) */
   readonly deploymentTimeout?: Duration;
+  /**
+   * Where custom services run (BlockCluster, ServiceWaker): environment stacks may then make
+   * Fargate services, their access points, security groups and Cloud Map names there, and put
+   * functions in the VPC. @default - custom services cannot be deployed
+   */
+  readonly services?: ServicePlatformRefs;
 }
 
 /** Environment stacks' names, functions' and schedules' names (environment-description.ts). */
@@ -345,7 +352,190 @@ export class EnvironmentDeployer extends Construct {
       'STATE_MACHINE_ARN',
       `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${stateMachineName}`,
     );
+    if (props.services) this.allowCustomServices(props, props.services);
     this.acknowledgeFindings();
+  }
+
+  /**
+   * What environment stacks with a custom service need, scoped like the rest: ECS services
+   * `kinto-<12>-<block>` in the platform cluster, security groups in the platform VPC, access
+   * points of the services' file system, Cloud Map services in the platform namespace, roles
+   * passed to ECS tasks (within the boundary, as every environment role); and in the boundary,
+   * what functions in a VPC and service tasks need (network interfaces, image pulls, mounts).
+   */
+  private allowCustomServices(props: EnvironmentDeployerProps, refs: ServicePlatformRefs): void {
+    const arn = (service: string, resource: string) => `arn:${Aws.PARTITION}:${service}:${Aws.REGION}:${Aws.ACCOUNT_ID}:${resource}`;
+    const vpcArn = arn('ec2', `vpc/${refs.vpcId}`);
+    const inVpc = { ArnEquals: { 'ec2:Vpc': vpcArn } };
+    this.stackRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ServiceEcsServices',
+        actions: [
+          'ecs:CreateService',
+          'ecs:UpdateService',
+          'ecs:DeleteService',
+          'ecs:DescribeServices',
+          'ecs:TagResource',
+          'ecs:UntagResource',
+        ],
+        resources: [arn('ecs', `service/${refs.clusterName}/${FUNCTIONS}`)],
+      }),
+    );
+    // Task definitions are registered, described and deregistered by family revision ARNs that
+    // ECS does not scope by name for these calls; the roles they name are what is limited (below).
+    this.stackRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ServiceTaskDefinitions',
+        actions: ['ecs:RegisterTaskDefinition', 'ecs:DeregisterTaskDefinition', 'ecs:DescribeTaskDefinition'],
+        resources: ['*'],
+      }),
+    );
+    this.stackRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ServiceSecurityGroupsCreate',
+        actions: ['ec2:CreateSecurityGroup'],
+        resources: [vpcArn, arn('ec2', 'security-group/*')],
+      }),
+    );
+    this.stackRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ServiceSecurityGroupsInTheVpc',
+        actions: [
+          'ec2:AuthorizeSecurityGroupIngress',
+          'ec2:AuthorizeSecurityGroupEgress',
+          'ec2:RevokeSecurityGroupIngress',
+          'ec2:RevokeSecurityGroupEgress',
+          'ec2:DeleteSecurityGroup',
+          'ec2:CreateTags',
+        ],
+        resources: [arn('ec2', 'security-group/*')],
+        conditions: inVpc,
+      }),
+    );
+    // Describe calls have no resource-level permissions; Lambda checks subnets and groups with them
+    // when a function is put in a VPC.
+    this.stackRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'DescribeNetwork',
+        actions: [
+          'ec2:DescribeSecurityGroups',
+          'ec2:DescribeSecurityGroupRules',
+          'ec2:DescribeSubnets',
+          'ec2:DescribeVpcs',
+          'ec2:DescribeNetworkInterfaces',
+        ],
+        resources: ['*'],
+      }),
+    );
+    this.stackRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ServiceAccessPointsCreate',
+        actions: ['elasticfilesystem:CreateAccessPoint', 'elasticfilesystem:TagResource'],
+        resources: [refs.fileSystemArn, arn('elasticfilesystem', 'access-point/*')],
+      }),
+    );
+    this.stackRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ServiceAccessPoints',
+        actions: ['elasticfilesystem:DeleteAccessPoint', 'elasticfilesystem:DescribeAccessPoints', 'elasticfilesystem:UntagResource'],
+        // Deleting an access point deletes no data: the folder stays on the file system.
+        resources: [refs.fileSystemArn, arn('elasticfilesystem', 'access-point/*')],
+      }),
+    );
+    this.stackRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ServiceNames',
+        actions: ['servicediscovery:CreateService', 'servicediscovery:TagResource'],
+        resources: [refs.namespaceArn, arn('servicediscovery', 'service/*')],
+        conditions: { StringEquals: { 'servicediscovery:NamespaceArn': refs.namespaceArn } },
+      }),
+    );
+    this.stackRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ServiceNamesChange',
+        actions: [
+          'servicediscovery:GetService',
+          'servicediscovery:UpdateService',
+          'servicediscovery:DeleteService',
+          'servicediscovery:ListTagsForResource',
+          'servicediscovery:UntagResource',
+        ],
+        resources: [arn('servicediscovery', 'service/*')],
+        conditions: { StringEquals: { 'servicediscovery:NamespaceArn': refs.namespaceArn } },
+      }),
+    );
+    this.stackRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'PassServiceTaskRoles',
+        actions: ['iam:PassRole'],
+        resources: [`arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${STACKS}`],
+        conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+      }),
+    );
+    this.stackRole.addToPolicy(
+      new iam.PolicyStatement({ sid: 'SubscribeToWaker', actions: ['lambda:GetFunction'], resources: [refs.wakerFunctionArn] }),
+    );
+
+    this.boundary.addStatements(
+      // AWSLambdaVPCAccessExecutionRole's actions: Lambda makes the functions' network interfaces with the function's role.
+      new iam.PolicyStatement({
+        sid: 'FunctionsInTheVpc',
+        actions: [
+          'ec2:CreateNetworkInterface',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DescribeSubnets',
+          'ec2:DeleteNetworkInterface',
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:UnassignPrivateIpAddresses',
+        ],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({ sid: 'ServicesPullImagesToken', actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }),
+      new iam.PolicyStatement({
+        sid: 'ServicesPullImages',
+        actions: ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'],
+        resources: [props.imageRepository.repositoryArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ServicesMountTheirData',
+        actions: ['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite'],
+        resources: [refs.fileSystemArn],
+      }),
+    );
+    this.function.addEnvironment('BLOCK_SERVICES', Stack.of(this).toJsonString(refs));
+
+    const stack = Stack.of(this);
+    // cdk-nag names a token by its logical id (<Id> or <Id.Attribute>).
+    const named = (token: string) => {
+      const r = stack.resolve(token) as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
+      return r.Ref ? `<${r.Ref}>` : r['Fn::GetAtt'] ? `<${r['Fn::GetAtt'].join('.')}>` : token;
+    };
+    const at = (service: string, resource: string) => `arn:<AWS::Partition>:${service}:<AWS::Region>:<AWS::AccountId>:${resource}`;
+    const finding = (resource: string) => `AwsSolutions-IAM5[Resource::${resource}]`;
+    const services: [string, string][] = [
+      [
+        finding(at('ecs', `service/${named(refs.clusterName)}/${FUNCTIONS}`)),
+        'Environment stacks make their ECS services at run time, named kinto-<12 characters of the environment id>-<block> (? is exactly one character), in the platform cluster only.',
+      ],
+      [
+        finding(at('ec2', 'security-group/*')),
+        'Security groups get random ids when environment stacks make them; every change to one is conditioned on the platform VPC (ec2:Vpc), and creation names that VPC.',
+      ],
+      [
+        finding(at('elasticfilesystem', 'access-point/*')),
+        "Access points get random ids when environment stacks make them, on the custom services' file system only; deleting one deletes no data (the folder stays).",
+      ],
+      [
+        finding(at('servicediscovery', 'service/*')),
+        'Cloud Map services get random ids when environment stacks make them; every grant is conditioned on the platform namespace (servicediscovery:NamespaceArn).',
+      ],
+    ];
+    for (const [id, reason] of services) Validations.of(this.stackRole).acknowledge({ id, reason });
+    Validations.of(this.boundary).acknowledge({
+      id: finding('*'),
+      reason:
+        'A ceiling, not a grant: functions in a VPC need the network-interface actions and tasks ecr:GetAuthorizationToken, which have no resource-level permissions; each role names its own resources.',
+    });
   }
 
   /** cdk-nag findings that are the design, each with why. */

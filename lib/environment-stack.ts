@@ -13,12 +13,32 @@ import {
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as efs from 'aws-cdk-lib/aws-efs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import { Construct } from 'constructs';
 import { basicAuthStageVariable, encodeBasicAuthStageValue } from '../lambdas/adapters/aws/basic-auth-stage-value';
+import { fargateSize } from '../lambdas/adapters/aws/services/fargate-size';
+import {
+  dataRootOf,
+  DEFAULT_SERVICE_IDLE_SECONDS,
+  DEFAULT_SERVICE_PORT,
+  discoveryNameOf,
+  MIN_SERVICE_IDLE_SECONDS_ON_AWS,
+  posixIdOf,
+  SERVICE_DATA_DIR,
+  SERVICE_TAGS,
+  serviceNameOf,
+  serviceVariablesOf,
+  WAKER_FILTER_NAME,
+  WAKER_FILTER_PATTERN,
+} from '../lambdas/adapters/aws/services/service-names';
+import { serviceRefsProblems, type ServicePlatformRefs } from '../lambdas/adapters/aws/services/service-refs';
 import {
   LIVE_ALIAS,
   functionNameOf,
@@ -126,17 +146,48 @@ export interface BlockFunction {
   readonly logGroup: logs.LogGroup;
 }
 
+/** A custom service's resources (L1: no lookups, and exactly what the template holds). */
+export interface BlockService {
+  readonly service: ecs.CfnService;
+  readonly taskDefinition: ecs.CfnTaskDefinition;
+  /** Its folder of the platform's file system (`/kinto/<envId>/<block>`), as its own POSIX user. */
+  readonly accessPoint: efs.CfnAccessPoint;
+  /** Admits the environment's blocks (`blocksSecurityGroup`) on the service's port, nothing else. */
+  readonly securityGroup: ec2.CfnSecurityGroup;
+  /** Its private DNS name, `<block>-<12>.kinto.internal`. */
+  readonly discovery: servicediscovery.CfnService;
+  readonly logGroup: logs.LogGroup;
+  readonly executionRole: iam.Role;
+  readonly taskRole: iam.Role;
+}
+
+/**
+ * Resources a custom service adds to its environment's stack: log group + subscription, execution
+ * role, task role, access point, task definition, security group, Cloud Map service, ECS service.
+ * The first custom service of an environment also adds the blocks' security group, and each of its
+ * functions a second subscription filter (to the waker).
+ */
+export const RESOURCES_PER_CUSTOM_SERVICE = 9;
+
 /**
  * One environment's CloudFormation stack: its gateway (an HTTP API, its `$default` stage with JSON
  * access logs and throttling, `POST /authorize`), one container-image Lambda function per website,
  * microservice and job with a `live` alias that routes and invocations name, cron schedules
  * (EventBridge Scheduler), log groups subscribed to the platform's log indexer, and a dashboard.
+ * Each custom service is a Fargate service in the platform's cluster, asleep at desired count 0
+ * (`addCustomService`); an environment that has one puts its functions in the platform's VPC.
  *
  * Environment-agnostic (no account or region lookups) and free of assets, so the deployer can
  * synthesize it anywhere (`synthesizeEnvironment`) and deploy the template with the SDK. What
  * changes with every release without changing the infrastructure (images, alias versions) and
  * secrets are parameters (`stackParameters`). Nothing in it bills while idle but the dashboard
- * beyond CloudWatch's free tier and stored log lines.
+ * beyond CloudWatch's free tier, stored log lines, and custom services a team made `alwaysOn`.
+ *
+ * Resources: the stack's own 9 (API, stage, gateway log group and subscription, authorize route
+ * and integration, dashboard, ...), 12 per public or protected website/microservice, 8 per
+ * internal one, 5 per job (6 with a cron schedule), `RESOURCES_PER_CUSTOM_SERVICE` (9) per custom
+ * service, plus, with any custom service, 1 security group and 1 waker subscription per function:
+ * `checkQuotas` refuses more than CloudFormation's 500.
  *
  * Construct IDs are a contract (logical IDs follow them): rename none once deployed.
  */
@@ -149,6 +200,13 @@ export class KintoEnvironmentStack extends Stack {
   public readonly functions: ReadonlyMap<string, BlockFunction>;
   /** Each cron job's schedule, by block name. */
   public readonly schedules: ReadonlyMap<string, scheduler.CfnSchedule>;
+  /** Each custom service, by block name (none while shut down). */
+  public readonly services: ReadonlyMap<string, BlockService>;
+  /**
+   * The environment's blocks, in the network: every function (in the VPC) and every service task
+   * carries it, and each service admits it alone. Only in environments that have a custom service.
+   */
+  public readonly blocksSecurityGroup?: ec2.CfnSecurityGroup;
   /** The environment's internal entry key (NoEcho parameter). */
   public readonly internalKey: CfnParameter;
 
@@ -156,6 +214,9 @@ export class KintoEnvironmentStack extends Stack {
   private readonly logRetention: logs.RetentionDays;
   private readonly blockFunctions = new Map<string, BlockFunction>();
   private readonly cronSchedules = new Map<string, scheduler.CfnSchedule>();
+  private readonly blockServices = new Map<string, BlockService>();
+  /** Where services run: set when the environment has one (and is not shut down). */
+  private readonly serviceRefs?: ServicePlatformRefs;
   private readonly authorizers = new Map<string, apigwv2.CfnAuthorizer>();
   private scheduleRole?: iam.Role;
   private boundary?: iam.IManagedPolicy;
@@ -229,10 +290,15 @@ export class KintoEnvironmentStack extends Stack {
       // Its history stays: each block's log group keeps its construct ID, so nothing is replaced.
       for (const block of d.blocks) this.logGroup('LogGroup', blockLogGroupName(d.envId, block.name), this.blockScope(block));
     } else {
+      if (customServices(d).length > 0) {
+        this.serviceRefs = d.platform.services;
+        this.blocksSecurityGroup = this.addBlocksSecurityGroup();
+      }
       for (const block of d.blocks) this.addBlock(block);
     }
     this.functions = this.blockFunctions;
     this.schedules = this.cronSchedules;
+    this.services = this.blockServices;
 
     this.dashboard = this.addDashboard(namespace);
 
@@ -269,13 +335,208 @@ export class KintoEnvironmentStack extends Stack {
   }
 
   /**
-   * Custom services run on Fargate, which comes with a later issue: this is where they will be
-   * added (service, Cloud Map name, VPC link route), next to `addHttpBlock` and `addJob`.
+   * A custom service: an arm64 Fargate service (CodeBuild builds images on ARM) at desired count 0
+   * (the platform's waker raises it to 1 on the environment's traffic, the reaper lowers it when
+   * idle; `alwaysOn` keeps 1), its data on its own access point of the platform's file system
+   * (`KINTO_DATA_DIR`), its private DNS name (Cloud Map) and a security group that admits the
+   * environment's blocks on its port. No load balancer: its task's address is its DNS record.
    */
-  private addCustomService(block: EnvironmentBlock): never {
-    throw new Error(
-      `KintoEnvironmentStack: block "${block.name}" is a custom service; on AWS custom services run on Fargate, which is not built yet. Deploy it with the local platform (npm start) until then, or remove it from the release.`,
-    );
+  private addCustomService(block: EnvironmentBlock): void {
+    const d = this.description;
+    const refs = this.serviceRefs!;
+    const scope = this.blockScope(block);
+    const port = block.port ?? DEFAULT_SERVICE_PORT;
+    const logGroup = this.logGroup('LogGroup', blockLogGroupName(d.envId, block.name), scope);
+    const image = this.imageParameter(block);
+    const posixId = posixIdOf(d.envId, block.name);
+    const tags = serviceTags(d, block);
+
+    const accessPoint = new efs.CfnAccessPoint(scope, 'DataAccessPoint', {
+      fileSystemId: refs.fileSystemId,
+      // Every file operation through it is this user's, whatever user the container runs as.
+      posixUser: { uid: String(posixId), gid: String(posixId) },
+      rootDirectory: {
+        path: dataRootOf(d.envId, block.name),
+        creationInfo: { ownerUid: String(posixId), ownerGid: String(posixId), permissions: '750' },
+      },
+      accessPointTags: [
+        { key: 'Name', value: `kinto ${d.project}/${d.environment}/${block.name}` },
+        ...tags.filter((t) => t.key !== SERVICE_TAGS.idleSeconds && t.key !== SERVICE_TAGS.alwaysOn),
+      ],
+    });
+
+    // ECS pulls the image and writes the log with this role; the task's code never holds it.
+    const executionRole = new iam.Role(scope, 'ExecutionRole', {
+      description: `Kinto custom service ${d.project}/${d.environment}/${block.name}: ECS pulls its image and writes its log group`,
+      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+      permissionsBoundary: this.permissionsBoundary(),
+      inlinePolicies: {
+        PullImageWriteLogs: new iam.PolicyDocument({
+          statements: [
+            new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }),
+            new iam.PolicyStatement({
+              actions: ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'],
+              resources: [d.platform.imageRepositoryArn],
+            }),
+            new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+          ],
+        }),
+      },
+    });
+    // What the service's own code may do: mount its access point, nothing else.
+    const taskRole = new iam.Role(scope, 'TaskRole', {
+      description: `Kinto custom service ${d.project}/${d.environment}/${block.name}: mounts its own data, nothing else`,
+      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+      permissionsBoundary: this.permissionsBoundary(),
+      inlinePolicies: {
+        MountOwnData: new iam.PolicyDocument({
+          statements: [
+            new iam.PolicyStatement({
+              actions: ['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite'],
+              resources: [refs.fileSystemArn],
+              conditions: { StringEquals: { 'elasticfilesystem:AccessPointArn': accessPoint.attrArn } },
+            }),
+          ],
+        }),
+      },
+    });
+
+    const size = fargateSize(block.memoryMb);
+    const environment = this.serviceEnvironment(block, port);
+    const taskDefinition = new ecs.CfnTaskDefinition(scope, 'TaskDefinition', {
+      family: serviceNameOf(d.envId, block.name),
+      requiresCompatibilities: ['FARGATE'],
+      networkMode: 'awsvpc',
+      // Images are built on ARM by CodeBuild (buildspec.yml): Graviton, about 20% less per hour.
+      runtimePlatform: { cpuArchitecture: 'ARM64', operatingSystemFamily: 'LINUX' },
+      cpu: String(size.cpu),
+      memory: String(size.memoryMb),
+      executionRoleArn: executionRole.roleArn,
+      taskRoleArn: taskRole.roleArn,
+      volumes: [
+        {
+          name: 'data',
+          efsVolumeConfiguration: {
+            filesystemId: refs.fileSystemId,
+            transitEncryption: 'ENABLED',
+            authorizationConfig: { accessPointId: accessPoint.attrAccessPointId, iam: 'ENABLED' },
+          },
+        },
+      ],
+      containerDefinitions: [
+        {
+          name: 'service',
+          image: image.valueAsString,
+          essential: true,
+          // An unprivileged user of its own, as locally (and the owner of its data folder).
+          user: `${posixId}:${posixId}`,
+          portMappings: [{ containerPort: port, protocol: 'tcp' }],
+          environment: Object.entries(environment)
+            .sort(([a], [b]) => (a < b ? -1 : 1))
+            .map(([name, value]) => ({ name, value })),
+          mountPoints: [{ sourceVolume: 'data', containerPath: SERVICE_DATA_DIR, readOnly: false }],
+          logConfiguration: {
+            logDriver: 'awslogs',
+            options: { 'awslogs-group': logGroup.logGroupName, 'awslogs-region': Aws.REGION, 'awslogs-stream-prefix': 'service' },
+          },
+          // SIGTERM, then this long before SIGKILL: a database flushes (Fargate allows up to 120 s).
+          stopTimeout: 30,
+        },
+      ],
+      tags,
+    });
+    Validations.of(taskDefinition).acknowledge({
+      id: 'AwsSolutions-ECS2',
+      reason:
+        "A block's variables are its configuration, as a Lambda function's are: secret ones come from NoEcho parameters, so they are not in the template, but whoever may describe the task definition reads them, as with a function's configuration.",
+    });
+
+    const securityGroup = new ec2.CfnSecurityGroup(scope, 'SecurityGroup', {
+      groupDescription: `Kinto custom service ${d.project}/${d.environment}/${block.name}: TCP ${port} from the blocks of the environment only`,
+      vpcId: refs.vpcId,
+      securityGroupIngress: [
+        {
+          ipProtocol: 'tcp',
+          fromPort: port,
+          toPort: port,
+          sourceSecurityGroupId: this.blocksSecurityGroup!.attrGroupId,
+          description: `The blocks of ${d.project}/${d.environment}`,
+        },
+      ],
+      // Image pulls and logs (IPv4, through its public address), EFS, and whatever the service calls.
+      securityGroupEgress: ALL_EGRESS,
+    });
+
+    const discovery = new servicediscovery.CfnService(scope, 'DiscoveryService', {
+      name: discoveryNameOf(d.envId, block.name),
+      namespaceId: refs.namespaceId,
+      description: `Kinto custom service ${d.project}/${d.environment}/${block.name}`,
+      // The task's address while it runs (none while it sleeps); a short TTL finds a woken one soon.
+      dnsConfig: { routingPolicy: 'MULTIVALUE', dnsRecords: [{ type: 'A', ttl: 10 }] },
+      // ECS reports the task healthy once it runs: the name resolves only then.
+      healthCheckCustomConfig: { failureThreshold: 1 },
+    });
+
+    const service = new ecs.CfnService(scope, 'Service', {
+      serviceName: serviceNameOf(d.envId, block.name),
+      cluster: refs.clusterArn,
+      taskDefinition: taskDefinition.ref,
+      launchType: 'FARGATE',
+      platformVersion: 'LATEST',
+      // Asleep until its environment is used (a deploy that changes it puts it back to sleep).
+      desiredCount: block.alwaysOn ? 1 : 0,
+      networkConfiguration: {
+        awsvpcConfiguration: {
+          subnets: [...refs.taskSubnetIds],
+          securityGroups: [securityGroup.attrGroupId, this.blocksSecurityGroup!.attrGroupId, refs.tasksSecurityGroupId],
+          // To pull from ECR and write logs without a NAT gateway; billed only while the task runs.
+          assignPublicIp: 'ENABLED',
+        },
+      },
+      serviceRegistries: [{ registryArn: discovery.attrArn }],
+      // One task at a time on the data: the old one stops before a new one starts.
+      deploymentConfiguration: {
+        minimumHealthyPercent: 0,
+        maximumPercent: 100,
+        deploymentCircuitBreaker: { enable: true, rollback: true },
+      },
+      tags,
+    });
+    this.blockServices.set(block.name, {
+      service,
+      taskDefinition,
+      accessPoint,
+      securityGroup,
+      discovery,
+      logGroup,
+      executionRole,
+      taskRole,
+    });
+    Validations.of(executionRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        "ecr:GetAuthorizationToken has no resource-level permissions (it issues a registry login); the image layers are pulled from the platform repository only, and logs go to this service's log group only.",
+    });
+  }
+
+  /** The blocks of this environment, as a security group: egress anywhere (IPv4 and IPv6), no ingress. */
+  private addBlocksSecurityGroup(): ec2.CfnSecurityGroup {
+    const d = this.description;
+    return new ec2.CfnSecurityGroup(this, 'BlocksSecurityGroup', {
+      groupDescription: `Kinto ${d.project}/${d.environment}: the blocks of the environment (its custom services admit this group)`,
+      vpcId: this.serviceRefs!.vpcId,
+      securityGroupEgress: ALL_EGRESS,
+    });
+  }
+
+  /**
+   * A service's variables: its own, its secrets, what every block of the environment gets (gateway
+   * URL, blocks' URLs, services' hosts and ports), then `PORT` and `KINTO_DATA_DIR`.
+   */
+  private serviceEnvironment(block: EnvironmentBlock, port: number): Record<string, string> {
+    return { ...this.functionEnvironment(block), PORT: String(port), KINTO_DATA_DIR: SERVICE_DATA_DIR };
   }
 
   /** A website or microservice: its function, and the routes that reach it. */
@@ -339,6 +600,16 @@ export class KintoEnvironmentStack extends Stack {
     this.cronSchedules.set(block.name, schedule);
   }
 
+  /** A block's image, by digest (parameter `Image<Block>`). */
+  private imageParameter(block: EnvironmentBlock): CfnParameter {
+    return new CfnParameter(this, stackParameters.image(block.name), {
+      type: 'String',
+      allowedPattern: '^\\S+@sha256:[0-9a-f]{64}$',
+      constraintDescription: 'a container image by digest: <repository URI>@sha256:<64 hex digits>',
+      description: `Container image of block ${block.name}`,
+    });
+  }
+
   /** Where a block's resources live: `Block-<name>/...` (their logical IDs follow). */
   private blockScope(block: EnvironmentBlock): Construct {
     return new Construct(this, `Block-${block.name}`);
@@ -371,12 +642,7 @@ export class KintoEnvironmentStack extends Stack {
   private addFunction(scope: Construct, block: EnvironmentBlock, timeout: Duration): BlockFunction {
     const d = this.description;
     const logGroup = this.logGroup('LogGroup', blockLogGroupName(d.envId, block.name), scope);
-    const image = new CfnParameter(this, stackParameters.image(block.name), {
-      type: 'String',
-      allowedPattern: '^\\S+@sha256:[0-9a-f]{64}$',
-      constraintDescription: 'a container image by digest: <repository URI>@sha256:<64 hex digits>',
-      description: `Container image of block ${block.name}`,
-    });
+    const image = this.imageParameter(block);
     const version = new CfnParameter(this, stackParameters.version(block.name), {
       type: 'String',
       default: '$LATEST',
@@ -387,6 +653,7 @@ export class KintoEnvironmentStack extends Stack {
 
     // A role of its own, without AWS managed policies (AWSLambdaBasicExecutionRole would allow
     // writing to any log group); an inline policy keeps it one resource.
+    const refs = this.serviceRefs;
     const role = new iam.Role(scope, 'Role', {
       description: `Kinto block ${d.project}/${d.environment}/${block.name}: writes its log group`,
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -397,8 +664,17 @@ export class KintoEnvironmentStack extends Stack {
             new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
           ],
         }),
+        // In the VPC (the environment has a custom service): Lambda makes its network interfaces with this role.
+        ...(refs ? { VpcNetworkInterfaces: new iam.PolicyDocument({ statements: [VPC_ACCESS] }) } : {}),
       },
     });
+    if (refs) {
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          "A function in a VPC needs AWSLambdaVPCAccessExecutionRole's network-interface actions, which have no resource-level permissions for the interfaces Lambda makes; the role names nothing else but its own log group.",
+      });
+    }
 
     const fn = new lambda.Function(scope, 'Function', {
       functionName: functionNameOf(d.envId, block.name),
@@ -413,6 +689,24 @@ export class KintoEnvironmentStack extends Stack {
       logGroup,
       environment: this.functionEnvironment(block),
     });
+    if (refs) {
+      // In the VPC to reach the environment's services: private dual-stack subnets, IPv6 egress
+      // through the egress-only internet gateway (IPv4 only with the platform's NAT opt-in).
+      (fn.node.defaultChild as lambda.CfnFunction).vpcConfig = {
+        subnetIds: [...refs.functionSubnetIds],
+        securityGroupIds: [this.blocksSecurityGroup!.attrGroupId],
+        ipv6AllowedForDualStack: true,
+      };
+      // The waker hears of each invocation as it starts (its START line), to wake the services.
+      const waker = new logs.CfnSubscriptionFilter(scope, 'LogGroupToWaker', {
+        logGroupName: logGroup.logGroupName,
+        filterName: WAKER_FILTER_NAME,
+        filterPattern: WAKER_FILTER_PATTERN,
+        destinationArn: refs.wakerFunctionArn,
+      });
+      // CloudWatch Logs refuses two changes to one group's filters at once.
+      waker.node.addDependency(scope.node.findChild('LogGroupToIndexer'));
+    }
     const alias = new lambda.Alias(scope, 'LiveAlias', {
       aliasName: LIVE_ALIAS,
       version: lambda.Version.fromVersionAttributes(scope, 'LiveVersion', { lambda: fn, version: version.valueAsString }),
@@ -446,7 +740,8 @@ export class KintoEnvironmentStack extends Stack {
     for (const b of servedBlocks(this.description)) {
       vars[blockUrlVariable(b.name)] = Fn.join('', [endpoint, '/_internal/', this.internalKey.valueAsString, `/${b.name}`]);
     }
-    return vars;
+    // KINTO_BLOCK_<NAME>_HOST / _PORT of each custom service (as `gatewayVariables` in environment-plan.ts).
+    return { ...vars, ...serviceVariablesOf(this.description.envId, customServices(this.description)) };
   }
 
   /**
@@ -687,6 +982,41 @@ function servedBlocks(d: EnvironmentDescription): EnvironmentBlock[] {
   return d.blocks.filter((b) => b.type === 'website' || b.type === 'microservice');
 }
 
+/** The environment's custom services. */
+function customServices(d: EnvironmentDescription): EnvironmentBlock[] {
+  return d.blocks.filter((b) => b.type === 'custom-service');
+}
+
+/** Egress anywhere, IPv4 and IPv6 (an L1 group without rules would get IPv4 only). */
+const ALL_EGRESS: ec2.CfnSecurityGroup.EgressProperty[] = [
+  { ipProtocol: '-1', cidrIp: '0.0.0.0/0', description: 'Any IPv4 destination' },
+  { ipProtocol: '-1', cidrIpv6: '::/0', description: 'Any IPv6 destination' },
+];
+
+/** AWSLambdaVPCAccessExecutionRole's network-interface actions, without its log rights (the role has its own). */
+const VPC_ACCESS = new iam.PolicyStatement({
+  actions: [
+    'ec2:CreateNetworkInterface',
+    'ec2:DescribeNetworkInterfaces',
+    'ec2:DescribeSubnets',
+    'ec2:DeleteNetworkInterface',
+    'ec2:AssignPrivateIpAddresses',
+    'ec2:UnassignPrivateIpAddresses',
+  ],
+  resources: ['*'],
+});
+
+/** The tags the waker and reaper read (and, but for the last two, the access point carries). */
+function serviceTags(d: EnvironmentDescription, block: EnvironmentBlock): { key: string; value: string }[] {
+  const idle = Math.max(MIN_SERVICE_IDLE_SECONDS_ON_AWS, block.idleSeconds ?? DEFAULT_SERVICE_IDLE_SECONDS);
+  return [
+    { key: SERVICE_TAGS.envId, value: d.envId },
+    { key: SERVICE_TAGS.block, value: block.name },
+    { key: SERVICE_TAGS.idleSeconds, value: String(idle) },
+    { key: SERVICE_TAGS.alwaysOn, value: block.alwaysOn ? 'true' : 'false' },
+  ];
+}
+
 /** `Kinto-<project>-<environment>-<first 8 of the id>`: unique per account, within CloudWatch's 255 characters. */
 export function dashboardNameOf(d: Pick<EnvironmentDescription, 'project' | 'environment' | 'envId'>): string {
   return `Kinto-${d.project}-${d.environment}-${d.envId.slice(0, 8)}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 255);
@@ -706,6 +1036,7 @@ function environmentBytesBound(d: EnvironmentDescription, block: EnvironmentBloc
   add('KINTO_GATEWAY_URL', ENDPOINT_LENGTH_BOUND);
   for (const b of servedBlocks(d))
     add(blockUrlVariable(b.name), ENDPOINT_LENGTH_BOUND + '/_internal/'.length + INTERNAL_KEY_LENGTH + 1 + b.name.length);
+  for (const [name, value] of Object.entries(serviceVariablesOf(d.envId, customServices(d)))) add(name, Buffer.byteLength(value, 'utf8'));
   return bytes;
 }
 
@@ -732,8 +1063,19 @@ function validateDescription(id: string, props: KintoEnvironmentStackProps): voi
       fail(`${what} must be 1 to 256 printable characters without spaces (a stack output), got ${JSON.stringify(value)}.`);
   }
   for (const [what, arn] of Object.entries(d.platform)) {
+    if (what === 'services') continue;
     if (typeof arn !== 'string' || !/^arn:aws[a-z-]*:/.test(arn))
       fail(`platform.${what} must be an ARN (from the platform stack's outputs), got ${JSON.stringify(arn)}.`);
+  }
+  if (!d.shutDown && d.blocks.some((b) => b.type === 'custom-service')) {
+    if (!d.platform.services)
+      fail(
+        'it has a custom service, which runs on Fargate in the platform cluster, but platform.services is missing: the platform this deployer belongs to predates custom services on AWS. Update the platform (npx cdk deploy), then deploy again.',
+      );
+    else {
+      const problems = serviceRefsProblems(d.platform.services);
+      if (problems.length) fail(`platform.services: ${problems.join('; ')}.`);
+    }
   }
   if (d.throttle) {
     const { rate, burst } = d.throttle;
@@ -755,6 +1097,13 @@ function validateDescription(id: string, props: KintoEnvironmentStackProps): voi
       fail(`${where}: visibility must be protected, public or internal, got ${JSON.stringify(b.visibility)}.`);
     if (!Number.isInteger(b.memoryMb) || b.memoryMb < 128 || b.memoryMb > 10_240)
       fail(`${where}: memoryMb must be a whole number from 128 to 10240 (Lambda's range), got ${b.memoryMb}.`);
+    if (b.type === 'custom-service') {
+      const port = b.port ?? DEFAULT_SERVICE_PORT;
+      if (!Number.isInteger(port) || port < 1 || port > 65535)
+        fail(`${where}: port must be a whole number from 1 to 65535 (the port the service listens on), got ${port}.`);
+      if (b.idleSeconds !== undefined && (!Number.isInteger(b.idleSeconds) || b.idleSeconds < 1 || b.idleSeconds > 86_400))
+        fail(`${where}: idleSeconds must be a whole number of seconds from 1 to 86400, got ${b.idleSeconds}.`);
+    }
     if (b.type === 'job') {
       const t = b.timeoutSeconds ?? DEFAULT_JOB_TIMEOUT_SECONDS;
       if (!Number.isInteger(t) || t < 1 || t > 900)
@@ -787,7 +1136,8 @@ function validateDescription(id: string, props: KintoEnvironmentStackProps): voi
     for (const name of names) {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
         fail(`${where}: variable name ${JSON.stringify(name)} must be letters, digits and underscores, not starting with a digit.`);
-      if (LAMBDA_RESERVED_VARIABLES.has(name)) fail(`${where}: variable ${name} is reserved by Lambda (it sets it itself); rename it.`);
+      if (b.type !== 'custom-service' && LAMBDA_RESERVED_VARIABLES.has(name))
+        fail(`${where}: variable ${name} is reserved by Lambda (it sets it itself); rename it.`);
     }
   }
   if (!d.shutDown) {

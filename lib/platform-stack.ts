@@ -14,6 +14,7 @@ import { LogIndexer } from './log-indexer';
 import { LogsTable } from './logs-table';
 import { PlatformDashboard } from './platform-dashboard';
 import { PlatformSecrets } from './platform-secrets';
+import { ServiceWaker } from './service-waker';
 import { StateTable } from './state-table';
 
 export interface KintoPlatformStackProps extends StackProps {
@@ -41,6 +42,12 @@ export interface KintoPlatformStackProps extends StackProps {
   readonly logRetention?: logs.RetentionDays;
   /** @default 2 */
   readonly maxAzs?: number;
+  /**
+   * NAT gateways for IPv4 egress of functions of environments that have a custom service (they
+   * have IPv6 egress without one). Each bills about $32.85 a month (us-east-1) whether used or not.
+   * @default 0
+   */
+  readonly natGateways?: number;
 }
 
 /**
@@ -69,6 +76,8 @@ export class KintoPlatformStack extends Stack {
   public readonly gatewayFunction: GatewayFunction;
   /** Carries out deployments: the deployer Lambda, its state machine, the environment stacks' role. */
   public readonly deployer: EnvironmentDeployer;
+  /** Wakes custom services on their environment's traffic, and puts them back to sleep when idle. */
+  public readonly serviceWaker: ServiceWaker;
 
   constructor(scope: Construct, id: string, props: KintoPlatformStackProps = {}) {
     super(scope, id, { description: 'Kinto: git repos to serverless endpoints (control plane)', ...props });
@@ -86,7 +95,13 @@ export class KintoPlatformStack extends Stack {
       repositoryRemovalPolicy: dataRemovalPolicy,
       logRetention,
     });
-    this.blocks = new BlockCluster(this, 'Blocks', { maxAzs: props.maxAzs, flowLogRetention: logRetention });
+    this.blocks = new BlockCluster(this, 'Blocks', {
+      maxAzs: props.maxAzs,
+      flowLogRetention: logRetention,
+      natGateways: props.natGateways,
+      dataRemovalPolicy,
+    });
+    this.serviceWaker = new ServiceWaker(this, 'ServiceWaker', { cluster: this.blocks.cluster, logRetention });
     // The API allows the console's origin, and the console's config.json names the API's URL:
     // the distribution does not depend on the API, only the deployment of files does (no cycle).
     this.console = new ConsoleSite(this, 'Console', {
@@ -121,6 +136,7 @@ export class KintoPlatformStack extends Stack {
       authorizerFunction: this.gatewayAuthorizer.function,
       logIndexerFunction: this.logIndexer.function,
       logRetention,
+      services: this.blocks.serviceRefs(this.serviceWaker.function.functionArn),
     });
     // Lambda pulls block images for environments' functions (and only those).
     this.builds.repository.addToResourcePolicy(

@@ -48,6 +48,17 @@ const REVIEWED_ACKNOWLEDGEMENTS = [
   'Kinto/GatewayAuthorizer AwsSolutions-IAM5[Resource::<StateTable8C4E6068.Arn>/index/*]',
   'Kinto/Secrets/AdminToken AwsSolutions-SMG4',
   'Kinto/Secrets/PlatformKey AwsSolutions-SMG4',
+  // Custom services (issue 21): run-time names under fixed patterns, and calls without resource-level permissions.
+  'Kinto/Deployer/EnvironmentBoundary AwsSolutions-IAM5[Resource::*]',
+  'Kinto/Deployer/StackRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:security-group/*]',
+  'Kinto/Deployer/StackRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service/<BlocksCluster71D8C8CF>/kinto-????????????-*]',
+  'Kinto/Deployer/StackRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:elasticfilesystem:<AWS::Region>:<AWS::AccountId>:access-point/*]',
+  'Kinto/Deployer/StackRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:servicediscovery:<AWS::Region>:<AWS::AccountId>:service/*]',
+  'Kinto/ServiceWaker/Reaper/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service/<BlocksCluster71D8C8CF>/kinto-????????????-*]',
+  'Kinto/ServiceWaker/Reaper/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/<ServiceWakerReaperSchedules4D80E051>/*]',
+  'Kinto/ServiceWaker/Waker/Role AwsSolutions-IAM5[Resource::*]',
+  'Kinto/ServiceWaker/Waker/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service/<BlocksCluster71D8C8CF>/kinto-????????????-*]',
+  'Kinto/ServiceWaker/Waker/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/<ServiceWakerReaperSchedules4D80E051>/*]',
 ];
 
 function acknowledgements(platform: SynthesizedPlatform): { where: string; id: string; reason: string }[] {

@@ -37,6 +37,14 @@ const FREE_WHEN_IDLE: Record<string, string> = {
   'AWS::EC2::InternetGateway': 'no charge (public IPv4 addresses bill per hour only while a task holds one)',
   'AWS::EC2::VPCGatewayAttachment': 'no charge',
   'AWS::EC2::FlowLog': 'per GB of log ingested (rejected traffic only)',
+  'AWS::EC2::VPCCidrBlock': "no charge (the VPC's Amazon-provided IPv6 range)",
+  'AWS::EC2::EgressOnlyInternetGateway': 'no charge (unlike a NAT gateway: no hourly or per-GB processing fee; data out at internet rates)',
+  'AWS::EC2::SecurityGroup': 'no charge',
+  'AWS::EC2::SecurityGroupIngress': 'no charge',
+  'AWS::EFS::FileSystem': "per GB stored (elastic throughput: per GB read and written); custom services' data",
+  'AWS::EFS::MountTarget': 'no charge',
+  'AWS::Scheduler::ScheduleGroup': 'no charge (reaper schedules exist only while a custom service is awake)',
+  'AWS::ServiceDiscovery::PrivateDnsNamespace': 'BILLS WHILE IDLE: its Route 53 private hosted zone, $0.50/month',
   'AWS::ECS::Cluster': 'no charge (Container Insights off)',
   'AWS::ECS::ClusterCapacityProviderAssociations': 'no charge',
   'AWS::S3::Bucket': 'per GB stored and per request',
@@ -54,6 +62,8 @@ const BILLS_WHILE_IDLE: Record<string, number> = {
   'AWS::SecretsManager::Secret': 2,
   // Free for 3 dashboards of up to 50 metrics per account; $3/month beyond.
   'AWS::CloudWatch::Dashboard': 1,
+  // Custom services' private DNS names (kinto.internal): one hosted zone for the platform.
+  'AWS::ServiceDiscovery::PrivateDnsNamespace': 1,
 };
 
 /** Types that bill by the hour or month whatever the traffic; none may appear. */
@@ -74,6 +84,12 @@ const NEVER = [
   'AWS::Route53::HostedZone',
   'AWS::Kinesis::Stream',
   'AWS::ApiGateway::RestApi',
+  'AWS::EC2::TransitGateway',
+  'AWS::EC2::ClientVpnEndpoint',
+  'AWS::EC2::VPNConnection',
+  'AWS::ServiceDiscovery::PublicDnsNamespace',
+  'AWS::ECS::Service',
+  'AWS::Scheduler::Schedule',
 ];
 
 describe('Cost guard: nothing bills while idle but what the README lists', () => {

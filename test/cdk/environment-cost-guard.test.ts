@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exampleBlock, exampleDescription, exampleEnvironment, manyBlocks } from '../../bin/examples/environments';
+import { exampleBlock, exampleDescription, exampleEnvironment, EXAMPLE_PLATFORM, manyBlocks } from '../../bin/examples/environments';
 import type { EnvironmentDescription } from '../../lambdas/adapters/aws/runtime/environment-description';
 import { synthesizeEnvironment } from '../../lib/synthesize-environment';
 
@@ -21,7 +21,13 @@ const FREE_WHEN_IDLE: Record<string, string> = {
   'AWS::Lambda::Permission': 'no charge',
   'AWS::IAM::Role': 'no charge',
   'AWS::Scheduler::Schedule': 'per invocation (14 million a month free), nothing while idle',
-  'AWS::Logs::SubscriptionFilter': 'no charge (the indexer Lambda bills per batch)',
+  'AWS::Logs::SubscriptionFilter': 'no charge (the indexer and waker Lambdas bill per batch)',
+  // Custom services (issue 21): asleep at desired count 0, so Fargate and their public IPv4 bill nothing while idle.
+  'AWS::ECS::Service': 'per second of running tasks (vCPU, GB, public IPv4), nothing at desired count 0 (checked below)',
+  'AWS::ECS::TaskDefinition': 'no charge',
+  'AWS::EFS::AccessPoint': "no charge (the data it points at is the platform file system's storage, per GB)",
+  'AWS::EC2::SecurityGroup': 'no charge',
+  'AWS::ServiceDiscovery::Service': "no charge while no task is registered (the namespace's hosted zone is the platform's)",
   // The named exceptions: they bill while idle, and the README's cost table lists them.
   'AWS::Logs::LogGroup': 'BILLS WHILE IDLE: storage only, $0.03/GB-month, bounded by retention',
   'AWS::CloudWatch::Dashboard': 'BILLS WHILE IDLE beyond the free tier: $3/month per dashboard',
@@ -35,8 +41,15 @@ const NEVER = [
   'AWS::EC2::VPCEndpoint',
   'AWS::ElasticLoadBalancingV2::LoadBalancer',
   'AWS::ElasticLoadBalancing::LoadBalancer',
-  'AWS::ECS::Service',
-  'AWS::ECS::TaskDefinition',
+  // Custom services use the platform's file system, namespace and cluster: an environment that
+  // made its own would bill (hosted zone $0.50/month) or scatter data across file systems.
+  'AWS::EFS::FileSystem',
+  'AWS::EFS::MountTarget',
+  'AWS::ServiceDiscovery::PrivateDnsNamespace',
+  'AWS::ServiceDiscovery::PublicDnsNamespace',
+  'AWS::ECS::Cluster',
+  'AWS::AutoScaling::AutoScalingGroup',
+  'AWS::ApplicationAutoScaling::ScalableTarget',
   'AWS::RDS::DBInstance',
   'AWS::ElastiCache::CacheCluster',
   'AWS::KMS::Key',
@@ -54,6 +67,21 @@ const NEVER = [
 ];
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, any> }>;
+
+const IMAGE = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/kinto-blocks@sha256:${'b'.repeat(64)}`;
+const SERVICES = {
+  clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/Kinto-BlocksCluster',
+  clusterName: 'Kinto-BlocksCluster',
+  vpcId: 'vpc-0123456789abcdef0',
+  taskSubnetIds: ['subnet-0a1b2c3d4e5f60001'],
+  functionSubnetIds: ['subnet-0a1b2c3d4e5f60003'],
+  tasksSecurityGroupId: 'sg-0a1b2c3d4e5f60005',
+  fileSystemId: 'fs-0a1b2c3d4e5f60006',
+  fileSystemArn: 'arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/fs-0a1b2c3d4e5f60006',
+  namespaceId: 'ns-abcdefghijklmnop',
+  namespaceArn: 'arn:aws:servicediscovery:eu-west-1:123456789012:namespace/ns-abcdefghijklmnop',
+  wakerFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:Kinto-ServiceWaker',
+};
 
 describe('Environment cost guard: nothing of an environment bills while idle but its log storage and dashboard', () => {
   const home = mkdtempSync(join(tmpdir(), 'kinto-cdk-home-'));
@@ -74,6 +102,21 @@ describe('Environment cost guard: nothing of an environment bills while idle but
         }),
       ]),
       'shut down': { ...exampleEnvironment(manyBlocks(10)), shutDown: true },
+      'custom services': exampleEnvironment(
+        [
+          ...manyBlocks(10),
+          exampleBlock('db', 'custom-service', { port: 6379, image: IMAGE }),
+          exampleBlock('queue', 'custom-service', { idleSeconds: 900, image: IMAGE }),
+          exampleBlock('cache', 'custom-service', { alwaysOn: true, image: IMAGE }),
+        ],
+        { platform: { ...EXAMPLE_PLATFORM, services: SERVICES } },
+      ),
+      'custom services, shut down': {
+        ...exampleEnvironment([exampleBlock('db', 'custom-service', { image: IMAGE })], {
+          platform: { ...EXAMPLE_PLATFORM, services: SERVICES },
+        }),
+        shutDown: true,
+      },
     };
     for (const [name, d] of Object.entries(cases)) {
       environments[name] = synthesizeEnvironment(d, { deploymentId: 'dep', shape: 'shape' }).template.Resources as Resources;
@@ -135,9 +178,34 @@ describe('Environment cost guard: nothing of an environment bills while idle but
     }
   });
 
-  it('runs nothing at all while shut down: no function and no schedule', () => {
-    const types = new Set(Object.values(environments['shut down']).map((r) => r.Type));
-    expect(types.has('AWS::Lambda::Function')).toBe(false);
-    expect(types.has('AWS::Scheduler::Schedule')).toBe(false);
+  it('runs nothing at all while shut down: no function, no schedule, no service', () => {
+    for (const name of ['shut down', 'custom services, shut down']) {
+      const types = new Set(Object.values(environments[name]).map((r) => r.Type));
+      expect({
+        name,
+        fn: types.has('AWS::Lambda::Function'),
+        schedule: types.has('AWS::Scheduler::Schedule'),
+        ecs: types.has('AWS::ECS::Service'),
+      }).toEqual({
+        name,
+        fn: false,
+        schedule: false,
+        ecs: false,
+      });
+    }
+  });
+
+  it('runs no task while idle: every custom service at desired count 0, unless the team chose always on (tagged, and named in the README)', () => {
+    const services = Object.values(environments['custom services']).filter((r) => r.Type === 'AWS::ECS::Service');
+    expect(services).toHaveLength(3);
+    for (const r of services) {
+      const tags = Object.fromEntries((r.Properties!.Tags as { Key: string; Value: string }[]).map((t) => [t.Key, t.Value]));
+      expect({ service: r.Properties!.ServiceName, desired: r.Properties!.DesiredCount }).toEqual({
+        service: r.Properties!.ServiceName,
+        desired: tags['kinto:always-on'] === 'true' ? 1 : 0,
+      });
+    }
+    // Fargate only (no EC2 capacity that bills per instance-hour), and no auto scaling that could hold a task up.
+    for (const r of services) expect(r.Properties!.LaunchType).toBe('FARGATE');
   });
 });

@@ -747,7 +747,11 @@ describe('Class: KintoEnvironmentStack', () => {
         synth(exampleEnvironment(blocks, extra));
 
     it.each([
-      ['a custom service (Fargate comes later)', [exampleBlock('db', 'custom-service')], /custom service.*Fargate.*not built yet/],
+      [
+        "a custom service on a platform without custom services' parts",
+        [exampleBlock('db', 'custom-service')],
+        /has a custom service, which runs on Fargate .* platform\.services is missing.*Update the platform \(npx cdk deploy\)/,
+      ],
       ['a reserved block name', [exampleBlock('authorize', 'microservice')], /reserved for the gateway/],
       ['an invalid block name', [exampleBlock('Orders', 'microservice')], /lower-case letters/],
       ['a block twice', [exampleBlock('a', 'microservice'), exampleBlock('a', 'website')], /appears twice/],

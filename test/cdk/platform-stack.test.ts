@@ -2,9 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ensureStateTable } from '../../lambdas/adapters/dynamodb/create-state-table';
+import { BlockCluster } from '../../lib/block-cluster';
 import { synthPlatform, type SynthesizedPlatform } from './support/synth-platform';
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
@@ -351,11 +353,104 @@ describe('Stack: KintoPlatformStack', () => {
   });
 
   describe('Construct: BlockCluster', () => {
-    it('has public subnets only: no NAT gateway, no private subnet', () => {
+    const subnetsRoutedTo = (gateway: string) =>
+      ofType('AWS::EC2::Route')
+        .filter(([, r]) => r.Properties[gateway] !== undefined)
+        .map(([, r]) => [r.Properties.DestinationCidrBlock ?? r.Properties.DestinationIpv6CidrBlock, r.Properties.RouteTableId.Ref]);
+
+    it('is dual-stack without a NAT gateway: public subnets (tasks) route to the internet gateway, private ones (functions) have IPv6 egress only', () => {
       template.resourceCountIs('AWS::EC2::NatGateway', 0);
-      template.resourceCountIs('AWS::EC2::Subnet', 2);
-      template.allResourcesProperties('AWS::EC2::Subnet', { MapPublicIpOnLaunch: true });
+      template.resourceCountIs('AWS::EC2::EIP', 0);
+      template.resourceCountIs('AWS::EC2::VPCCidrBlock', 1);
+      template.hasResourceProperties('AWS::EC2::VPCCidrBlock', { AmazonProvidedIpv6CidrBlock: true });
+      template.resourceCountIs('AWS::EC2::Subnet', 4);
+      // Every subnet has an IPv6 range, and none gives a public IPv4 address by default (tasks ask for one).
+      template.allResourcesProperties('AWS::EC2::Subnet', { Ipv6CidrBlock: Match.anyValue(), MapPublicIpOnLaunch: false });
       template.resourceCountIs('AWS::EC2::InternetGateway', 1);
+      template.resourceCountIs('AWS::EC2::EgressOnlyInternetGateway', 1);
+      const publicTables = ofType('AWS::EC2::RouteTable')
+        .map(([id]) => id)
+        .filter((id) => id.includes('public'));
+      const privateTables = ofType('AWS::EC2::RouteTable')
+        .map(([id]) => id)
+        .filter((id) => id.includes('private'));
+      expect(publicTables).toHaveLength(2);
+      expect(privateTables).toHaveLength(2);
+      expect(subnetsRoutedTo('GatewayId').sort()).toEqual(
+        [...publicTables.map((t) => ['0.0.0.0/0', t]), ...publicTables.map((t) => ['::/0', t])].sort(),
+      );
+      expect(subnetsRoutedTo('EgressOnlyInternetGatewayId').sort()).toEqual(privateTables.map((t) => ['::/0', t]).sort());
+      // No IPv4 default route for the private subnets: without the NAT opt-in they have none.
+      expect(
+        ofType('AWS::EC2::Route').filter(
+          ([, r]) => privateTables.includes(r.Properties.RouteTableId.Ref) && r.Properties.DestinationCidrBlock,
+        ),
+      ).toEqual([]);
+    });
+
+    it("keeps custom services' data on an encrypted, retained EFS file system that admits mounts through access points over TLS only", () => {
+      template.resourceCountIs('AWS::EFS::FileSystem', 1);
+      const [[fsId, fs]] = ofType('AWS::EFS::FileSystem');
+      expect(fs.DeletionPolicy).toBe('Retain');
+      expect(fs.Properties).toMatchObject({
+        Encrypted: true,
+        ThroughputMode: 'elastic',
+        PerformanceMode: 'generalPurpose',
+        LifecyclePolicies: [{ TransitionToIA: 'AFTER_30_DAYS' }, { TransitionToPrimaryStorageClass: 'AFTER_1_ACCESS' }],
+      });
+      expect(fs.Properties.BackupPolicy).toBeUndefined();
+      const statements = fs.Properties.FileSystemPolicy.Statement as { Sid: string; Effect: string; Condition: unknown }[];
+      expect(statements.map((st) => [st.Sid, st.Effect, st.Condition])).toEqual([
+        ['TlsOnly', 'Deny', { Bool: { 'aws:SecureTransport': 'false' } }],
+        ['AccessPointsOnly', 'Deny', { Null: { 'elasticfilesystem:AccessPointArn': 'true' } }],
+      ]);
+      // No statement allows anyone: mounts need the task role's own grant (IAM authorization).
+      expect(statements.filter((st) => st.Effect === 'Allow')).toEqual([]);
+      // A mount target in each private subnet, behind a group that admits NFS from the tasks' group alone.
+      const targets = ofType('AWS::EFS::MountTarget');
+      expect(targets).toHaveLength(2);
+      for (const [, t] of targets) {
+        expect(t.Properties.FileSystemId).toEqual({ Ref: fsId });
+        expect(t.Properties.SubnetId.Ref).toMatch(/privateSubnet/);
+      }
+      const dataGroup = targets[0][1].Properties.SecurityGroups[0]['Fn::GetAtt'][0] as string;
+      const ingress = ofType('AWS::EC2::SecurityGroupIngress').filter(([, r]) => r.Properties.GroupId['Fn::GetAtt']?.[0] === dataGroup);
+      expect(ingress.map(([, r]) => r.Properties)).toEqual([
+        expect.objectContaining({
+          IpProtocol: 'tcp',
+          FromPort: 2049,
+          ToPort: 2049,
+          SourceSecurityGroupId: { 'Fn::GetAtt': [logicalId('AWS::EC2::SecurityGroup', 'BlocksTasksSecurityGroup'), 'GroupId'] },
+        }),
+      ]);
+      expect(resources[dataGroup].Properties.SecurityGroupIngress).toBeUndefined();
+    });
+
+    it('gives functions IPv4 egress through NAT gateways only when asked (natGateways), and refuses more NATs than AZs', () => {
+      const stack = new Stack(new App(), 'NatOptIn');
+      new BlockCluster(stack, 'Blocks', { natGateways: 1 });
+      const nat = Template.fromStack(stack);
+      nat.resourceCountIs('AWS::EC2::NatGateway', 1);
+      nat.resourceCountIs('AWS::EC2::EIP', 1);
+      const routes = Object.values(nat.toJSON().Resources as Record<string, Resource>).filter((r) => r.Type === 'AWS::EC2::Route');
+      // Both private subnets: 0.0.0.0/0 to the NAT, ::/0 still to the egress-only gateway.
+      expect(routes.filter((r) => r.Properties.NatGatewayId).map((r) => r.Properties.DestinationCidrBlock)).toEqual([
+        '0.0.0.0/0',
+        '0.0.0.0/0',
+      ]);
+      expect(routes.filter((r) => r.Properties.EgressOnlyInternetGatewayId)).toHaveLength(2);
+      expect(() => new BlockCluster(new Stack(new App(), 'TooMany'), 'Blocks', { natGateways: 3 })).toThrow(
+        /natGateways must be a whole number from 0 \(the default: IPv6 egress only\) to maxAzs \(2\), got 3/,
+      );
+    });
+
+    it('names services in one private DNS namespace, kinto.internal, in the VPC, with a 10-second negative-caching TTL', () => {
+      template.resourceCountIs('AWS::ServiceDiscovery::PrivateDnsNamespace', 1);
+      template.hasResourceProperties('AWS::ServiceDiscovery::PrivateDnsNamespace', {
+        Name: 'kinto.internal',
+        Vpc: { Ref: logicalId('AWS::EC2::VPC', 'BlocksVpc') },
+        Properties: { DnsProperties: { SOA: { TTL: 10 } } },
+      });
     });
 
     it('logs rejected traffic, strips the default security group, and runs Fargate without Container Insights', () => {
@@ -370,6 +465,88 @@ describe('Stack: KintoPlatformStack', () => {
         CapacityProviders: Match.arrayWith(['FARGATE', 'FARGATE_SPOT']),
       });
       template.resourceCountIs('AWS::ECS::Service', 0);
+    });
+  });
+
+  describe('Construct: ServiceWaker (issue 21)', () => {
+    const statementsOf = (roleId: string) =>
+      policyOf(roleId) as { Sid?: string; Action: string | string[]; Resource: unknown; Condition?: unknown }[];
+    const sid = (roleId: string, id: string) => statementsOf(roleId).find((st) => st.Sid === id)!;
+
+    it('lets CloudWatch Logs of this account invoke the waker for /kinto/env/* groups only', () => {
+      const waker = logicalId('AWS::Lambda::Function', 'ServiceWakerFunction');
+      const permissions = ofType('AWS::Lambda::Permission').filter(([, p]) => p.Properties.FunctionName['Fn::GetAtt']?.[0] === waker);
+      expect(permissions).toHaveLength(1);
+      expect(permissions[0][1].Properties).toMatchObject({ Principal: 'logs.amazonaws.com', SourceAccount: { Ref: 'AWS::AccountId' } });
+      expect(JSON.stringify(permissions[0][1].Properties.SourceArn)).toContain(':log-group:/kinto/env/*');
+    });
+
+    it('lets the waker and reaper change only environment services of the platform cluster, and schedules of their own group', () => {
+      const cluster = logicalId('AWS::ECS::Cluster', 'BlocksCluster');
+      for (const role of ['ServiceWakerRole', 'ServiceWakerReaperRole']) {
+        const id = logicalId('AWS::IAM::Role', role);
+        expect(sid(id, 'EnvironmentServices').Action).toEqual(['ecs:DescribeServices', 'ecs:UpdateService', 'ecs:TagResource']);
+        expect(JSON.stringify(sid(id, 'EnvironmentServices').Resource)).toContain(`{"Ref":"${cluster}"},"/kinto-????????????-*"`);
+      }
+      const waker = logicalId('AWS::IAM::Role', 'ServiceWakerRole');
+      const reaper = logicalId('AWS::IAM::Role', 'ServiceWakerReaperRole');
+      expect(sid(waker, 'ListClusterServices')).toMatchObject({
+        Action: 'ecs:ListServices',
+        Resource: '*',
+        Condition: { ArnEquals: { 'ecs:cluster': { 'Fn::GetAtt': [cluster, 'Arn'] } } },
+      });
+      const group = logicalId('AWS::Scheduler::ScheduleGroup', 'ServiceWakerReaperSchedules');
+      expect(sid(waker, 'MakeSchedules').Action).toBe('scheduler:CreateSchedule');
+      expect(sid(reaper, 'RemoveSchedules').Action).toBe('scheduler:DeleteSchedule');
+      for (const [role, statement] of [
+        [waker, 'MakeSchedules'],
+        [reaper, 'RemoveSchedules'],
+      ] as const)
+        expect(JSON.stringify(sid(role, statement).Resource)).toContain(`":schedule/",{"Ref":"${group}"},"/*"`);
+      expect(sid(waker, 'PassSchedulerRole')).toMatchObject({
+        Resource: { 'Fn::GetAtt': [logicalId('AWS::IAM::Role', 'ServiceWakerSchedulerRole'), 'Arn'] },
+        Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+      });
+      // The reaper never wakes anything nor makes schedules; neither may touch task definitions or roles.
+      const reaperActions = statementsOf(reaper).flatMap((st) => [st.Action].flat());
+      expect(reaperActions).not.toContain('scheduler:CreateSchedule');
+      for (const role of [waker, reaper])
+        expect(
+          statementsOf(role)
+            .flatMap((st) => [st.Action].flat())
+            .filter((a) => /RegisterTaskDefinition|iam:Create|ecs:CreateService/.test(a)),
+        ).toEqual([]);
+    });
+
+    it('lets reaper schedules invoke the reaper and nothing else, for schedules of this account', () => {
+      const role = resources[logicalId('AWS::IAM::Role', 'ServiceWakerSchedulerRole')];
+      expect(role.Properties.AssumeRolePolicyDocument.Statement[0]).toMatchObject({
+        Principal: { Service: 'scheduler.amazonaws.com' },
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      });
+      expect(policyOf(logicalId('AWS::IAM::Role', 'ServiceWakerSchedulerRole'))).toEqual([
+        expect.objectContaining({
+          Action: 'lambda:InvokeFunction',
+          Resource: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'ServiceWakerReaperFunction'), 'Arn'] },
+        }),
+      ]);
+    });
+
+    it('retries no reaper run (the schedule runs it again a minute later), and tells each function its cluster and schedule group', () => {
+      const reaper = functionNamed('ServiceWakerReaperFunction');
+      const waker = functionNamed('ServiceWakerFunction');
+      const group = { Ref: logicalId('AWS::Scheduler::ScheduleGroup', 'ServiceWakerReaperSchedules') };
+      const cluster = { 'Fn::GetAtt': [logicalId('AWS::ECS::Cluster', 'BlocksCluster'), 'Arn'] };
+      expect(reaper.Properties.Environment.Variables).toMatchObject({ CLUSTER_ARN: cluster, REAPER_SCHEDULE_GROUP: group });
+      expect(waker.Properties.Environment.Variables).toMatchObject({
+        CLUSTER_ARN: cluster,
+        REAPER_SCHEDULE_GROUP: group,
+        REAPER_FUNCTION_ARN: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'ServiceWakerReaperFunction'), 'Arn'] },
+      });
+      const [invokeConfig] = ofType('AWS::Lambda::EventInvokeConfig').filter(([, c]) =>
+        JSON.stringify(c.Properties.FunctionName).includes('ServiceWakerReaper'),
+      );
+      expect(invokeConfig[1].Properties.MaximumRetryAttempts).toBe(0);
     });
   });
 
@@ -485,6 +662,7 @@ describe('Stack: KintoPlatformStack', () => {
       expect(Object.keys(fn.Properties.Environment.Variables).sort()).toEqual(
         [
           'AUTHORIZER_FUNCTION_ARN',
+          'BLOCK_SERVICES',
           'GATEWAY_FUNCTION_ARN',
           'IMAGE_REPOSITORY_ARN',
           'LOG_INDEXER_FUNCTION_ARN',
@@ -566,7 +744,90 @@ describe('Stack: KintoPlatformStack', () => {
       const allowed = (boundary.Properties.PolicyDocument.Statement as { Action: string | string[] }[])
         .flatMap((st) => [st.Action].flat())
         .sort();
-      expect(allowed).toEqual(['lambda:InvokeFunction', 'logs:CreateLogStream', 'logs:PutLogEvents']);
+      expect(allowed).toEqual(
+        [
+          'lambda:InvokeFunction',
+          'logs:CreateLogStream',
+          'logs:PutLogEvents',
+          // Custom services: functions in the VPC (Lambda's network interfaces), tasks pulling images and mounting data.
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:CreateNetworkInterface',
+          'ec2:DeleteNetworkInterface',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DescribeSubnets',
+          'ec2:UnassignPrivateIpAddresses',
+          'ecr:BatchCheckLayerAvailability',
+          'ecr:BatchGetImage',
+          'ecr:GetAuthorizationToken',
+          'ecr:GetDownloadUrlForLayer',
+          'elasticfilesystem:ClientMount',
+          'elasticfilesystem:ClientWrite',
+        ].sort(),
+      );
+      const statement = (id: string) =>
+        (boundary.Properties.PolicyDocument.Statement as { Sid: string; Resource: unknown }[]).find((st) => st.Sid === id)!;
+      expect(statement('ServicesPullImages').Resource).toEqual({
+        'Fn::GetAtt': [logicalId('AWS::ECR::Repository', 'BuildsImages'), 'Arn'],
+      });
+      expect(statement('ServicesMountTheirData').Resource).toEqual({
+        'Fn::GetAtt': [logicalId('AWS::EFS::FileSystem', 'BlocksData'), 'Arn'],
+      });
+      // Nothing in the boundary lets a block's role write data of other services, or call ECS.
+      expect(allowed.filter((a) => a.startsWith('ecs:') || a === 'elasticfilesystem:ClientRootAccess')).toEqual([]);
+    });
+
+    it('lets CloudFormation make custom services only in the platform cluster, VPC, file system and namespace', () => {
+      const stackRole = logicalId('AWS::IAM::Role', 'DeployerStackRole');
+      const cluster = logicalId('AWS::ECS::Cluster', 'BlocksCluster');
+      expect(JSON.stringify(sid(stackRole, 'ServiceEcsServices')!.Resource)).toContain(`{"Ref":"${cluster}"},"/kinto-????????????-*"`);
+      const vpcCondition = { ArnEquals: { 'ec2:Vpc': expect.objectContaining({ 'Fn::Join': expect.anything() }) } };
+      expect(sid(stackRole, 'ServiceSecurityGroupsInTheVpc')).toMatchObject({ Condition: vpcCondition });
+      expect(JSON.stringify(sid(stackRole, 'ServiceSecurityGroupsInTheVpc')!.Condition)).toContain(logicalId('AWS::EC2::VPC', 'BlocksVpc'));
+      expect(JSON.stringify(sid(stackRole, 'ServiceAccessPointsCreate')!.Resource)).toContain(
+        logicalId('AWS::EFS::FileSystem', 'BlocksData'),
+      );
+      const namespace = logicalId('AWS::ServiceDiscovery::PrivateDnsNamespace', 'BlocksNamespace');
+      for (const id of ['ServiceNames', 'ServiceNamesChange'])
+        expect(sid(stackRole, id)!.Condition).toEqual({
+          StringEquals: { 'servicediscovery:NamespaceArn': { 'Fn::GetAtt': [namespace, 'Arn'] } },
+        });
+      expect(sid(stackRole, 'PassServiceTaskRoles')).toMatchObject({
+        Action: 'iam:PassRole',
+        Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+      });
+      // No namespace, hosted zone, file system or cluster of its own: those are the platform's.
+      const actions = statementsOf(stackRole).flatMap((st) => [st.Action].flat());
+      for (const never of [
+        'servicediscovery:CreatePrivateDnsNamespace',
+        'route53:CreateHostedZone',
+        'elasticfilesystem:CreateFileSystem',
+        'ecs:CreateCluster',
+        'ec2:CreateVpc',
+      ])
+        expect(actions).not.toContain(never);
+    });
+
+    it('tells the deployer where custom services run (BLOCK_SERVICES, read by readDeployerConfig)', () => {
+      const json = functionNamed('DeployerLambdaFunction').Properties.Environment.Variables.BLOCK_SERVICES as {
+        'Fn::Join': [string, unknown[]];
+      };
+      const text = json['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join('');
+      for (const field of [
+        'clusterArn',
+        'clusterName',
+        'vpcId',
+        'taskSubnetIds',
+        'functionSubnetIds',
+        'tasksSecurityGroupId',
+        'fileSystemId',
+        'fileSystemArn',
+        'namespaceId',
+        'namespaceArn',
+        'wakerFunctionArn',
+      ])
+        expect(text).toContain(`"${field}"`);
+      expect(text).toContain(logicalId('AWS::Lambda::Function', 'ServiceWakerFunction'));
+      expect(text).toContain(logicalId('AWS::EFS::FileSystem', 'BlocksData'));
     });
 
     it('lets Lambda pull block images only for kinto- functions', () => {

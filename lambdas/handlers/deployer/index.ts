@@ -13,6 +13,7 @@ import { internalKeys } from '../../adapters/aws/internal-keys';
 import { AwsRuntime, type EnvironmentSynthesizer } from '../../adapters/aws/runtime/aws-runtime';
 import type { PlatformRefs } from '../../adapters/aws/runtime/environment-description';
 import { secretsManagerKeys } from '../../adapters/aws/secrets-manager-keys';
+import { parseServiceRefs } from '../../adapters/aws/services/service-refs';
 import { StepFunctionsDeployer } from '../../adapters/aws/step-functions-deployer';
 import { randomIds, systemClock } from '../../adapters/clock-and-ids';
 import { DynamoDbStore } from '../../adapters/dynamodb/dynamodb-store';
@@ -46,6 +47,8 @@ export const readDeployerConfig = (env: NodeJS.ProcessEnv = process.env): Deploy
     logIndexerFunctionArn: requiredEnv('LOG_INDEXER_FUNCTION_ARN', env),
     imageRepositoryArn: requiredEnv('IMAGE_REPOSITORY_ARN', env),
     ...(env.PERMISSIONS_BOUNDARY_ARN ? { permissionsBoundaryArn: env.PERMISSIONS_BOUNDARY_ARN } : {}),
+    // Where custom services run (JSON from EnvironmentDeployer); without it they cannot be deployed.
+    ...(env.BLOCK_SERVICES ? { services: parseServiceRefs(env.BLOCK_SERVICES) } : {}),
   },
 });
 

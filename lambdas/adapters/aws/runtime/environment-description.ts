@@ -1,4 +1,5 @@
 import type { Visibility } from '../../../core/model';
+import type { ServicePlatformRefs } from '../services/service-refs';
 
 /**
  * What one environment's CloudFormation stack is built from (`KintoEnvironmentStack` in lib/):
@@ -41,6 +42,11 @@ export interface PlatformRefs {
   readonly imageRepositoryArn: string;
   /** Where the environment's functions and schedules get their roles' permission boundary, if any. */
   readonly permissionsBoundaryArn?: string;
+  /**
+   * Where custom services run (cluster, VPC, file system, namespace, waker): given to environments
+   * that have a custom service, left out of the others (their shape does not change with it).
+   */
+  readonly services?: ServicePlatformRefs;
 }
 
 /** One block as its environment runs it. */
@@ -69,6 +75,15 @@ export interface EnvironmentBlock {
    * since a task definition names its image (functions' images are not: they take the fast path).
    */
   readonly image?: string;
+  /** Custom services: seconds without traffic before the service is stopped (at least 60 on AWS). @default 300 */
+  readonly idleSeconds?: number;
+  /** Custom services: kept running (desired count 1), never stopped for being idle. @default false */
+  readonly alwaysOn?: boolean;
+  /**
+   * Custom services: a digest of the secret values. A task definition holds its variables, so a
+   * changed secret is a stack update (functions get theirs on the fast path).
+   */
+  readonly secretDigest?: string;
 }
 
 /** The template parameters of an environment stack, by what they stand for. */

@@ -1,6 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { KintoError } from '../../../core/errors';
 import type { DeploymentPlan, PlannedBlock } from '../../../ports/runtime';
+import { serviceVariablesOf } from '../services/service-names';
 import {
   functionNameOf,
   stackParameters,
@@ -62,7 +63,11 @@ export function platformVariables(plan: DeploymentPlan, planned: PlannedBlock): 
   };
 }
 
-/** `KINTO_GATEWAY_URL` and `KINTO_BLOCK_<NAME>_URL` (through the internal entry) of every served block. */
+/**
+ * `KINTO_GATEWAY_URL`, `KINTO_BLOCK_<NAME>_URL` (through the internal entry) of every served block,
+ * and `KINTO_BLOCK_<NAME>_HOST` / `_PORT` of every custom service (its Cloud Map name): the same
+ * values the environment stack gives its functions, so the fast path never takes them away.
+ */
 export function gatewayVariables(plan: DeploymentPlan, facts: GatewayFacts): Record<string, string> {
   const vars: Record<string, string> = { KINTO_GATEWAY_URL: facts.gatewayUrl };
   for (const { block } of plan.blocks) {
@@ -71,7 +76,26 @@ export function gatewayVariables(plan: DeploymentPlan, facts: GatewayFacts): Rec
         `${facts.gatewayUrl}/_internal/${facts.internalKey}/${block.name}`;
     }
   }
-  return vars;
+  const services = plan.blocks
+    .filter((p) => p.block.type === 'custom-service')
+    .map((p) => ({ name: p.block.name, port: p.block.build.port }));
+  return { ...vars, ...serviceVariablesOf(plan.environment.id, services) };
+}
+
+/**
+ * What a custom service's block carries besides what every block does: its sleep settings (from
+ * its configuration; a core without them yet reads as absent, and the stack applies the defaults)
+ * and a digest of its secret values, keyed with the environment's internal key (a secret itself),
+ * so that the shape output, which it feeds, cannot be used to guess a weak secret.
+ */
+function serviceFields(planned: PlannedBlock, key: string): Pick<EnvironmentBlock, 'idleSeconds' | 'alwaysOn' | 'secretDigest'> {
+  const c = planned.config as { idleTimeoutSeconds?: unknown; alwaysOn?: unknown };
+  const secrets = Object.entries(planned.secrets ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
+  return {
+    ...(typeof c.idleTimeoutSeconds === 'number' ? { idleSeconds: c.idleTimeoutSeconds } : {}),
+    ...(c.alwaysOn === true ? { alwaysOn: true } : {}),
+    ...(secrets.length ? { secretDigest: createHmac('sha256', key).update(JSON.stringify(secrets)).digest('hex').slice(0, 32) } : {}),
+  };
 }
 
 /** The function a block must run as in this deployment. */
@@ -127,6 +151,7 @@ export function describeEnvironment(
       ...(block.commit ? { commit: block.commit } : {}),
       ...(block.build.port ? { port: block.build.port } : {}),
       ...(block.type === 'custom-service' && planned.build?.artifact ? { image: planned.build.artifact } : {}),
+      ...(block.type === 'custom-service' ? serviceFields(planned, options.internalKey) : {}),
     });
     if (!options.shutDown) {
       parameters[stackParameters.image(block.name)] = planned.build?.artifact ?? '';
@@ -134,11 +159,14 @@ export function describeEnvironment(
       for (const name of secretNames) parameters[stackParameters.secret(block.name, name)] = planned.secrets![name]!;
     }
   }
+  // Only an environment with a custom service uses (and is shaped by) the services' parts.
+  const { services, ...functionsOnly } = platform;
+  const hasServices = blocks.some((b) => b.type === 'custom-service');
   const description: EnvironmentDescription = {
     envId: plan.environment.id,
     project: plan.project.name,
     environment: plan.environment.name,
-    platform,
+    platform: hasServices && services ? { ...functionsOnly, services } : functionsOnly,
     ...(options.shutDown ? { shutDown: true } : {}),
     release: plan.release.version,
     blocks,
@@ -158,7 +186,16 @@ export function shapeOf(d: EnvironmentDescription): string {
     throttle: d.throttle ?? null,
     blocks: d.blocks.map((b) => ({
       // A custom service's task definition names its image: a new image is a stack update.
-      ...(b.type === 'custom-service' ? { image: b.image ?? null, variables: b.variables } : {}),
+      ...(b.type === 'custom-service'
+        ? {
+            image: b.image ?? null,
+            variables: b.variables,
+            memoryMb: b.memoryMb,
+            idleSeconds: b.idleSeconds ?? null,
+            alwaysOn: b.alwaysOn ?? false,
+            secretDigest: b.secretDigest ?? null,
+          }
+        : {}),
       name: b.name,
       type: b.type,
       kind: b.kind ?? null,
