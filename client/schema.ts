@@ -2570,12 +2570,13 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** What deploying ?release=<version> (or promoting ?from=<environment>) would change: blocks and configuration */
+    /** What deploying ?release=<version> (or promoting ?from=<environment>, or tagging now: ?untagged=true) would change: blocks and configuration */
     get: {
       parameters: {
         query?: {
           release?: string;
           from?: string;
+          untagged?: string;
         };
         header?: never;
         path: {

@@ -3,7 +3,7 @@ import { nowIso, type CoreContext } from './context';
 import { conflict, notFound } from './errors';
 import type { TagReleaseInput } from './request-schemas';
 import { listAll, requireProject, requireRelease } from './lookups';
-import type { Block, Build, Release, ReleaseBlock } from './model';
+import type { Block, Build, Project, Release, ReleaseBlock } from './model';
 import { formatReleaseVersion, parseReleaseVersion } from './release-version';
 import { WriteConflictError, type ListOptions, type Page } from '../ports/store';
 
@@ -22,25 +22,8 @@ export async function tagRelease(ctx: CoreContext, projectName: string, input: T
       'NO_BLOCKS',
       `Project "${project.name}" has no blocks to release; add one with POST /v1/projects/${project.name}/blocks.`,
     );
-  const pins = input.blocks ?? {};
-  for (const name of Object.keys(pins)) {
-    if (!blocks.some((b) => b.name === name))
-      throw notFound('BLOCK_NOT_FOUND', `Project "${project.name}" has no block "${name}" to pin a build for.`);
-  }
   if (await ctx.store.releases.get({ projectId: project.id, version })) throw releaseExists(project.name, version);
-  const frozen: ReleaseBlock[] = [];
-  for (const block of blocks) {
-    const pinned = pins[block.name]?.build;
-    const build = pinned ? await requireBuild(ctx, block, pinned) : await latestSucceededBuild(ctx, block);
-    if (!build)
-      throw buildNotReady(
-        block.name,
-        `has no succeeded build; build it with POST /v1/projects/${project.name}/blocks/${block.name}/builds.`,
-      );
-    if (build.status !== 'succeeded')
-      throw buildNotReady(block.name, `build ${build.id} is ${build.status}; pin a succeeded build or build again.`);
-    frozen.push(freezeBlock(block, build));
-  }
+  const frozen = await freezeProject(ctx, project, blocks, input.blocks ?? {});
   const release: Release = {
     projectId: project.id,
     version,
@@ -55,6 +38,36 @@ export async function tagRelease(ctx: CoreContext, projectName: string, input: T
     if (e instanceof WriteConflictError) throw releaseExists(project.name, version);
     throw e;
   }
+}
+
+/**
+ * Each block as tagging a release now would freeze it: its newest succeeded build, or the build
+ * pinned for it. (Tag & Deploy's preview compares with this before the release exists.)
+ */
+export async function freezeProject(
+  ctx: CoreContext,
+  project: Project,
+  blocks: readonly Block[],
+  pins: Readonly<Record<string, { build: string }>>,
+): Promise<ReleaseBlock[]> {
+  for (const name of Object.keys(pins)) {
+    if (!blocks.some((b) => b.name === name))
+      throw notFound('BLOCK_NOT_FOUND', `Project "${project.name}" has no block "${name}" to pin a build for.`);
+  }
+  const frozen: ReleaseBlock[] = [];
+  for (const block of blocks) {
+    const pinned = pins[block.name]?.build;
+    const build = pinned ? await requireBuild(ctx, block, pinned) : await latestSucceededBuild(ctx, block);
+    if (!build)
+      throw buildNotReady(
+        block.name,
+        `has no succeeded build; build it with POST /v1/projects/${project.name}/blocks/${block.name}/builds.`,
+      );
+    if (build.status !== 'succeeded')
+      throw buildNotReady(block.name, `build ${build.id} is ${build.status}; pin a succeeded build or build again.`);
+    frozen.push(freezeBlock(block, build));
+  }
+  return frozen;
 }
 
 /**

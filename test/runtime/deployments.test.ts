@@ -301,6 +301,13 @@ describe('Deployments as a visible process', () => {
     commitFiles(repo, { 'server.js': SERVICE.replace('greeting: process.env.GREETING ?? null', "greeting: 'v2'") });
     await kinto.buildBlock('shop', 'api');
     await kinto.api('DELETE', `${P}/blocks/notify`);
+    // Before tagging: the project as tagging now would freeze it (Tag & Deploy's preview); no release is made.
+    const preview = comparisonSchema.parse((await kinto.api('GET', `${E}/compare?untagged=true`)).body.data);
+    expect(preview.to).toEqual({ release: 'untagged' });
+    expect(preview.blocks.removed).toEqual(['notify']);
+    expect(preview.blocks.changed.map((b: any) => b.block)).toEqual(['api']);
+    expect((await kinto.api('GET', `${P}/releases/untagged`)).status).not.toBe(200);
+    expect((await kinto.api('GET', `${E}/compare?untagged=true&release=1.2.0`)).status).toBe(400);
     expect((await kinto.api('POST', `${P}/releases`, { version: '1.3.0' })).status).toBe(201);
     const c = comparisonSchema.parse((await kinto.api('GET', `${E}/compare?release=1.3.0`)).body.data);
     expect(c.from).toMatchObject({ release: '1.2.0' });

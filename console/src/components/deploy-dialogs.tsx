@@ -26,8 +26,9 @@ export interface TagDeployProps {
 /**
  * Tag & Deploy: tag a new release (its version suggested) or pick an existing one, see what it
  * changes in the target environment, deploy it, and watch the steps advance until it ends.
- * Comparing needs a release that exists, so "Tag and review" tags first and then compares;
- * "Tag & Deploy now" does both in one call, without the review.
+ * Before tagging, the dialog shows what tagging now would change (compare `?untagged=true`);
+ * "Tag & Deploy now" tags and deploys in one call, "Tag and review" tags and then compares the
+ * release itself.
  */
 export function TagDeployDialog({ project, environments, env: initialEnv, release: initialRelease, onClose }: TagDeployProps) {
   const { api } = useKinto();
@@ -50,10 +51,10 @@ export function TagDeployDialog({ project, environments, env: initialEnv, releas
   }, [releases.data]);
   const comparison = useLoad(
     async (signal) =>
-      mode === 'release' && env && release
+      env && (mode === 'tag' || release)
         ? unwrap(
             await api.GET('/v1/projects/{project}/environments/{env}/compare', {
-              params: { path: { project, env }, query: { release } },
+              params: { path: { project, env }, query: mode === 'tag' ? { untagged: 'true' } : { release } },
               signal,
             }),
           ).data
@@ -147,9 +148,16 @@ export function TagDeployDialog({ project, environments, env: initialEnv, releas
             <label for={`${id}-notes`}>Notes</label>
             <textarea id={`${id}-notes`} rows={2} value={notes} onInput={(e) => setNotes(e.currentTarget.value)} />
             <p class="hint">
-              Tagging freezes every block with its newest successful build. Review tags the release first, then shows what it changes in{' '}
-              {env || 'the environment'}.
+              Tagging freezes every block with its newest successful build. What that would change in {env || 'the environment'}:
             </p>
+            {comparison.loading && !comparison.data ? <Loading what="what changes" /> : null}
+            <ErrorNote error={comparison.error} />
+            {comparison.data && mode === 'tag' ? (
+              <CompareView
+                comparison={{ ...comparison.data, to: { ...comparison.data.to, release: version || 'the new release' } }}
+                env={env}
+              />
+            ) : null}
           </>
         ) : (
           <>
@@ -165,7 +173,7 @@ export function TagDeployDialog({ project, environments, env: initialEnv, releas
             </select>
             {comparison.loading && !comparison.data ? <Loading what="what changes" /> : null}
             <ErrorNote error={comparison.error} />
-            {comparison.data ? <CompareView comparison={comparison.data} env={env} /> : null}
+            {comparison.data && mode === 'release' ? <CompareView comparison={comparison.data} env={env} /> : null}
           </>
         )}
         <ErrorNote error={action.error} />

@@ -1,7 +1,8 @@
-import type { CoreContext } from '../context';
+import { nowIso, type CoreContext } from '../context';
 import { badRequest, conflict } from '../errors';
-import { requireEnvironment, requireProject, requireRelease } from '../lookups';
-import type { ReleaseBlock, ResolvedBlockConfig } from '../model';
+import { listAll, requireEnvironment, requireProject, requireRelease } from '../lookups';
+import type { Project, Release, ReleaseBlock, ResolvedBlockConfig } from '../model';
+import { freezeProject } from '../releases';
 import { planBlocks } from './plan';
 
 /** One field that differs: its value in what runs and in what would run. */
@@ -50,10 +51,13 @@ export async function compareDeployment(
   ctx: CoreContext,
   projectName: string,
   envName: string,
-  target: { readonly release?: string; readonly from?: string },
+  target: { readonly release?: string; readonly from?: string; readonly untagged?: boolean },
 ): Promise<Comparison> {
-  if ((target.release === undefined) === (target.from === undefined)) {
-    throw badRequest('INVALID_QUERY', 'Compare with ?release=<version> or with ?from=<environment>, one of the two.');
+  if ([target.release !== undefined, target.from !== undefined, target.untagged === true].filter(Boolean).length !== 1) {
+    throw badRequest(
+      'INVALID_QUERY',
+      'Compare with ?release=<version>, with ?from=<environment>, or with ?untagged=true (the project as tagging now would freeze it): one of the three.',
+    );
   }
   const project = await requireProject(ctx, projectName);
   const env = await requireEnvironment(ctx, project, envName);
@@ -63,7 +67,7 @@ export async function compareDeployment(
     if (!source.running) throw conflict('NOTHING_TO_PROMOTE', `Environment "${source.name}" runs no release to compare with.`);
     version = source.running.release;
   }
-  const release = await requireRelease(ctx, project, version!);
+  const release = target.untagged ? await untaggedRelease(ctx, project) : await requireRelease(ctx, project, version!);
   const running = env.running && (await ctx.store.deployments.get({ envId: env.id, id: env.running.deploymentId }));
   const current = running && (await ctx.store.releases.get({ projectId: project.id, version: running.release }));
   // A missing required variable fails a deploy, not a comparison: compare what is set.
@@ -97,6 +101,19 @@ export async function compareDeployment(
       unchanged,
     },
     config,
+  };
+}
+
+/** The release tagging now would make (never stored): what Tag & Deploy previews. */
+async function untaggedRelease(ctx: CoreContext, project: Project): Promise<Release> {
+  const blocks = await listAll(ctx.store.blocks, { projectId: project.id });
+  return {
+    projectId: project.id,
+    version: 'untagged',
+    notes: '',
+    blocks: await freezeProject(ctx, project, blocks, {}),
+    createdAt: nowIso(ctx),
+    rev: 0,
   };
 }
 

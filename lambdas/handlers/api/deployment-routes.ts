@@ -70,12 +70,19 @@ export function deploymentRoutes(): Route[] {
       method: 'GET',
       path: `${ENV}/compare`,
       response: comparisonSchema,
-      summary: 'What deploying ?release=<version> (or promoting ?from=<environment>) would change: blocks and configuration',
+      summary:
+        'What deploying ?release=<version> (or promoting ?from=<environment>, or tagging now: ?untagged=true) would change: blocks and configuration',
       tag: 'deployments',
       status: 200,
-      query: ['release', 'from'],
+      query: ['release', 'from', 'untagged'],
       handle: async ({ ctx, params, query }) =>
-        ok(await compareDeployment(ctx, params.project, params.env, { release: query.release, from: query.from })),
+        ok(
+          await compareDeployment(ctx, params.project, params.env, {
+            release: query.release,
+            from: query.from,
+            untagged: query.untagged === 'true',
+          }),
+        ),
     }),
 
     route({
