@@ -251,6 +251,9 @@ export class KintoEnvironmentStack extends Stack {
       apiName: `kinto-${d.project}-${d.environment}-${d.envId.slice(0, 12)}`,
       description: `Kinto gateway of ${d.project}/${d.environment}`,
       createDefaultStage: false,
+      // Functions of an environment with a custom service have IPv6 egress only (in the VPC): they
+      // reach each other's KINTO_BLOCK_<NAME>_URL over IPv6 (same host name, AAAA records added).
+      ...(customServices(d).length > 0 ? { ipAddressType: apigwv2.IpAddressType.DUAL_STACK } : {}),
     });
 
     this.gatewayLogGroup = this.logGroup('GatewayLogs', gatewayLogGroupName(d.envId));
@@ -288,7 +291,12 @@ export class KintoEnvironmentStack extends Stack {
         'A shut-down environment answers every request with 503 from the platform gateway function; no block of it runs, so there is nothing to protect.',
       );
       // Its history stays: each block's log group keeps its construct ID, so nothing is replaced.
-      for (const block of d.blocks) this.logGroup('LogGroup', blockLogGroupName(d.envId, block.name), this.blockScope(block));
+      for (const block of d.blocks) {
+        const scope = this.blockScope(block);
+        this.logGroup('LogGroup', blockLogGroupName(d.envId, block.name), scope);
+        // A service's access point stays too (free): its data stays where the runtime can name it.
+        if (block.type === 'custom-service' && d.platform.services) this.dataAccessPoint(scope, block, d.platform.services);
+      }
     } else {
       if (customServices(d).length > 0) {
         this.serviceRefs = d.platform.services;
@@ -350,20 +358,7 @@ export class KintoEnvironmentStack extends Stack {
     const image = this.imageParameter(block);
     const posixId = posixIdOf(d.envId, block.name);
     const tags = serviceTags(d, block);
-
-    const accessPoint = new efs.CfnAccessPoint(scope, 'DataAccessPoint', {
-      fileSystemId: refs.fileSystemId,
-      // Every file operation through it is this user's, whatever user the container runs as.
-      posixUser: { uid: String(posixId), gid: String(posixId) },
-      rootDirectory: {
-        path: dataRootOf(d.envId, block.name),
-        creationInfo: { ownerUid: String(posixId), ownerGid: String(posixId), permissions: '750' },
-      },
-      accessPointTags: [
-        { key: 'Name', value: `kinto ${d.project}/${d.environment}/${block.name}` },
-        ...tags.filter((t) => t.key !== SERVICE_TAGS.idleSeconds && t.key !== SERVICE_TAGS.alwaysOn),
-      ],
-    });
+    const accessPoint = this.dataAccessPoint(scope, block, refs);
 
     // ECS pulls the image and writes the log with this role; the task's code never holds it.
     const executionRole = new iam.Role(scope, 'ExecutionRole', {
@@ -518,6 +513,30 @@ export class KintoEnvironmentStack extends Stack {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
         "ecr:GetAuthorizationToken has no resource-level permissions (it issues a registry login); the image layers are pulled from the platform repository only, and logs go to this service's log group only.",
+    });
+  }
+
+  /**
+   * A service's folder of the platform's file system, `/kinto/<envId>/<block>`, owned by and
+   * accessed as its own POSIX user; tagged with its environment and block (how the runtime finds
+   * the data an environment keeps). Deleting it deletes no data.
+   */
+  private dataAccessPoint(scope: Construct, block: EnvironmentBlock, refs: ServicePlatformRefs): efs.CfnAccessPoint {
+    const d = this.description;
+    const posixId = String(posixIdOf(d.envId, block.name));
+    return new efs.CfnAccessPoint(scope, 'DataAccessPoint', {
+      fileSystemId: refs.fileSystemId,
+      // Every file operation through it is this user's, whatever user the container runs as.
+      posixUser: { uid: posixId, gid: posixId },
+      rootDirectory: {
+        path: dataRootOf(d.envId, block.name),
+        creationInfo: { ownerUid: posixId, ownerGid: posixId, permissions: '750' },
+      },
+      accessPointTags: [
+        { key: 'Name', value: `kinto ${d.project}/${d.environment}/${block.name}` },
+        { key: SERVICE_TAGS.envId, value: d.envId },
+        { key: SERVICE_TAGS.block, value: block.name },
+      ],
     });
   }
 
@@ -1067,16 +1086,15 @@ function validateDescription(id: string, props: KintoEnvironmentStackProps): voi
     if (typeof arn !== 'string' || !/^arn:aws[a-z-]*:/.test(arn))
       fail(`platform.${what} must be an ARN (from the platform stack's outputs), got ${JSON.stringify(arn)}.`);
   }
-  if (!d.shutDown && d.blocks.some((b) => b.type === 'custom-service')) {
-    if (!d.platform.services)
-      fail(
-        'it has a custom service, which runs on Fargate in the platform cluster, but platform.services is missing: the platform this deployer belongs to predates custom services on AWS. Update the platform (npx cdk deploy), then deploy again.',
-      );
-    else {
-      const problems = serviceRefsProblems(d.platform.services);
-      if (problems.length) fail(`platform.services: ${problems.join('; ')}.`);
-    }
+  if (!d.shutDown && d.blocks.some((b) => b.type === 'custom-service') && !d.platform.services)
+    fail(
+      'it has a custom service, which runs on Fargate in the platform cluster, but platform.services is missing: the platform this deployer belongs to predates custom services on AWS. Update the platform (npx cdk deploy), then deploy again.',
+    );
+  if (d.platform.services) {
+    const problems = serviceRefsProblems(d.platform.services);
+    if (problems.length) fail(`platform.services: ${problems.join('; ')}.`);
   }
+
   if (d.throttle) {
     const { rate, burst } = d.throttle;
     if (!(rate > 0) || !Number.isInteger(burst) || burst < 1)

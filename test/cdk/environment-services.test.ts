@@ -375,6 +375,14 @@ describe('Class: KintoEnvironmentStack, custom services (issue 21)', () => {
       }
     });
 
+    it('makes its gateway dual-stack, so functions with IPv6 egress only still reach KINTO_BLOCK_<NAME>_URL', () => {
+      expect(props(s, 'HttpApi').IpAddressType).toBe('dualstack');
+      expect(
+        synth(exampleEnvironment([exampleBlock('api', 'microservice')], { platform: PLATFORM })).resources[logicalIdOf(s, 'HttpApi')]
+          .Properties!.IpAddressType,
+      ).toBeUndefined();
+    });
+
     it("subscribes the waker to each function's START lines, after the indexer's filter, and to nothing else", () => {
       const filters = ofType(s, 'AWS::Logs::SubscriptionFilter').filter(
         ([, f]) => f.Properties!.DestinationArn === SERVICES.wakerFunctionArn,
@@ -453,17 +461,29 @@ describe('Class: KintoEnvironmentStack, custom services (issue 21)', () => {
   });
 
   describe('a shut-down environment', () => {
-    it("runs no task and keeps only each service's log group: its data stays in its folder of the file system", () => {
+    it("runs no task; keeps each service's log group and access point (free) under the same IDs: its data stays in its folder", () => {
+      const awake = synth(withServices());
       const s = synth({ ...withServices(), shutDown: true });
       for (const type of [
         'AWS::ECS::Service',
         'AWS::ECS::TaskDefinition',
-        'AWS::EFS::AccessPoint',
         'AWS::EC2::SecurityGroup',
         'AWS::ServiceDiscovery::Service',
+        'AWS::IAM::Role',
       ])
         s.template.resourceCountIs(type, 0);
       expect(props(s, 'Block-db/LogGroup').LogGroupName).toBe(`/kinto/env/${ENV_ID}/block/db`);
+      s.template.resourceCountIs('AWS::EFS::AccessPoint', 2);
+      for (const name of ['db', 'cache']) {
+        expect(logicalIdOf(s, `Block-${name}/DataAccessPoint`)).toBe(logicalIdOf(awake, `Block-${name}/DataAccessPoint`));
+        expect(props(s, `Block-${name}/DataAccessPoint`)).toEqual(props(awake, `Block-${name}/DataAccessPoint`));
+      }
+      expect(props(s, 'Block-db/DataAccessPoint').AccessPointTags).toEqual(
+        expect.arrayContaining([
+          { Key: 'kinto:env', Value: ENV_ID },
+          { Key: 'kinto:block', Value: 'db' },
+        ]),
+      );
     });
   });
 
