@@ -1,5 +1,5 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, open, rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuildEvent } from '../../../core/builds';
 import { parseCommand } from '../../../core/parse-command';
@@ -12,6 +12,7 @@ import type { ProcessTracker } from '../runtime/process-tracker';
 import { runSteps } from '../runtime/run-steps';
 import type { Sandbox } from '../runtime/sandbox';
 import { confinedRoot } from '../runtime/static-site';
+import { readFileChunk } from '../read-file-chunk';
 
 export interface LocalBuilderOptions {
   /** Builds live in `<home>/builds/<build id>/` with their log beside them. */
@@ -52,22 +53,7 @@ export class LocalBuilder implements Builder {
   }
 
   async readLog(build: Build, offset: number): Promise<BuildLogChunk> {
-    let handle;
-    try {
-      handle = await open(this.logFile(build.id), 'r');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { text: '', nextOffset: offset };
-      throw e;
-    }
-    try {
-      const size = (await handle.stat()).size;
-      const length = Math.max(0, Math.min(MAX_LOG_CHUNK, size - offset));
-      const buffer = Buffer.alloc(length);
-      const { bytesRead } = length ? await handle.read(buffer, 0, length, offset) : { bytesRead: 0 };
-      return { text: buffer.subarray(0, bytesRead).toString('utf8'), nextOffset: offset + bytesRead };
-    } finally {
-      await handle.close();
-    }
+    return readFileChunk(this.logFile(build.id), offset, MAX_LOG_CHUNK);
   }
 
   /** Stops running builds (they are then reported failed) and waits for them to settle. */

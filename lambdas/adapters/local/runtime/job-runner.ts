@@ -1,5 +1,5 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { JobRun } from '../../../core/model';
@@ -9,6 +9,7 @@ import { blockEnvironment, blockMetaOf, type BlockEvent, type BlockMeta, type Bl
 import type { ProcessTracker } from './process-tracker';
 import { runSteps } from './run-steps';
 import type { Sandbox } from './sandbox';
+import { readFileChunk } from '../read-file-chunk';
 
 export interface JobRunnerOptions {
   /** Run logs live in `<home>/runs/<run id>.log`. */
@@ -94,22 +95,7 @@ export class LocalJobRunner {
   }
 
   async readLog(run: JobRun, offset: number): Promise<JobLogChunk> {
-    let handle;
-    try {
-      handle = await open(this.logFile(run.id), 'r');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { text: '', nextOffset: offset };
-      throw e;
-    }
-    try {
-      const size = (await handle.stat()).size;
-      const length = Math.max(0, Math.min(MAX_LOG_CHUNK, size - offset));
-      const buffer = Buffer.alloc(length);
-      const { bytesRead } = length ? await handle.read(buffer, 0, length, offset) : { bytesRead: 0 };
-      return { text: buffer.subarray(0, bytesRead).toString('utf8'), nextOffset: offset + bytesRead };
-    } finally {
-      await handle.close();
-    }
+    return readFileChunk(this.logFile(run.id), offset, MAX_LOG_CHUNK);
   }
 
   /** Stops running jobs (their runs end failed). */
