@@ -45,7 +45,7 @@ export interface KintoPlatformStackProps extends StackProps {
   /**
    * NAT gateways for IPv4 egress of functions of environments that have a custom service (they
    * have IPv6 egress without one). Each bills about $32.85 a month (us-east-1) whether used or not.
-   * @default 0
+   * @default context `natGateways` (`npx cdk deploy -c natGateways=1`), else 0
    */
   readonly natGateways?: number;
 }
@@ -98,7 +98,7 @@ export class KintoPlatformStack extends Stack {
     this.blocks = new BlockCluster(this, 'Blocks', {
       maxAzs: props.maxAzs,
       flowLogRetention: logRetention,
-      natGateways: props.natGateways,
+      natGateways: props.natGateways ?? natGatewaysFromContext(this),
       dataRemovalPolicy,
     });
     this.serviceWaker = new ServiceWaker(this, 'ServiceWaker', { cluster: this.blocks.cluster, logRetention });
@@ -196,4 +196,14 @@ export class KintoPlatformStack extends Stack {
       value: this.builds.repository.repositoryUri,
     });
   }
+}
+
+/** `-c natGateways=<n>` on the CDK command line (a string there), as a number; undefined when not given. */
+function natGatewaysFromContext(scope: Construct): number | undefined {
+  const value: unknown = scope.node.tryGetContext('natGateways');
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n))
+    throw new Error(`The natGateways context must be a whole number (e.g. -c natGateways=1), got ${JSON.stringify(value)}.`);
+  return n;
 }

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { App, Stack } from 'aws-cdk-lib';
@@ -7,6 +8,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ensureStateTable } from '../../lambdas/adapters/dynamodb/create-state-table';
 import { BlockCluster } from '../../lib/block-cluster';
+import { KintoPlatformStack } from '../../lib/platform-stack';
 import { synthPlatform, type SynthesizedPlatform } from './support/synth-platform';
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
@@ -439,6 +441,26 @@ describe('Stack: KintoPlatformStack', () => {
         '0.0.0.0/0',
       ]);
       expect(routes.filter((r) => r.Properties.EgressOnlyInternetGatewayId)).toHaveLength(2);
+      // The platform takes it from the command line: npx cdk deploy -c natGateways=1 (caches kept out of the real home).
+      const saved = { HOME: process.env.HOME, CDK_HOME: process.env.CDK_HOME };
+      const home = mkdtempSync(join(tmpdir(), 'kinto-cdk-home-'));
+      Object.assign(process.env, { HOME: home, CDK_HOME: home });
+      try {
+        const app = new App({ context: { natGateways: '1', 'aws:cdk:bundling-stacks': [] }, outdir: join(home, 'out') });
+        Template.fromStack(new KintoPlatformStack(app, 'WithNat', { consoleAssetsPath: join(home, 'no-console') })).resourceCountIs(
+          'AWS::EC2::NatGateway',
+          1,
+        );
+      } finally {
+        for (const [k, v] of Object.entries(saved)) {
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
+        }
+        rmSync(home, { recursive: true, force: true });
+      }
+      expect(() => new KintoPlatformStack(new App({ context: { natGateways: 'one' } }), 'Bad')).toThrow(
+        /natGateways context must be a whole number/,
+      );
       expect(() => new BlockCluster(new Stack(new App(), 'TooMany'), 'Blocks', { natGateways: 3 })).toThrow(
         /natGateways must be a whole number from 0 \(the default: IPv6 egress only\) to maxAzs \(2\), got 3/,
       );
