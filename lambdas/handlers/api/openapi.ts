@@ -46,7 +46,9 @@ export function buildOpenApi(routes: readonly Route[], version: string): Record<
       responses: {
         [String(r.status)]: {
           description: r.status === 204 ? 'Done; no body' : 'Success: `{ "data": ... }`',
-          ...(r.response ? { content: { 'application/json': { schema: answerSchema(r.response, r.list === true, r.followCursor === true) } } } : {}),
+          ...(r.response
+            ? { content: { 'application/json': { schema: answerSchema(r.response, r.list === true, r.followCursor === true) } } }
+            : {}),
         },
         ...(r.noContentWhen ? { '204': { description: `Done; no body: ${r.noContentWhen}` } } : {}),
         '4XX': {
