@@ -140,11 +140,12 @@ describe('Killing the platform (SIGKILL) mid-build and mid-deploy', () => {
     await waitFor(async () => {
       const env = (await p.api('GET', '/v1/projects/crash/environments/dev')).body.data;
       const build = (await p.api('GET', `/v1/projects/crash/blocks/api/builds/${buildId}`)).body.data;
-      return env.deploying && build.status === 'running';
-    }, 10_000);
+      // The deployment runs in the background: its pre-deploy job starts after the prepare steps.
+      const jobRunning = spawnSync('pgrep', ['-f', 'slow-job.js']).stdout.toString().trim() !== '';
+      return env.deploying && build.status === 'running' && jobRunning;
+    }, 15_000);
     const blockPids = hostPids({ KINTO_GATEWAY_URL: gw, KINTO_BLOCK: 'api' });
     expect(blockPids).toHaveLength(1);
-    expect(spawnSync('pgrep', ['-f', 'slow-job.js']).stdout.toString().trim()).not.toBe('');
     await killHard(p);
     await deploying;
 
