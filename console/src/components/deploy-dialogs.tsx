@@ -61,6 +61,8 @@ export function TagDeployDialog({ project, environments, env: initialEnv, releas
         : undefined,
     [mode, env, release],
   );
+  // What was compared must be what is shown: an answer for the other mode or release may still be there while the next loads.
+  const compared = comparison.data?.to.release === (mode === 'tag' ? 'untagged' : release) ? comparison.data : undefined;
   const target = environments.find((e) => e.name === env);
   const running = target?.running?.release;
   const rollback = mode === 'release' && running !== undefined && compareVersions(release, running) < 0;
@@ -150,13 +152,10 @@ export function TagDeployDialog({ project, environments, env: initialEnv, releas
             <p class="hint">
               Tagging freezes every block with its newest successful build. What that would change in {env || 'the environment'}:
             </p>
-            {comparison.loading && !comparison.data ? <Loading what="what changes" /> : null}
+            {comparison.loading && !compared ? <Loading what="what changes" /> : null}
             <ErrorNote error={comparison.error} />
-            {comparison.data && mode === 'tag' ? (
-              <CompareView
-                comparison={{ ...comparison.data, to: { ...comparison.data.to, release: version || 'the new release' } }}
-                env={env}
-              />
+            {compared && mode === 'tag' ? (
+              <CompareView comparison={{ ...compared, to: { ...compared.to, release: version || 'the new release' } }} env={env} />
             ) : null}
           </>
         ) : (
@@ -171,9 +170,9 @@ export function TagDeployDialog({ project, environments, env: initialEnv, releas
                 </option>
               ))}
             </select>
-            {comparison.loading && !comparison.data ? <Loading what="what changes" /> : null}
+            {comparison.loading && !compared ? <Loading what="what changes" /> : null}
             <ErrorNote error={comparison.error} />
-            {comparison.data && mode === 'release' ? <CompareView comparison={comparison.data} env={env} /> : null}
+            {compared && mode === 'release' ? <CompareView comparison={compared} env={env} /> : null}
           </>
         )}
         <ErrorNote error={action.error} />
@@ -196,7 +195,7 @@ export function TagDeployDialog({ project, environments, env: initialEnv, releas
               </button>
             </>
           ) : (
-            <button type="submit" disabled={action.busy || !env || !release || !comparison.data}>
+            <button type="submit" disabled={action.busy || !env || !release || !compared}>
               {action.busy ? 'Starting…' : rollback ? `Roll back to ${release}` : `Deploy ${release} to ${env}`}
             </button>
           )}
