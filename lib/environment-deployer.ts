@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import type { ServicePlatformRefs } from '../lambdas/adapters/aws/services/service-refs';
 import { handlerEntry, KintoFunction } from './kinto-function';
 import type { StateTable } from './state-table';
+import { VPC_NETWORK_INTERFACE_ACTIONS } from './environment-stack';
 
 export interface EnvironmentDeployerProps {
   readonly stateTable: StateTable;
@@ -480,14 +481,7 @@ export class EnvironmentDeployer extends Construct {
       // AWSLambdaVPCAccessExecutionRole's actions: Lambda makes the functions' network interfaces with the function's role.
       new iam.PolicyStatement({
         sid: 'FunctionsInTheVpc',
-        actions: [
-          'ec2:CreateNetworkInterface',
-          'ec2:DescribeNetworkInterfaces',
-          'ec2:DescribeSubnets',
-          'ec2:DeleteNetworkInterface',
-          'ec2:AssignPrivateIpAddresses',
-          'ec2:UnassignPrivateIpAddresses',
-        ],
+        actions: VPC_NETWORK_INTERFACE_ACTIONS,
         resources: ['*'],
       }),
       new iam.PolicyStatement({ sid: 'ServicesPullImagesToken', actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }),

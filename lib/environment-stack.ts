@@ -49,9 +49,9 @@ import {
   type EnvironmentDescription,
 } from '../lambdas/adapters/aws/runtime/environment-description';
 import { blockUrlVariable } from '../lambdas/core/auth/internal-entry';
-import { gatewayAccessLogFormat } from '../lambdas/core/logs/access-log-format';
 import { blockLogGroupName, gatewayLogGroupName } from '../lambdas/core/logs/log-groups';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambdas/handlers/logs/log-indexer-env';
+import { accessLogFormatOf } from '../lambdas/adapters/aws/runtime/access-log-format-of';
 
 /**
  * Header that carries client tokens (the same as `TOKEN_IDENTITY_SOURCE` in gateway-authorizer.ts,
@@ -264,7 +264,7 @@ export class KintoEnvironmentStack extends Stack {
       throttle: { rateLimit: d.throttle?.rate ?? 100, burstLimit: d.throttle?.burst ?? 200 },
       accessLogSettings: {
         destination: new apigwv2.LogGroupLogDestination(this.gatewayLogGroup),
-        format: AccessLogFormat.custom(this.accessLogFormat()),
+        format: AccessLogFormat.custom(accessLogFormatOf(this.description)),
       },
       stageVariables: stageVariablesOf(d),
     });
@@ -911,15 +911,6 @@ export class KintoEnvironmentStack extends Stack {
     return dashboard;
   }
 
-  private accessLogFormat(): string {
-    const d = this.description;
-    if (d.release === undefined) return gatewayAccessLogFormat(d.envId);
-    // Only blocks the gateway serves appear in access lines; jobs' commits would only take room.
-    const commits: Record<string, string> = {};
-    for (const b of servedBlocks(d)) if (b.commit) commits[b.name] = b.commit;
-    return gatewayAccessLogFormat(d.envId, { release: d.release, commits });
-  }
-
   private permissionsBoundary(): iam.IManagedPolicy | undefined {
     const arn = this.description.platform.permissionsBoundaryArn;
     if (!arn) return undefined;
@@ -956,7 +947,7 @@ export class KintoEnvironmentStack extends Stack {
         `KintoEnvironmentStack ${id}: environment ${d.project}/${d.environment} needs ${routes} routes and ${integrations} integrations; an HTTP API allows ${MAX_API_ROUTES} routes (by default) and ${MAX_API_INTEGRATIONS} integrations. Split its blocks across two environments.`,
       );
     }
-    const format = Buffer.byteLength(this.accessLogFormat(), 'utf8');
+    const format = Buffer.byteLength(accessLogFormatOf(this.description), 'utf8');
     if (format > MAX_ACCESS_LOG_FORMAT_BYTES) {
       throw new Error(
         `KintoEnvironmentStack ${id}: the access-log format of ${d.project}/${d.environment} is ${format} bytes (release and each served block's commit), over API Gateway's ${MAX_ACCESS_LOG_FORMAT_BYTES}. Use shorter block names or fewer blocks in one environment.`,
@@ -1012,18 +1003,17 @@ const ALL_EGRESS: ec2.CfnSecurityGroup.EgressProperty[] = [
   { ipProtocol: '-1', cidrIpv6: '::/0', description: 'Any IPv6 destination' },
 ];
 
-/** AWSLambdaVPCAccessExecutionRole's network-interface actions, without its log rights (the role has its own). */
-const VPC_ACCESS = new iam.PolicyStatement({
-  actions: [
-    'ec2:CreateNetworkInterface',
-    'ec2:DescribeNetworkInterfaces',
-    'ec2:DescribeSubnets',
-    'ec2:DeleteNetworkInterface',
-    'ec2:AssignPrivateIpAddresses',
-    'ec2:UnassignPrivateIpAddresses',
-  ],
-  resources: ['*'],
-});
+/** AWSLambdaVPCAccessExecutionRole's network-interface actions, without its log rights: Lambda makes a VPC function's interfaces with its role. */
+export const VPC_NETWORK_INTERFACE_ACTIONS = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+];
+
+const VPC_ACCESS = new iam.PolicyStatement({ actions: VPC_NETWORK_INTERFACE_ACTIONS, resources: ['*'] });
 
 /** The tags the waker and reaper read (and, but for the last two, the access point carries). */
 function serviceTags(d: EnvironmentDescription, block: EnvironmentBlock): { key: string; value: string }[] {

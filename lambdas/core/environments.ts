@@ -122,14 +122,22 @@ export async function deleteEnvironment(
   }
   assertNotDeploying(ctx, env);
   await ctx.store.environments.remove({ projectId: project.id, name: env.name });
+  return tearDownEnvironment(ctx, env, options.deleteData === true);
+}
+
+/**
+ * What deleting an environment does once its item is gone: the runtime releases (and removes)
+ * what it holds, its custom services' data is kept or deleted, and what lives under it goes.
+ */
+export async function tearDownEnvironment(ctx: CoreContext, env: Environment, deleteData: boolean): Promise<DataOutcome> {
   await (ctx.runtime.remove ? ctx.runtime.remove(env.id) : ctx.runtime.stop(env.id));
-  const data = await settleEnvironmentData(ctx, env, options.deleteData === true);
+  const data = await settleEnvironmentData(ctx, env, deleteData);
   await removeEnvironmentState(ctx, env);
   return data;
 }
 
 /** Removes what lives under an environment once the environment item itself is gone. */
-export async function removeEnvironmentState(ctx: CoreContext, env: Environment): Promise<void> {
+async function removeEnvironmentState(ctx: CoreContext, env: Environment): Promise<void> {
   await ctx.store.blockConfigs.removeAll({ envId: env.id });
   await ctx.store.deployments.removeAll({ envId: env.id });
   await ctx.store.clients.removeAll({ envId: env.id });

@@ -6,8 +6,8 @@ import type { Project } from './model';
 import { assertName } from './names';
 import type { ListOptions, Page } from '../ports/store';
 import { WriteConflictError } from '../ports/store';
-import { removeEnvironmentState } from './environments';
-import { mergeOutcomes, settleEnvironmentData, type DataOutcome } from './environment-data';
+import { tearDownEnvironment } from './environments';
+import { mergeOutcomes, type DataOutcome } from './environment-data';
 
 export async function createProject(ctx: CoreContext, input: CreateProjectInput): Promise<Project> {
   const at = nowIso(ctx);
@@ -71,11 +71,7 @@ export async function deleteProject(
   }
   await ctx.store.projects.remove({ name: project.name });
   const outcomes: DataOutcome[] = [];
-  for (const env of environments) {
-    await (ctx.runtime.remove ? ctx.runtime.remove(env.id) : ctx.runtime.stop(env.id));
-    outcomes.push(await settleEnvironmentData(ctx, env, options.deleteData === true));
-    await removeEnvironmentState(ctx, env);
-  }
+  for (const env of environments) outcomes.push(await tearDownEnvironment(ctx, env, options.deleteData === true));
   const blocks = await listAll(ctx.store.blocks, { projectId: project.id });
   for (const block of blocks) await ctx.store.builds.removeAll({ blockId: block.id });
   await ctx.store.blocks.removeAll({ projectId: project.id });

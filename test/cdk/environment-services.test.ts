@@ -1,9 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, CfnElement, Validations } from 'aws-cdk-lib';
+import { App, CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { AwsSolutionsChecks } from 'cdk-nag';
 import { exampleBlock, exampleEnvironment, EXAMPLE_PLATFORM } from '../../bin/examples/environments';
 import { fargateSize } from '../../lambdas/adapters/aws/services/fargate-size';
 import { posixIdOf, serviceHostOf, WAKER_FILTER_PATTERN } from '../../lambdas/adapters/aws/services/service-names';
@@ -18,6 +17,7 @@ import {
 import type { DeploymentPlan } from '../../lambdas/ports/runtime';
 import { readDeployerConfig } from '../../lambdas/handlers/deployer/index';
 import { KintoEnvironmentStack, RESOURCES_PER_CUSTOM_SERVICE } from '../../lib/environment-stack';
+import { nagReport } from './support/nag-report';
 
 // Keep aws-cdk-lib's caches and the cloud assemblies out of the real home.
 const home = mkdtempSync(join(tmpdir(), 'kinto-cdk-home-'));
@@ -92,31 +92,7 @@ const groupId = (s: Synth, path: string) => ({ 'Fn::GetAtt': [logicalIdOf(s, pat
 const envOf = (containerEnvironment: { Name: string; Value: unknown }[]) =>
   Object.fromEntries(containerEnvironment.map((e) => [e.Name, e.Value]));
 
-/** cdk-nag AwsSolutions over the app: unacknowledged findings, and acknowledgements with no finding under them. */
-function nag(s: Synth): { findings: string[]; stale: string[]; acknowledgements: { where: string; id: string; reason: string }[] } {
-  const findings = new AwsSolutionsChecks(s.app)
-    .validateScope(s.app)
-    .violations.map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}: ${v.description}`);
-  const acknowledgements: { where: string; id: string; reason: string }[] = [];
-  for (const c of s.app.node.findAll()) {
-    for (const entry of c.node.metadata) {
-      if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
-      for (const [key, reason] of Object.entries(entry.data as Record<string, string>)) {
-        const id = key.replace(/^annotation::/i, '');
-        if (id.startsWith('AwsSolutions-')) acknowledgements.push({ where: c.node.path, id, reason });
-      }
-    }
-  }
-  const raw = new AwsSolutionsChecks(s.app);
-  (raw as unknown as { isAcknowledged: () => boolean }).isAcknowledged = () => false;
-  const all = raw
-    .validateScope(s.app)
-    .violations.flatMap((v) => v.violatingResources.map((r) => ({ rule: v.ruleName, path: r.constructPath ?? '' })));
-  const stale = acknowledgements
-    .filter(({ where, id }) => !all.some((f) => f.rule === id && (f.path === where || f.path.startsWith(`${where}/`))))
-    .map((a) => `${a.where} ${a.id}`);
-  return { findings, stale, acknowledgements };
-}
+const nag = (s: Synth) => nagReport(s.app);
 
 describe('Class: KintoEnvironmentStack, custom services (issue 21)', () => {
   describe('an environment with two custom services', () => {

@@ -32,6 +32,7 @@ import {
 } from '../../lib/environment-stack';
 import { TOKEN_IDENTITY_SOURCE as PLATFORM_TOKEN_IDENTITY_SOURCE } from '../../lib/gateway-authorizer';
 import { synthesizeEnvironment } from '../../lib/synthesize-environment';
+import { nagReport } from './support/nag-report';
 
 // Keep aws-cdk-lib's caches and the cloud assemblies out of the real home.
 const home = mkdtempSync(join(tmpdir(), 'kinto-cdk-home-'));
@@ -72,31 +73,7 @@ const logicalIdOf = (s: Synth, path: string): string => {
 };
 const routeKeys = (s: Synth): unknown[] => ofType(s, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!.RouteKey);
 
-/** cdk-nag AwsSolutions over the app: unacknowledged findings, and acknowledgements with no finding under them. */
-function nag(s: Synth): { findings: string[]; stale: string[]; acknowledgements: { where: string; id: string; reason: string }[] } {
-  const findings = new AwsSolutionsChecks(s.app)
-    .validateScope(s.app)
-    .violations.map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}: ${v.description}`);
-  const acknowledgements: { where: string; id: string; reason: string }[] = [];
-  for (const c of s.app.node.findAll()) {
-    for (const entry of c.node.metadata) {
-      if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
-      for (const [key, reason] of Object.entries(entry.data as Record<string, string>)) {
-        const id = key.replace(/^annotation::/i, '');
-        if (id.startsWith('AwsSolutions-')) acknowledgements.push({ where: c.node.path, id, reason });
-      }
-    }
-  }
-  const raw = new AwsSolutionsChecks(s.app);
-  (raw as unknown as { isAcknowledged: () => boolean }).isAcknowledged = () => false;
-  const all = raw
-    .validateScope(s.app)
-    .violations.flatMap((v) => v.violatingResources.map((r) => ({ rule: v.ruleName, path: r.constructPath ?? '' })));
-  const stale = acknowledgements
-    .filter(({ where, id }) => !all.some((f) => f.rule === id && (f.path === where || f.path.startsWith(`${where}/`))))
-    .map((a) => `${a.where} ${a.id}`);
-  return { findings, stale, acknowledgements };
-}
+const nag = (s: Synth) => nagReport(s.app);
 
 function expectNagClean(s: Synth): void {
   const { findings, stale, acknowledgements } = nag(s);

@@ -11,6 +11,7 @@ import { ErrorNote } from './error-note';
 import { useAction } from './use-action';
 import { useDeploymentFollow } from './use-deployment-follow';
 import { useLoad } from './use-load';
+import { useReleases } from './use-releases';
 
 export interface TagDeployProps {
   readonly project: string;
@@ -40,11 +41,7 @@ export function TagDeployDialog({ project, environments, env: initialEnv, releas
   const action = useAction();
   const live = useDeploymentFollow();
   const id = useId();
-  const releases = useLoad(
-    async (signal) =>
-      unwrap(await api.GET('/v1/projects/{project}/releases', { params: { path: { project }, query: { limit: '1000' } }, signal })).data,
-    [project],
-  );
+  const releases = useReleases(project);
   useEffect(() => {
     if (releases.data && !version) setVersion(nextRevision(releases.data.map((r) => r.version)));
     if (releases.data && !release && releases.data[0]) setRelease(releases.data[0].version);

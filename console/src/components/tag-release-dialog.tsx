@@ -8,6 +8,7 @@ import { ErrorNote } from './error-note';
 import { shortCommit } from './time';
 import { useAction } from './use-action';
 import { useLoad } from './use-load';
+import { useReleases } from './use-releases';
 
 /**
  * Tag a release without deploying it: every block frozen with its newest successful build, or
@@ -28,11 +29,7 @@ export function TagReleaseDialog({
   const [pinned, setPinned] = useState<Record<string, string>>({});
   const action = useAction();
   const id = useId();
-  const releases = useLoad(
-    async (signal) =>
-      unwrap(await api.GET('/v1/projects/{project}/releases', { params: { path: { project }, query: { limit: '1000' } }, signal })).data,
-    [project],
-  );
+  const releases = useReleases(project);
   useEffect(() => {
     if (releases.data && !version) setVersion(nextRevision(releases.data.map((r) => r.version)));
   }, [releases.data]);

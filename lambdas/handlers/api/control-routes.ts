@@ -30,7 +30,8 @@ import {
   projectSchema,
   releaseSchema,
 } from './view-schemas';
-import { blockConfigView, blockView, buildLogView, buildView, deletionView, environmentView, projectView, releaseView } from './views';
+import { blockConfigView, blockView, buildView, deletionView, environmentView, projectView, releaseView } from './views';
+import { logChunkResponse, logOffset } from './log-chunk';
 
 /** The control API, in the order of the workflow: projects, blocks, builds, environments, config, releases (deployments and jobs: deployment-routes.ts). */
 export function controlRoutes(openApi: () => unknown): Route[] {
@@ -191,21 +192,8 @@ export function controlRoutes(openApi: () => unknown): Route[] {
       status: 200,
       query: ['offset'],
       handle: async ({ ctx, params, query }) => {
-        const offset = query.offset === undefined ? 0 : Number(query.offset);
-        if (!Number.isSafeInteger(offset) || offset < 0)
-          throw badRequest('INVALID_QUERY', 'Use ?offset=<kinto-log-next-offset of the previous read>.');
-        const { build, log } = await readBuildLog(ctx, params.project, params.block, params.build, offset);
-        return {
-          statusCode: 200,
-          headers: {
-            'content-type': 'text/plain; charset=utf-8',
-            'cache-control': 'no-store',
-            'x-content-type-options': 'nosniff',
-            'kinto-build-status': build.status,
-            'kinto-log-next-offset': String(log.nextOffset),
-          },
-          body: buildLogView(log.text),
-        };
+        const { build, log } = await readBuildLog(ctx, params.project, params.block, params.build, logOffset(query));
+        return logChunkResponse(log.text, log.nextOffset, { 'kinto-build-status': build.status });
       },
     }),
 

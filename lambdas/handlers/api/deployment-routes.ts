@@ -7,8 +7,9 @@ import { deployInput, promoteInput } from '../../core/request-schemas';
 import { jsonResponse } from '../http/response';
 import { ENV, listOptions, ok, page, route, type Route } from './routes';
 import { z } from 'zod';
-import { buildLogView, deploymentView, jobRunView } from './views';
+import { deploymentView, jobRunView } from './views';
 import { comparisonSchema, deploymentSchema, jobRunSchema, jobSchema } from './view-schemas';
+import { logChunkResponse, logOffset } from './log-chunk';
 
 const accepted = (data: unknown) => jsonResponse(202, { data });
 
@@ -133,21 +134,8 @@ export function deploymentRoutes(): Route[] {
       status: 200,
       query: ['offset'],
       handle: async ({ ctx, params, query }) => {
-        const offset = query.offset === undefined ? 0 : Number(query.offset);
-        if (!Number.isSafeInteger(offset) || offset < 0)
-          throw badRequest('INVALID_QUERY', 'Use ?offset=<kinto-log-next-offset of the previous read>.');
-        const { run, log } = await readJobRunLog(ctx, params.project, params.env, params.block, params.run, offset);
-        return {
-          statusCode: 200,
-          headers: {
-            'content-type': 'text/plain; charset=utf-8',
-            'cache-control': 'no-store',
-            'x-content-type-options': 'nosniff',
-            'kinto-run-status': run.status,
-            'kinto-log-next-offset': String(log.nextOffset),
-          },
-          body: buildLogView(log.text),
-        };
+        const { run, log } = await readJobRunLog(ctx, params.project, params.env, params.block, params.run, logOffset(query));
+        return logChunkResponse(log.text, log.nextOffset, { 'kinto-run-status': run.status });
       },
     }),
   ];

@@ -9,6 +9,7 @@ import type { RoutedBlock } from '../../adapters/local/runtime/local-runtime';
 import { INTERNAL_PREFIX, type GatewayOptions, type GuardDecision } from './gateway';
 import { RequestFacts } from './gateway-exchange';
 import { notServing, unroutable, type Refusal } from './gateway-refusals';
+import { forwardHeaders } from './forward-headers';
 
 /** What an upgrade goes through: the gateway's runtime, guard, internal entry and access log. */
 export type UpgradeOptions = Pick<GatewayOptions, 'runtime' | 'guard' | 'internalKey' | 'onAccess'> & {
@@ -25,18 +26,6 @@ export interface UpgradeGateway {
   close(): void;
 }
 
-/** Headers of one hop only; the upgrade's own `connection`/`upgrade` pair is written anew. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-]);
 /** The longest answer head a block may send to an upgrade. */
 const MAX_HEAD_BYTES = 64 * 1024;
 
@@ -250,19 +239,10 @@ function requestHead(
   const url = req.url ?? '/';
   const query = url.indexOf('?');
   const lines = [`${req.method ?? 'GET'} ${query < 0 ? blockPath : blockPath + url.slice(query)} HTTP/1.1`];
-  const inbound = req.headers;
-  lines.push(`host: ${inbound.host ?? 'localhost'}`, 'connection: Upgrade', `upgrade: ${String(inbound.upgrade ?? 'websocket')}`);
-  for (const name in inbound) {
-    if (HOP_BY_HOP.has(name) || name.startsWith('kinto-') || name.startsWith('x-forwarded-')) continue;
-    if (stripAuthorization && name === 'authorization') continue;
-    const value = inbound[name];
-    if (value === undefined) continue;
-    for (const v of typeof value === 'string' ? [value] : value) lines.push(`${name}: ${v}`);
-  }
-  lines.push(`kinto-request-id: ${requestId}`);
-  if (clientId) lines.push(`kinto-client-id: ${clientId}`);
-  lines.push(`x-forwarded-for: ${req.socket.remoteAddress ?? ''}`, 'x-forwarded-proto: http');
-  if (inbound.host) lines.push(`x-forwarded-host: ${inbound.host}`);
+  // The upgrade's own `connection`/`upgrade` pair is written anew; the rest as for any request.
+  lines.push(`host: ${req.headers.host ?? 'localhost'}`, 'connection: Upgrade', `upgrade: ${String(req.headers.upgrade ?? 'websocket')}`);
+  const headers = forwardHeaders(req, requestId, clientId, stripAuthorization);
+  for (let i = 0; i < headers.length; i += 2) lines.push(`${headers[i]}: ${headers[i + 1]}`);
   return lines;
 }
 

@@ -9,6 +9,7 @@ import { Exchange, RequestFacts, type Exchanged } from './gateway-exchange';
 import { notServing, unroutable } from './gateway-refusals';
 import type { ActiveEnvironment, LocalRuntime, RoutedBlock } from '../../adapters/local/runtime/local-runtime';
 import type { StaticSite } from '../../adapters/local/runtime/static-site';
+import { forwardHeaders } from './forward-headers';
 
 /** What the gateway's guard decides for a request (tokens, visibility, basic auth). */
 export type GuardDecision =
@@ -52,20 +53,6 @@ export interface GatewayOptions {
 
 /** Path prefix of an environment's internal entry; `_` never starts a block name. */
 export const INTERNAL_PREFIX = '/_internal/';
-
-/** Request headers that belong to one hop only, and so are never forwarded. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-  'expect',
-]);
 
 /**
  * The local gateway: `/gw/<env id>/<block>/<path>` -> the block of the environment's running
@@ -182,7 +169,7 @@ export function createGateway(options: GatewayOptions) {
       {
         path: query < 0 ? ex.blockPath : ex.blockPath + url.slice(query),
         method: ex.method,
-        headers: forwardHeaders(ex),
+        headers: forwardHeaders(ex.req, ex.requestId, ex.clientId, ex.stripAuthorization),
         body: hasBody ? req : null,
       },
       ex,
@@ -263,26 +250,6 @@ export function createGateway(options: GatewayOptions) {
   }
 
   return { handle, close: () => undefined };
-}
-
-/** Headers for the block: the caller's, minus hop-by-hop and every `kinto-*`, plus the platform's. */
-function forwardHeaders(ex: Exchange): string[] {
-  // A flat [name, value, ...] list: undici takes it as it is (no entries of an object to walk).
-  const inbound = ex.req.headers;
-  const out: string[] = [];
-  for (const name in inbound) {
-    if (HOP_BY_HOP.has(name) || name.startsWith('kinto-') || name.startsWith('x-forwarded-')) continue;
-    if (ex.stripAuthorization && name === 'authorization') continue;
-    const value = inbound[name];
-    if (value === undefined) continue;
-    if (typeof value === 'string') out.push(name, value);
-    else for (const v of value) out.push(name, v);
-  }
-  out.push('kinto-request-id', ex.requestId);
-  if (ex.clientId) out.push('kinto-client-id', ex.clientId);
-  out.push('x-forwarded-for', ex.req.socket.remoteAddress ?? '', 'x-forwarded-proto', 'http');
-  if (inbound.host) out.push('x-forwarded-host', inbound.host);
-  return out;
 }
 
 function fail(res: ServerResponse, requestId: string, e: unknown): void {
