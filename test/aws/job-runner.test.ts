@@ -132,6 +132,11 @@ describe('Program: job-runner (the Lambda custom runtime of job images)', () => 
     runner.stderr!.setEncoding('utf8').on('data', (text: string) => (output += text));
     return runner;
   };
+  /** Waits (at most 2 s) for the runner's note of how a run ended: its answer can reach the test before its last lines do. */
+  const settled = async (runId: string) => {
+    const end = new RegExp(`^\\[${runId}\\] \\[kinto\\] (exit code|ended by|stopped at)`, 'm');
+    for (let i = 0; i < 100 && !end.test(output); i++) await new Promise((r) => setTimeout(r, 20));
+  };
   /** The lines the runner wrote for one run, without their prefix (what the deployer's log reader shows). */
   const linesOf = (runId: string) =>
     output
@@ -145,6 +150,7 @@ describe('Program: job-runner (the Lambda custom runtime of job images)', () => 
       startRunner({ KINTO_START_COMMAND: 'echo "migrating $DATABASE"; echo "a warning" >&2; exit 0', DATABASE: 'shop' });
 
       const answer = await api.invoke({ runId: 'run-ok-1', trigger: 'pre-deploy' });
+      await settled('run-ok-1');
 
       expect(answer).toMatchObject({ route: 'response', body: { exitCode: 0 } });
       expect(answer.body).not.toHaveProperty('timedOut');
@@ -159,6 +165,7 @@ describe('Program: job-runner (the Lambda custom runtime of job images)', () => 
       startRunner({ KINTO_START_COMMAND: 'echo "no such table" >&2; exit 3' });
 
       const answer = await api.invoke({ runId: 'run-fail-1', trigger: 'post-deploy' });
+      await settled('run-fail-1');
 
       expect(answer).toMatchObject({ route: 'response', body: { exitCode: 3 } });
       expect(jobLines('run-fail-1')).toEqual(['no such table']);
@@ -175,6 +182,7 @@ describe('Program: job-runner (the Lambda custom runtime of job images)', () => 
       startRunner({ KINTO_JOB_COMMAND: JSON.stringify([process.execPath, '-e', script]) });
 
       const answer = await api.invoke({ runId: 'run-lines', trigger: 'manual' });
+      await settled('run-lines');
 
       expect(answer.body).toEqual({ exitCode: 0 });
       const lines = jobLines('run-lines');
@@ -193,6 +201,7 @@ describe('Program: job-runner (the Lambda custom runtime of job images)', () => 
       startRunner({ KINTO_JOB_COMMAND: JSON.stringify([process.execPath, '-e', script]) });
 
       const answer = await api.invoke({ runId: 'run-long', trigger: 'manual' });
+      await settled('run-long');
 
       expect(answer.body).toEqual({ exitCode: 0 });
       const written = output.split('\n').filter((l) => l.startsWith('[run-long] é'));
@@ -211,6 +220,7 @@ describe('Program: job-runner (the Lambda custom runtime of job images)', () => 
       const deadline = Date.now() + 3000;
 
       const answer = await api.invoke({ runId: 'run-slow', trigger: 'cron' }, deadline);
+      await settled('run-slow');
 
       expect(answer).toMatchObject({ route: 'response', body: { exitCode: 143, timedOut: true } });
       expect(answer.at).toBeLessThan(deadline);
@@ -228,6 +238,7 @@ describe('Program: job-runner (the Lambda custom runtime of job images)', () => 
       const deadline = Date.now() + 3000;
 
       const answer = await api.invoke({ runId: 'run-stubborn', trigger: 'cron' }, deadline);
+      await settled('run-stubborn');
 
       expect(answer).toMatchObject({ route: 'response', body: { exitCode: null, timedOut: true } });
       expect(answer.at).toBeLessThan(deadline);
@@ -247,6 +258,7 @@ describe('Program: job-runner (the Lambda custom runtime of job images)', () => 
       });
 
       const answer = await api.invoke({ runId: 'run-argv', trigger: 'manual' });
+      await settled('run-argv');
 
       expect(answer.body).toEqual({ exitCode: 0 });
       expect(jobLines('run-argv').map((l) => JSON.parse(l))).toEqual([{ argv: args, api: null, greeting: 'hi' }]);
@@ -271,7 +283,9 @@ describe('Program: job-runner (the Lambda custom runtime of job images)', () => 
       startRunner({ KINTO_START_COMMAND: 'echo "run at $(date +%s%N)"; exit "${EXIT_WITH:-0}"', EXIT_WITH: '7' });
 
       const first = await api.invoke({ runId: 'run-a', trigger: 'cron' });
+      await settled('run-a');
       const second = await api.invoke({ runId: 'run-b', trigger: 'manual' });
+      await settled('run-b');
 
       expect(first.body).toEqual({ exitCode: 7 });
       expect(second.body).toEqual({ exitCode: 7 });
@@ -289,6 +303,7 @@ describe('Program: job-runner (the Lambda custom runtime of job images)', () => 
       const badRunId = await api.invoke({ runId: 'a b"', trigger: 'cron' });
       const badTrigger = await api.invoke({ runId: 'run-x', trigger: 'sometimes' });
       const good = await api.invoke({ runId: 'run-after', trigger: 'cron' });
+      await settled('run-after');
 
       for (const answer of [notJson, noRunId, badRunId, badTrigger]) {
         expect(answer.route).toBe('error');
