@@ -141,7 +141,11 @@ describe('Killing the platform (SIGKILL) mid-build and mid-deploy', () => {
       const env = (await p.api('GET', '/v1/projects/crash/environments/dev')).body.data;
       const build = (await p.api('GET', `/v1/projects/crash/blocks/api/builds/${buildId}`)).body.data;
       // The deployment runs in the background: its pre-deploy job starts after the prepare steps.
-      const jobRunning = spawnSync('pgrep', ['-f', 'slow-job.js']).stdout.toString().trim() !== '';
+      // Its own process, not the sandbox still being set up around it (bwrap, setpriv).
+      const jobRunning = spawnSync('ps', ['-eo', 'args'])
+        .stdout.toString()
+        .split('\n')
+        .some((l) => l.includes('slow-job.js') && !/^\S*(bwrap|setpriv) /.test(l));
       return env.deploying && build.status === 'running' && jobRunning;
     }, 15_000);
     const blockPids = hostPids({ KINTO_GATEWAY_URL: gw, KINTO_BLOCK: 'api' });
