@@ -195,12 +195,17 @@ describe('Logs and metrics on the local platform (end to end)', () => {
 
   it('cuts a line over 256 KB into pieces of at most 256 KB, none lost, none truncated', async () => {
     await (await fetch(`${gw}/api/long`)).arrayBuffer();
-    await kinto.logFeed!.flush();
-    const lines = (await kinto.api('GET', `${ENV}/blocks/api/logs?q=${encodeURIComponent('é')}`)).body.data.reverse() as {
-      text: string;
-      truncated?: boolean;
-    }[];
-    const pieces = lines.filter((l) => /é/.test(l.text));
+    // The block's answer can reach the test before the platform has read all 700 KB of its stdout.
+    let pieces: { text: string; truncated?: boolean }[] = [];
+    await waitFor(async () => {
+      await kinto.logFeed!.flush();
+      const lines = (await kinto.api('GET', `${ENV}/blocks/api/logs?q=${encodeURIComponent('é')}`)).body.data.reverse() as {
+        text: string;
+        truncated?: boolean;
+      }[];
+      pieces = lines.filter((l) => /é/.test(l.text));
+      return pieces.some((p) => p.text.endsWith('END'));
+    }, 5000);
     expect(pieces.length).toBe(3);
     for (const p of pieces) {
       expect(p.truncated).toBeUndefined();
