@@ -62,7 +62,14 @@ describe('Logs and metrics on the local platform (end to end)', () => {
       // The index orders by time (ms), then by id: calls a millisecond apart keep their order.
       await new Promise((r) => setTimeout(r, 2));
     }
-    await kinto.logFeed!.flush();
+    // Answers can reach the test before the platform has read the block's last lines (stdout and stderr).
+    const last = calls[N - 1];
+    await waitFor(async () => {
+      await kinto.logFeed!.flush();
+      const { body } = await kinto.api('GET', `${ENV}/requests/${last.id}`);
+      const logs = await kinto.api('GET', `${ENV}/blocks/api/logs?q=stderr%20line%20for&limit=1000`);
+      return body.data?.consoleLines?.length === 2 && logs.body.data.length === N;
+    }, 5000);
   });
   afterAll(() => kinto.stop());
 
@@ -126,8 +133,11 @@ describe('Logs and metrics on the local platform (end to end)', () => {
 
   it('keeps console lines naming an unknown request, for when it arrives', async () => {
     await (await fetch(`${gw}/api/orphan`)).arrayBuffer();
-    await kinto.logFeed!.flush();
-    const { status, body } = await kinto.api('GET', `${ENV}/requests/orphan-123`);
+    const { status, body } = await waitFor(async () => {
+      await kinto.logFeed!.flush();
+      const answer = await kinto.api('GET', `${ENV}/requests/orphan-123`);
+      return answer.status === 200 && answer;
+    }, 5000);
     expect(status).toBe(200);
     expect(body.data).toMatchObject({
       access: null,
