@@ -133,11 +133,13 @@ describe('Logs and metrics on the local platform (end to end)', () => {
 
   it('keeps console lines naming an unknown request, for when it arrives', async () => {
     await (await fetch(`${gw}/api/orphan`)).arrayBuffer();
-    const { status, body } = await waitFor(async () => {
+    let answer = await kinto.api('GET', `${ENV}/requests/orphan-123`);
+    await waitFor(async () => {
       await kinto.logFeed!.flush();
-      const answer = await kinto.api('GET', `${ENV}/requests/orphan-123`);
-      return answer.status === 200 && answer;
+      answer = await kinto.api('GET', `${ENV}/requests/orphan-123`);
+      return answer.status === 200;
     }, 5000);
+    const { status, body } = answer;
     expect(status).toBe(200);
     expect(body.data).toMatchObject({
       access: null,
