@@ -17,15 +17,17 @@ import type { StateTable } from './state-table';
 
 /** The Lambda runtime of job images (see buildspec.yml). */
 export const JOB_RUNNER_ENTRY = join(REPO_ROOT, 'lambdas', 'adapters', 'aws', 'job-image', 'job-runner.ts');
+/** The Lambda extension in website and microservice images (see buildspec.yml). */
+export const REQUEST_GUARD_ENTRY = join(REPO_ROOT, 'lambdas', 'adapters', 'aws', 'block-image', 'request-guard-extension.ts');
 
 /**
- * Bundles the job runner into one CommonJS file with the local esbuild (never Docker) and returns
- * its path: a folder under the system's temp folder named after the bundle's hash, so that
- * repeated synths reuse it and the asset's hash changes only with the code.
+ * Bundles a program that builds copy into images into one CommonJS file with the local esbuild
+ * (never Docker) and returns its path: a folder under the system's temp folder named after the
+ * bundle's hash, so that repeated synths reuse it and the asset's hash changes only with the code.
  */
-export function bundleJobRunner(): string {
+function bundleImageProgram(entry: string, fileName: string, banner?: string): string {
   const result = buildSync({
-    entryPoints: [JOB_RUNNER_ENTRY],
+    entryPoints: [entry],
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -34,14 +36,19 @@ export function bundleJobRunner(): string {
     write: false,
     legalComments: 'none',
     logLevel: 'warning',
+    ...(banner ? { banner: { js: banner } } : {}),
   });
   const code = result.outputFiles[0].contents;
-  const dir = join(tmpdir(), `kinto-job-runner-${createHash('sha256').update(code).digest('hex').slice(0, 16)}`);
+  const dir = join(tmpdir(), `kinto-${fileName}-${createHash('sha256').update(code).digest('hex').slice(0, 16)}`);
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'job-runner.js');
+  const file = join(dir, fileName);
   writeFileSync(file, code);
   return file;
 }
+
+export const bundleJobRunner = (): string => bundleImageProgram(JOB_RUNNER_ENTRY, 'job-runner.js');
+/** An executable file: Lambda runs each file in /opt/extensions, here with the node the build puts at /opt/kinto/node. */
+export const bundleRequestGuard = (): string => bundleImageProgram(REQUEST_GUARD_ENTRY, 'request-guard.js', '#!/opt/kinto/node');
 
 export interface BuildPipelineProps {
   /** The build-events Lambda records build progress here. */
@@ -101,6 +108,8 @@ export class BuildPipeline extends Construct {
   public readonly deadLetterQueue: sqs.Queue;
   /** The job runner (one bundled file) that builds of job blocks copy into their images. */
   public readonly jobRunner: Asset;
+  /** The request guard (one bundled file) that builds of websites and microservices add to their images. */
+  public readonly requestGuard: Asset;
 
   constructor(scope: Construct, id: string, props: BuildPipelineProps) {
     super(scope, id);
@@ -140,6 +149,7 @@ export class BuildPipeline extends Construct {
     });
 
     this.jobRunner = new Asset(this, 'JobRunner', { path: bundleJobRunner() });
+    this.requestGuard = new Asset(this, 'RequestGuard', { path: bundleRequestGuard() });
 
     this.project = new codebuild.Project(this, 'Project', {
       description:
@@ -155,6 +165,7 @@ export class BuildPipeline extends Construct {
           KINTO_BASE_IMAGE: { value: props.baseImage ?? 'public.ecr.aws/docker/library/node:22-bookworm-slim' },
           KINTO_LAMBDA_ADAPTER_IMAGE: { value: props.lambdaAdapterImage ?? 'public.ecr.aws/awsguru/aws-lambda-adapter:0.9.1' },
           KINTO_JOB_RUNNER_S3_URL: { value: this.jobRunner.s3ObjectUrl },
+          KINTO_REQUEST_GUARD_S3_URL: { value: this.requestGuard.s3ObjectUrl },
         },
       },
       timeout: buildTimeout,
@@ -163,12 +174,12 @@ export class BuildPipeline extends Construct {
       logging: { cloudWatch: { logGroup: this.buildLogs } },
     });
     this.repository.grantPullPush(this.project);
-    // This one object, not the whole assets bucket (Asset.grantRead): the build needs nothing else there.
+    // These two objects, not the whole assets bucket (Asset.grantRead): the build needs nothing else there.
     this.project.addToRolePolicy(
       new iam.PolicyStatement({
-        sid: 'ReadJobRunner',
+        sid: 'ReadImagePrograms',
         actions: ['s3:GetObject'],
-        resources: [this.jobRunner.bucket.arnForObjects(this.jobRunner.s3ObjectKey)],
+        resources: [this.jobRunner, this.requestGuard].map((a) => a.bucket.arnForObjects(a.s3ObjectKey)),
       }),
     );
 

@@ -9,6 +9,7 @@ const REPOSITORY = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/kinto-blocks';
 const COMMIT = 'c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00';
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const JOB_RUNNER_URL = 's3://cdk-assets-123456789012-eu-west-1/0f1e2d3c.js';
+const REQUEST_GUARD_URL = 's3://cdk-assets-123456789012-eu-west-1/4a5b6c7d.js';
 
 /**
  * The commands of each phase, in order (the file's own layout: `- |` blocks and one-line items).
@@ -67,10 +68,10 @@ elif [ "$1" = run ]; then
   for word in \${STUB_RUN_FAILS:-}; do for a in "$@"; do if [ "$a" = "$word" ]; then echo "exec $word: no such file or directory" >&2; exit 127; fi; done; done
 fi`,
   );
-  // aws: `s3 cp` writes a stand-in for the job runner where it was asked to.
+  // aws: `s3 cp` writes a stand-in for the program (job runner, request guard) where it was asked to.
   script(
     'aws',
-    `if [ "$1" = s3 ]; then printf '%s\\0' "$@" >> "${dir}/aws.calls"; printf '\\n' >> "${dir}/aws.calls"; echo '// job runner' > "\${@: -1}"; exit 0; fi
+    `if [ "$1" = s3 ]; then printf '%s\\0' "$@" >> "${dir}/aws.calls"; printf '\\n' >> "${dir}/aws.calls"; echo '// program' > "\${@: -1}"; exit 0; fi
 echo password`,
   );
   // git: clone copies the fixture; rev-parse answers the fixed commit.
@@ -122,6 +123,7 @@ function runBuildspec(variables: Record<string, string>, fixture: (root: string)
       KINTO_BASE_IMAGE: 'public.ecr.aws/docker/library/node:22-bookworm-slim',
       KINTO_LAMBDA_ADAPTER_IMAGE: 'public.ecr.aws/awsguru/aws-lambda-adapter:0.9.1',
       KINTO_JOB_RUNNER_S3_URL: JOB_RUNNER_URL,
+      KINTO_REQUEST_GUARD_S3_URL: REQUEST_GUARD_URL,
       KINTO_BUILD_ID: 'build0001',
       KINTO_BLOCK_ID: 'block0001',
       KINTO_BLOCK_TYPE: '',
@@ -274,6 +276,84 @@ describe('buildspec.yml', () => {
     expect(run.status).toBe(1);
     expect(run.output).toMatch(/the Dockerfile "..\/Dockerfile" does not exist in the block folder/);
   });
+  describe("websites and microservices: Kinto's request guard on top", () => {
+    const pushes = (run: Run) => run.docker.filter((c) => c[0] === 'push').map((c) => c[c.length - 1]);
+    const builds = (run: Run) => run.docker.filter((c) => c[0] === 'build');
+    const IMAGE = `${REPOSITORY}:block0001-${COMMIT}`;
+
+    it("adds the guard as a Lambda extension to a generated image, on the base image's node, between the adapter and $PORT", () => {
+      const run = runBuildspec(
+        { KINTO_BLOCK_TYPE: 'microservice', KINTO_START_COMMAND: 'node server.js', KINTO_APP_PORT: '3000' },
+        () => undefined,
+      );
+
+      expect(run.output).not.toMatch(/FAILED/);
+      expect(run.status).toBe(0);
+      expect(run.s3).toEqual([['s3', 'cp', '--quiet', REQUEST_GUARD_URL, expect.stringMatching(/\/work\/guard\/kinto-request-guard$/)]]);
+      expect(builds(run)).toHaveLength(2);
+      expect(builds(run)[0]).toContain('kinto-web');
+      expect(run.dockerfiles[0]).toContain('/opt/extensions/lambda-adapter');
+      expect(run.dockerfiles[1]).toBe(
+        [
+          'FROM kinto-web',
+          'RUN mkdir -p /opt/kinto && ln -s /usr/local/bin/node /opt/kinto/node',
+          'COPY kinto-request-guard /opt/extensions/kinto-request-guard',
+          'ENV KINTO_GUARD_PORT=7071 AWS_LWA_PORT=7071',
+          '',
+        ].join('\n'),
+      );
+      expect(run.contexts[1].sort()).toEqual(['Dockerfile', 'kinto-request-guard']);
+      expect(builds(run)[1]).toContain(IMAGE);
+      // The guard's node is tried in the built image before it is pushed.
+      expect(run.docker.find((c) => c[0] === 'run')).toEqual(['run', '--rm', '--entrypoint', '/opt/kinto/node', IMAGE, '--version']);
+      expect(pushes(run)).toEqual([`${REPOSITORY}:build-build0001`, IMAGE]);
+      expect(run.exported).toEqual({ KINTO_COMMIT: COMMIT, KINTO_IMAGE: `${REPOSITORY}@${DIGEST}` });
+    });
+
+    it("copies the base image's node into a Dockerfile website, and takes another port when the block's is 7071", () => {
+      const run = runBuildspec({ KINTO_BLOCK_TYPE: 'website', KINTO_DOCKERFILE: 'Dockerfile', KINTO_APP_PORT: '7071' }, (root) =>
+        writeFileSync(join(root, 'Dockerfile'), 'FROM nginx:1\n'),
+      );
+
+      expect(run.status).toBe(0);
+      expect(builds(run)).toHaveLength(3);
+      expect(run.dockerfiles[1]).toContain('ENV PORT=${KINTO_APP_PORT} AWS_LWA_PORT=${KINTO_APP_PORT}');
+      expect(builds(run)[1]).toContain('kinto-web');
+      expect(run.dockerfiles[2]).toBe(
+        [
+          'FROM kinto-web',
+          'COPY --from=public.ecr.aws/docker/library/node:22-bookworm-slim /usr/local/bin/node /opt/kinto/node',
+          'COPY kinto-request-guard /opt/extensions/kinto-request-guard',
+          'ENV KINTO_GUARD_PORT=7072 AWS_LWA_PORT=7072',
+          '',
+        ].join('\n'),
+      );
+      expect(pushes(run)).toEqual([`${REPOSITORY}:build-build0001`, IMAGE]);
+    });
+
+    it("goes without the guard, and says so, when the base image's node cannot run in the image (musl, e.g. alpine)", () => {
+      const run = runBuildspec(
+        { KINTO_BLOCK_TYPE: 'microservice', KINTO_DOCKERFILE: 'Dockerfile', STUB_RUN_FAILS: '/opt/kinto/node' },
+        (root) => writeFileSync(join(root, 'Dockerfile'), 'FROM python:3-alpine\n'),
+      );
+
+      expect(run.status).toBe(0);
+      expect(run.output).toMatch(/does not run in this image \(musl-based, e\.g\. alpine\?\): it goes without Kinto's request guard/);
+      const tag = run.docker.find((c) => c[0] === 'tag' && c[1] === 'kinto-web');
+      expect(tag).toEqual(['tag', 'kinto-web', IMAGE]);
+      expect(run.docker.indexOf(tag!)).toBeLessThan(run.docker.findIndex((c) => c[0] === 'push'));
+      expect(pushes(run)).toEqual([`${REPOSITORY}:build-build0001`, IMAGE]);
+    });
+
+    it('adds no guard to custom services (Fargate: no Lambda, no adapter traffic)', () => {
+      const run = runBuildspec({ KINTO_BLOCK_TYPE: 'custom-service', KINTO_START_COMMAND: 'redis-server --port $PORT' }, () => undefined);
+      expect(run.status).toBe(0);
+      expect(run.s3).toEqual([]);
+      expect(run.dockerfiles).toHaveLength(1);
+      expect(run.dockerfiles.join('\n')).not.toContain('kinto-request-guard');
+    });
+  });
+
   describe('job blocks (KINTO_BLOCK_TYPE=job)', () => {
     const JOB_RUNNER_LAYER = ['COPY job-runner.js /opt/kinto/job-runner.js'];
     const pushes = (run: Run) => run.docker.filter((c) => c[0] === 'push').map((c) => c[c.length - 1]);
@@ -381,9 +461,9 @@ describe('buildspec.yml', () => {
     it('does not fetch the job runner for other blocks', () => {
       const run = runBuildspec({ KINTO_BLOCK_TYPE: 'microservice', KINTO_START_COMMAND: 'node server.js' }, () => undefined);
       expect(run.status).toBe(0);
-      expect(run.s3).toEqual([]);
-      expect(run.dockerfiles).toHaveLength(1);
+      expect(run.s3.map((c) => c[3])).toEqual([REQUEST_GUARD_URL]);
       expect(run.dockerfiles[0]).toContain('/opt/extensions/lambda-adapter');
+      expect(run.dockerfiles.join('\n')).not.toContain('job-runner');
     });
   });
 });

@@ -36,9 +36,9 @@ describe('Construct: BuildPipeline', () => {
     rmSync(home, { recursive: true, force: true });
   });
 
-  describe('the job runner asset', () => {
+  describe('the job runner and request guard assets', () => {
     const assetHash = () => pipeline.jobRunner.assetHash;
-    const objectArn = () => ({
+    const objectArn = (hash = assetHash()) => ({
       'Fn::Join': [
         '',
         [
@@ -46,7 +46,7 @@ describe('Construct: BuildPipeline', () => {
           { Ref: 'AWS::Partition' },
           ':s3:::',
           { 'Fn::Sub': 'cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}' },
-          `/${assetHash()}.js`,
+          `/${hash}.js`,
         ],
       ],
     });
@@ -70,12 +70,34 @@ describe('Construct: BuildPipeline', () => {
       });
     });
 
-    it('is the only S3 object the project may read, and reading it is all it may do in S3', () => {
+    it('bundles the request guard as an executable extension that needs only node:http, and hands it over as KINTO_REQUEST_GUARD_S3_URL', () => {
+      const hash = pipeline.requestGuard.assetHash;
+      const code = readFileSync(join(app.outdir, `asset.${hash}.js`), 'utf8');
+      expect(code.startsWith('#!/opt/kinto/node\n')).toBe(true);
+      expect(code).toContain('/2020-01-01/extension/');
+      expect([...new Set([...code.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]))]).toEqual(['node:http']);
+      const [[, project]] = ofType('AWS::CodeBuild::Project');
+      const variables = project.Properties.Environment.EnvironmentVariables as { Name: string; Value: unknown; Type: string }[];
+      expect(variables.find((v) => v.Name === 'KINTO_REQUEST_GUARD_S3_URL')).toEqual({
+        Name: 'KINTO_REQUEST_GUARD_S3_URL',
+        Type: 'PLAINTEXT',
+        Value: { 'Fn::Sub': `s3://cdk-hnb659fds-assets-\${AWS::AccountId}-\${AWS::Region}/${hash}.js` },
+      });
+    });
+
+    it('are the only S3 objects the project may read, and reading them is all it may do in S3', () => {
       const [[roleId]] = ofType('AWS::IAM::Role').filter(([id]) => id.startsWith('BuildsProjectRole'));
       const policies = ofType('AWS::IAM::Policy').filter(([, p]) => p.Properties.Roles.some((r: { Ref?: string }) => r.Ref === roleId));
       const statements = policies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Statement[]);
       const s3 = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('s3:')));
-      expect(s3).toEqual([{ Sid: 'ReadJobRunner', Effect: 'Allow', Action: 's3:GetObject', Resource: objectArn() }]);
+      expect(s3).toEqual([
+        {
+          Sid: 'ReadImagePrograms',
+          Effect: 'Allow',
+          Action: 's3:GetObject',
+          Resource: [objectArn(), objectArn(pipeline.requestGuard.assetHash)],
+        },
+      ]);
     });
   });
 
