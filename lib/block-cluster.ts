@@ -8,6 +8,7 @@ import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import { Construct } from 'constructs';
 import { SERVICE_NAMESPACE } from '../lambdas/adapters/aws/services/service-names';
 import type { ServicePlatformRefs } from '../lambdas/adapters/aws/services/service-refs';
+import { ServiceDataFunction } from './service-data-function';
 
 export interface BlockClusterProps {
   /**
@@ -16,7 +17,7 @@ export interface BlockClusterProps {
    * @default 2
    */
   readonly maxAzs?: number;
-  /** @default logs.RetentionDays.ONE_MONTH */
+  /** Of the flow logs and the service-data function's logs. @default logs.RetentionDays.ONE_MONTH */
   readonly flowLogRetention?: logs.RetentionDays;
   /**
    * NAT gateways that give functions of environments with a custom service IPv4 egress (they
@@ -51,7 +52,9 @@ export const SUBNET_GROUPS = { tasks: 'public', functions: 'private' } as const;
  *   `<block>-<12 characters of the environment id>.kinto.internal`. Its Route 53 private hosted
  *   zone bills $0.50 a month, the one idle cost here;
  * - flow logs of rejected traffic (what a reviewer looks for; accepted traffic would bill
- *   ingestion for nothing).
+ *   ingestion for nothing);
+ * - the **service-data** function: the only mount of the file system's `/kinto` as a whole, which
+ *   names or deletes a deleted environment's folders (ServiceDataFunction).
  * Environment stacks add the rest per service (task definition, service, access point, security
  * group, Cloud Map service); everything here but storage and the hosted zone is free while idle.
  */
@@ -64,6 +67,8 @@ export class BlockCluster extends Construct {
   /** Every service task carries it; the file system's mount targets admit NFS from it alone. */
   public readonly tasksSecurityGroup: ec2.SecurityGroup;
   public readonly namespace: servicediscovery.CfnPrivateDnsNamespace;
+  /** Names or deletes a deleted environment's data on the file system (the control API invokes it). */
+  public readonly serviceData: ServiceDataFunction;
 
   constructor(scope: Construct, id: string, props: BlockClusterProps = {}) {
     super(scope, id);
@@ -153,6 +158,13 @@ export class BlockCluster extends Construct {
       }),
     });
     this.fileSystem.connections.allowDefaultPortFrom(this.tasksSecurityGroup, 'NFS from custom services');
+    // Data outlives environments' stacks (their access points are pointers): this names or deletes it.
+    this.serviceData = new ServiceDataFunction(this, 'ServiceData', {
+      vpc: this.vpc,
+      subnets: { subnetGroupName: SUBNET_GROUPS.functions },
+      fileSystem: this.fileSystem,
+      logRetention: props.flowLogRetention,
+    });
 
     // L1: the L2 namespace cannot set the SOA TTL, which bounds how long resolvers remember that a
     // sleeping service has no address (negative caching), and so how soon a woken one is found.

@@ -5,6 +5,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -50,6 +51,11 @@ export interface ControlApiProps {
   readonly logsTable?: dynamodb.ITable;
   /** Where deployments, job runs, shut-downs and deletions are handed (the API only records them). */
   readonly deployer: Pick<EnvironmentDeployer, 'stateMachine' | 'function'>;
+  /**
+   * Names, or deletes when asked, a deleted environment's custom services' data (BlockCluster).
+   * @default - deletions name no data, and refuse to delete it
+   */
+  readonly serviceData?: lambda.IFunction;
 }
 
 /**
@@ -131,6 +137,12 @@ export class ControlApi extends Construct {
         resources: [props.deployer.function.functionArn],
       }),
     );
+    if (props.serviceData) {
+      fn.addEnvironment('SERVICE_DATA_FUNCTION_NAME', props.serviceData.functionArn);
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({ sid: 'ServiceData', actions: ['lambda:InvokeFunction'], resources: [props.serviceData.functionArn] }),
+      );
+    }
     // Job runs' output, from the environments' block log groups.
     fn.addToRolePolicy(
       new iam.PolicyStatement({

@@ -518,8 +518,9 @@ export class KintoEnvironmentStack extends Stack {
 
   /**
    * A service's folder of the platform's file system, `/kinto/<envId>/<block>`, owned by and
-   * accessed as its own POSIX user; tagged with its environment and block (how the runtime finds
-   * the data an environment keeps). Deleting it deletes no data.
+   * accessed as its own POSIX user; tagged with its environment and block. It goes with the
+   * stack, the folder does not (deleting an access point deletes no data): a deleted
+   * environment's data is found and deleted by its folder (lib/service-data-function.ts).
    */
   private dataAccessPoint(scope: Construct, block: EnvironmentBlock, refs: ServicePlatformRefs): efs.CfnAccessPoint {
     const d = this.description;

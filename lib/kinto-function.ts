@@ -45,6 +45,8 @@ export interface KintoFunctionProps {
   readonly sourceMap?: boolean;
   /** @default `Kinto <id> Lambda` */
   readonly roleDescription?: string;
+  /** A function in a VPC (and with a file system): its caller grants the network-interface actions. @default - no VPC */
+  readonly network?: Pick<lambda.FunctionProps, 'vpc' | 'vpcSubnets' | 'securityGroups' | 'filesystem'>;
 }
 
 /**
@@ -95,6 +97,7 @@ export class KintoFunction extends Construct {
       logGroup: this.logGroup,
       deadLetterQueue: props.deadLetterQueue,
       retryAttempts: props.retryAttempts,
+      ...props.network,
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
       bundling: {

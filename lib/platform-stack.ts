@@ -158,6 +158,7 @@ export class KintoPlatformStack extends Stack {
       logsTable: this.logsTable.table,
       logRetention,
       deployer: this.deployer,
+      serviceData: this.blocks.serviceData.function,
     });
     this.dashboard = new PlatformDashboard(this, 'Dashboard', {
       controlApi: this.controlApi.httpApi,

@@ -13,6 +13,7 @@ import { DynamoDbStore } from '../adapters/dynamodb/dynamodb-store';
 import { secretValue } from '../adapters/aws/secret-value';
 import { secretsManagerKeys } from '../adapters/aws/secrets-manager-keys';
 import { internalKeys } from '../adapters/aws/internal-keys';
+import { ServiceDataClient } from '../adapters/aws/services/service-data-client';
 import { StepFunctionsDeployer } from '../adapters/aws/step-functions-deployer';
 import { randomIds, systemClock } from '../adapters/clock-and-ids';
 import type { CoreContext } from '../core/context';
@@ -33,6 +34,8 @@ export interface AwsApiConfig {
   /** The deployer state machine (deployments) and Lambda (job runs, shut-downs, removals). */
   readonly deployerStateMachineArn: string;
   readonly deployerFunctionName: string;
+  /** Names and deletes deleted environments' custom services' data on EFS (lib/service-data-function.ts). */
+  readonly serviceDataFunctionName?: string;
 }
 
 export interface AwsApiClients {
@@ -54,6 +57,7 @@ export const readAwsApiConfig = (env: NodeJS.ProcessEnv = process.env): AwsApiCo
   ...(env.LOGS_TABLE_NAME ? { logsTableName: env.LOGS_TABLE_NAME } : {}),
   deployerStateMachineArn: requiredEnv('DEPLOYER_STATE_MACHINE_ARN', env),
   deployerFunctionName: requiredEnv('DEPLOYER_FUNCTION_NAME', env),
+  ...(env.SERVICE_DATA_FUNCTION_NAME ? { serviceDataFunctionName: env.SERVICE_DATA_FUNCTION_NAME } : {}),
 });
 
 /**
@@ -62,7 +66,8 @@ export const readAwsApiConfig = (env: NodeJS.ProcessEnv = process.env): AwsApiCo
  * from Secrets Manager (client credentials), CodeBuild for builds, the logs table (when the stack
  * names one), and deployments handed to the deployer state machine (the API answers 202 at once).
  * Its runtime reads (job logs, compare) but never writes: stacks and functions change only in the
- * deployer, so shut-downs and deletions are handed to it too.
+ * deployer, so shut-downs and deletions are handed to it too. A deleted environment's custom
+ * services' data is named, or deleted when asked, by the service-data function (it mounts EFS).
  */
 export function createAwsApiHandler(config: AwsApiConfig, clients: AwsApiClients): ApiHandler {
   const logs = config.logsTableName ? new DynamoDbLogStore({ client: clients.dynamodb, tableName: config.logsTableName }) : undefined;
@@ -83,6 +88,7 @@ export function createAwsApiHandler(config: AwsApiConfig, clients: AwsApiClients
       logs: clients.logs,
       internalKey: internalKeys(keys),
       delegate: (request) => deployer.invoke(request),
+      ...(config.serviceDataFunctionName ? { serviceData: new ServiceDataClient(clients.lambda, config.serviceDataFunctionName) } : {}),
     }),
     deployer,
     builder: new CodeBuildBuilder({

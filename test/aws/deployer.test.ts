@@ -24,7 +24,9 @@ import { functionNameOf, stackNameOf } from '../../lambdas/adapters/aws/runtime/
 import { createAwsApiHandler } from '../../lambdas/handlers/api';
 import { createBuildEventsHandler } from '../../lambdas/handlers/build-events';
 import { createDeployerHandler, type DeployerConfig } from '../../lambdas/handlers/deployer';
-import { API_ENDPOINT, fakeAws, type FakeAws } from '../support/fake-aws';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { API_ENDPOINT, FILE_SYSTEM_ID, fakeAws, SERVICE_DATA_FUNCTION, type FakeAws } from '../support/fake-aws';
 import { startTestStore } from '../support/dynalite-store';
 
 /**
@@ -153,6 +155,7 @@ describe('Deployer on AWS (SDK boundary)', () => {
         buildLogGroupName: '/kinto/builds',
         deployerStateMachineArn: STATE_MACHINE,
         deployerFunctionName: DEPLOYER,
+        serviceDataFunctionName: SERVICE_DATA_FUNCTION,
       },
       {
         dynamodb: store.dynamo.client,
@@ -176,6 +179,19 @@ describe('Deployer on AWS (SDK boundary)', () => {
         logIndexerFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:Kinto-LogIndexer',
         imageRepositoryArn: 'arn:aws:ecr:eu-west-1:123456789012:repository/kinto-blocks',
         permissionsBoundaryArn: 'arn:aws:iam::123456789012:policy/Kinto-eu-west-1-environment-boundary',
+        services: {
+          clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/Kinto-BlocksCluster',
+          clusterName: 'Kinto-BlocksCluster',
+          vpcId: 'vpc-0123456789abcdef0',
+          taskSubnetIds: ['subnet-0a1b2c3d4e5f60001'],
+          functionSubnetIds: ['subnet-0a1b2c3d4e5f60003'],
+          tasksSecurityGroupId: 'sg-0a1b2c3d4e5f60005',
+          fileSystemId: FILE_SYSTEM_ID,
+          fileSystemArn: `arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/${FILE_SYSTEM_ID}`,
+          namespaceId: 'ns-abcdefghijklmnop',
+          namespaceArn: 'arn:aws:servicediscovery:eu-west-1:123456789012:namespace/ns-abcdefghijklmnop',
+          wakerFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:Kinto-ServiceWaker',
+        },
       },
     };
     deployer = createDeployerHandler(
@@ -392,12 +408,16 @@ describe('Deployer on AWS (SDK boundary)', () => {
 
     it('delete: the control API hands the stack to the deployer, which deletes it', async () => {
       aws.reset();
+      // No custom service, no data: 204, once the service-data function found no folder.
       expect((await call('DELETE', '/v1/projects/shop/environments/dev', { confirm: 'dev' })).status).toBe(204);
-      expect(aws.lambda).toHaveReceivedCommandWith(InvokeCommand, {
-        FunctionName: DEPLOYER,
-        InvocationType: 'Event',
-        Payload: Buffer.from(JSON.stringify({ kind: 'remove', envId })),
-      });
+      expect(aws.lambda.commandCalls(InvokeCommand).map((c) => c.args[0].input)).toEqual([
+        { FunctionName: DEPLOYER, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify({ kind: 'remove', envId })) },
+        {
+          FunctionName: SERVICE_DATA_FUNCTION,
+          InvocationType: 'RequestResponse',
+          Payload: Buffer.from(JSON.stringify({ action: 'list', envId })),
+        },
+      ]);
       await deployer({ kind: 'remove', envId }, { invokedFunctionArn: DEPLOYER });
       expect(aws.cloudformation).toHaveReceivedCommandWith(DeleteStackCommand, {
         StackName: stackNameOf(envId),
@@ -410,6 +430,106 @@ describe('Deployer on AWS (SDK boundary)', () => {
       aws.reset();
       await deployer({ kind: 'remove', envId }, { invokedFunctionArn: DEPLOYER });
       expect(aws.cloudformation).toHaveReceivedCommandTimes(DeleteStackCommand, 0);
+    });
+  });
+
+  describe("custom services' data when an environment is deleted", () => {
+    const dataCall = (action: 'list' | 'delete', envId: string) => ({
+      FunctionName: SERVICE_DATA_FUNCTION,
+      InvocationType: 'RequestResponse',
+      Payload: Buffer.from(JSON.stringify({ action, envId })),
+    });
+    const location = (envId: string, block: string) => `efs://${FILE_SYSTEM_ID}/kinto/${envId}/${block}`;
+    const removeStack = async (envId: string) => {
+      await deployer({ kind: 'remove', envId }, { invokedFunctionArn: DEPLOYER });
+      await aws.clients.cloudformation
+        .send(new (await import('@aws-sdk/client-cloudformation')).DescribeStacksCommand({ StackName: stackNameOf(envId) }))
+        .catch(() => undefined);
+      expect(aws.stacks.has(stackNameOf(envId))).toBe(false);
+    };
+    /** An environment of project `store` running a release with a custom service `cache` (its stack made its folder on EFS). */
+    const withService = async (env: string) => {
+      const envId = (await call('POST', '/v1/projects/store/environments', { name: env })).body.data.id as string;
+      expect(await deploy('store', env, { release: '1.0.0' })).toMatchObject({ status: 'succeeded' });
+      const template = JSON.stringify(aws.stacks.get(stackNameOf(envId))!.template);
+      expect(template).toContain('AWS::EFS::AccessPoint');
+      expect(readdirSync(join(aws.efs, envId, 'cache'))).toEqual(['dump.rdb']);
+      return envId;
+    };
+
+    beforeAll(async () => {
+      expect((await call('POST', '/v1/projects', { name: 'store' })).status).toBe(201);
+      const source = { repo: 'https://github.com/acme/store.git' };
+      for (const b of [
+        { name: 'api', type: 'microservice', source, build: { startCommand: 'node api.js' } },
+        { name: 'cache', type: 'custom-service', source, build: { startCommand: 'redis-server' } },
+      ]) {
+        expect((await call('POST', '/v1/projects/store/blocks', b)).status).toBe(201);
+        await build('store', b.name);
+      }
+      expect((await call('POST', '/v1/projects/store/releases', { version: '1.0.0' })).status).toBe(201);
+    });
+
+    it('kept by default: 200 names it (EFS location); deleting the stack leaves the folder', async () => {
+      const envId = await withService('dev');
+      aws.reset();
+      const res = await call('DELETE', '/v1/projects/store/environments/dev', { confirm: 'dev' });
+      expect(res.status).toBe(200);
+      expect(res.body.data).toEqual({
+        keptData: [{ environment: 'dev', block: 'cache', location: location(envId, 'cache') }],
+        deletedData: [],
+        message: expect.stringContaining(`dev/cache (${location(envId, 'cache')})`),
+      });
+      expect(res.body.data.message).toContain('{"confirm": "dev", "deleteData": true}');
+      // The stack goes to the deployer; the data is only listed (nothing written on EFS).
+      expect(aws.lambda.commandCalls(InvokeCommand).map((c) => c.args[0].input)).toEqual([
+        { FunctionName: DEPLOYER, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify({ kind: 'remove', envId })) },
+        dataCall('list', envId),
+      ]);
+      await removeStack(envId);
+      expect(readdirSync(join(aws.efs, envId, 'cache'))).toEqual(['dump.rdb']);
+    });
+
+    it('deleted when asked: 200 names what was deleted, and the folder is gone', async () => {
+      const envId = await withService('qa');
+      aws.reset();
+      const res = await call('DELETE', '/v1/projects/store/environments/qa', { confirm: 'qa', deleteData: true });
+      expect(res.status).toBe(200);
+      expect(res.body.data).toEqual({
+        keptData: [],
+        deletedData: [{ environment: 'qa', block: 'cache', location: location(envId, 'cache') }],
+        message: `Deleted, with the data of its custom services: qa/cache (${location(envId, 'cache')}).`,
+      });
+      expect(aws.lambda.commandCalls(InvokeCommand).map((c) => c.args[0].input)).toEqual([
+        { FunctionName: DEPLOYER, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify({ kind: 'remove', envId })) },
+        dataCall('delete', envId),
+      ]);
+      expect(existsSync(join(aws.efs, envId))).toBe(false);
+      await removeStack(envId);
+      expect(existsSync(join(aws.efs, envId))).toBe(false);
+    });
+
+    it('a deletion of the data that fails is an error naming the folder, never a success', async () => {
+      const envId = await withService('stage');
+      aws.reset();
+      aws.faults.serviceData = 'Task timed out after 25.03 seconds';
+      const res = await call('DELETE', '/v1/projects/store/environments/stage', { confirm: 'stage', deleteData: true });
+      expect(res.status).toBe(502);
+      expect(res.body.error.code).toBe('SERVICE_DATA_FAILED');
+      expect(res.body.error.message).toContain('Task timed out after 25.03 seconds');
+      expect(res.body.error.message).toContain(`/kinto/${envId}/`);
+      expect(res.body.error.message).toContain('delete it by hand');
+      expect(readdirSync(join(aws.efs, envId, 'cache'))).toEqual(['dump.rdb']);
+    });
+
+    it('a project: the data of each of its environments, kept or deleted as asked', async () => {
+      const envId = await withService('prod');
+      aws.reset();
+      const res = await call('DELETE', '/v1/projects/store', { confirm: 'store', deleteData: true });
+      expect(res.status).toBe(200);
+      expect(res.body.data.deletedData).toEqual([{ environment: 'prod', block: 'cache', location: location(envId, 'cache') }]);
+      expect(aws.lambda).toHaveReceivedCommandWith(InvokeCommand, dataCall('delete', envId));
+      expect(existsSync(join(aws.efs, envId))).toBe(false);
     });
   });
 

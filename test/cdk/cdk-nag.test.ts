@@ -59,6 +59,8 @@ const REVIEWED_ACKNOWLEDGEMENTS = [
   'Kinto/ServiceWaker/Waker/Role AwsSolutions-IAM5[Resource::*]',
   'Kinto/ServiceWaker/Waker/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service/<BlocksCluster71D8C8CF>/kinto-????????????-*]',
   'Kinto/ServiceWaker/Waker/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/<ServiceWakerReaperSchedules4D80E051>/*]',
+  // Deleted environments' data (issue: deleting an environment never deletes data silently): a function in the VPC.
+  'Kinto/Blocks/ServiceData/Lambda/Role AwsSolutions-IAM5[Resource::*]',
 ];
 
 function acknowledgements(platform: SynthesizedPlatform): { where: string; id: string; reason: string }[] {

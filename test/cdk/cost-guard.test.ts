@@ -43,6 +43,8 @@ const FREE_WHEN_IDLE: Record<string, string> = {
   'AWS::EC2::SecurityGroupIngress': 'no charge',
   'AWS::EFS::FileSystem': "per GB stored (elastic throughput: per GB read and written); custom services' data",
   'AWS::EFS::MountTarget': 'no charge',
+  'AWS::EFS::AccessPoint': 'no charge (the service-data function mounts /kinto through it)',
+  'AWS::EC2::SecurityGroupEgress': 'no charge',
   'AWS::Scheduler::ScheduleGroup': 'no charge (reaper schedules exist only while a custom service is awake)',
   'AWS::ServiceDiscovery::PrivateDnsNamespace': 'BILLS WHILE IDLE: its Route 53 private hosted zone, $0.50/month',
   'AWS::ECS::Cluster': 'no charge (Container Insights off)',

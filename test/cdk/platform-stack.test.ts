@@ -133,6 +133,7 @@ describe('Stack: KintoPlatformStack', () => {
           'LOGS_TABLE_NAME',
           'NODE_OPTIONS',
           'PLATFORM_KEY_SECRET_ARN',
+          'SERVICE_DATA_FUNCTION_NAME',
           'STATE_TABLE_NAME',
         ].sort(),
       );
@@ -197,6 +198,12 @@ describe('Stack: KintoPlatformStack', () => {
           Effect: 'Allow',
           Action: 'lambda:InvokeFunction',
           Resource: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'DeployerLambdaFunction'), 'Arn'] },
+        },
+        {
+          Sid: 'ServiceData',
+          Effect: 'Allow',
+          Action: 'lambda:InvokeFunction',
+          Resource: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'BlocksServiceDataLambdaFunction'), 'Arn'] },
         },
         {
           Sid: 'ReadJobOutput',
@@ -408,7 +415,7 @@ describe('Stack: KintoPlatformStack', () => {
       ]);
       // No statement allows anyone: mounts need the task role's own grant (IAM authorization).
       expect(statements.filter((st) => st.Effect === 'Allow')).toEqual([]);
-      // A mount target in each private subnet, behind a group that admits NFS from the tasks' group alone.
+      // A mount target in each private subnet, behind a group that admits NFS from the tasks' group and the service-data function alone.
       const targets = ofType('AWS::EFS::MountTarget');
       expect(targets).toHaveLength(2);
       for (const [, t] of targets) {
@@ -424,8 +431,77 @@ describe('Stack: KintoPlatformStack', () => {
           ToPort: 2049,
           SourceSecurityGroupId: { 'Fn::GetAtt': [logicalId('AWS::EC2::SecurityGroup', 'BlocksTasksSecurityGroup'), 'GroupId'] },
         }),
+        expect.objectContaining({
+          IpProtocol: 'tcp',
+          FromPort: 2049,
+          ToPort: 2049,
+          SourceSecurityGroupId: { 'Fn::GetAtt': [logicalId('AWS::EC2::SecurityGroup', 'BlocksServiceDataSecurityGroup'), 'GroupId'] },
+        }),
       ]);
       expect(resources[dataGroup].Properties.SecurityGroupIngress).toBeUndefined();
+    });
+
+    it("names and deletes deleted environments' data with one function: /kinto as root through its own access point, NFS only, the API its only caller", () => {
+      const fsId = logicalId('AWS::EFS::FileSystem', 'BlocksData');
+      const fnId = logicalId('AWS::Lambda::Function', 'BlocksServiceDataLambdaFunction');
+      const apId = logicalId('AWS::EFS::AccessPoint', 'BlocksServiceDataAccessPoint');
+      const sgId = logicalId('AWS::EC2::SecurityGroup', 'BlocksServiceDataSecurityGroup');
+      // The stack's only access point: environments' access points are in their own stacks.
+      template.resourceCountIs('AWS::EFS::AccessPoint', 1);
+      expect(resources[apId].Properties).toEqual({
+        FileSystemId: { Ref: fsId },
+        PosixUser: { Uid: '0', Gid: '0' },
+        RootDirectory: { Path: '/kinto', CreationInfo: { OwnerUid: '0', OwnerGid: '0', Permissions: '755' } },
+        AccessPointTags: expect.any(Array),
+      });
+      const fn = resources[fnId];
+      const apArn = fn.Properties.FileSystemConfigs[0].Arn;
+      expect(apArn['Fn::Join'][1]).toEqual(expect.arrayContaining([':access-point/', { Ref: apId }]));
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Timeout: 25,
+        FileSystemConfigs: [{ Arn: apArn, LocalMountPath: '/mnt/kinto' }],
+        VpcConfig: { SecurityGroupIds: [{ 'Fn::GetAtt': [sgId, 'GroupId'] }] },
+        Environment: { Variables: { FILE_SYSTEM_ID: { Ref: fsId } } },
+      });
+      for (const subnet of fn.Properties.VpcConfig.SubnetIds) expect(subnet.Ref).toMatch(/privateSubnet/);
+      // Its group admits nothing and reaches the mount targets over NFS, nothing else.
+      const group = resources[sgId].Properties;
+      expect(group.SecurityGroupIngress).toBeUndefined();
+      // Its one egress rule is a resource of its own (CloudFormation then drops the default allow-all rule).
+      expect(group.SecurityGroupEgress).toBeUndefined();
+      const egress = ofType('AWS::EC2::SecurityGroupEgress').filter(([, r]) => r.Properties.GroupId['Fn::GetAtt']?.[0] === sgId);
+      const dataGroup = ofType('AWS::EFS::MountTarget')[0][1].Properties.SecurityGroups[0];
+      expect(egress.map(([, r]) => r.Properties)).toEqual([
+        expect.objectContaining({ IpProtocol: 'tcp', FromPort: 2049, ToPort: 2049, DestinationSecurityGroupId: dataGroup }),
+      ]);
+      const ingress = ofType('AWS::EC2::SecurityGroupIngress').filter(
+        ([, r]) =>
+          r.Properties.GroupId['Fn::GetAtt']?.[0] === dataGroup['Fn::GetAtt'][0] &&
+          r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0] === sgId,
+      );
+      expect(ingress.map(([, r]) => [r.Properties.FromPort, r.Properties.ToPort])).toEqual([[2049, 2049]]);
+      // Root access on this access point alone; network interfaces (no resource-level permissions); its logs.
+      const role = logicalId('AWS::IAM::Role', 'BlocksServiceDataLambdaRole');
+      expect(resources[role].Properties.ManagedPolicyArns).toBeUndefined();
+      const statements = policyOf(role) as Record<string, any>[];
+      expect(statements.find((st) => st.Sid === 'MountKintoFolderAsRoot')).toEqual({
+        Sid: 'MountKintoFolderAsRoot',
+        Effect: 'Allow',
+        Action: ['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite', 'elasticfilesystem:ClientRootAccess'],
+        Resource: expect.objectContaining({ 'Fn::Join': ['', expect.arrayContaining([':file-system/', { Ref: fsId }])] }),
+        Condition: { StringEquals: { 'elasticfilesystem:AccessPointArn': apArn } },
+      });
+      expect(statements.find((st) => st.Sid === 'NetworkInterfaces')).toMatchObject({
+        Resource: '*',
+        Action: expect.arrayContaining(['ec2:CreateNetworkInterface']),
+      });
+      expect(statements.map((st) => st.Sid ?? 'logs').sort()).toEqual(['MountKintoFolderAsRoot', 'NetworkInterfaces', 'logs']);
+      // No one else may mount /kinto: no other role names this access point or root access.
+      const others = ofType('AWS::IAM::Policy').filter(([, p]) => !p.Properties.Roles.some((r: { Ref?: string }) => r.Ref === role));
+      expect(JSON.stringify(others)).not.toContain(apId);
+      expect(JSON.stringify(others)).not.toContain('ClientRootAccess');
     });
 
     it('gives functions IPv4 egress through NAT gateways only when asked (natGateways), and refuses more NATs than AZs', () => {

@@ -25,6 +25,10 @@ import {
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServiceDataHandler } from '../../lambdas/handlers/service-data';
 
 /**
  * AWS at the SDK boundary, with just enough state to answer the calls the deployer makes the way
@@ -32,6 +36,10 @@ import { mockClient } from 'aws-sdk-client-mock';
  * HTTP API's endpoint made up) one DescribeStacks after it was asked; Lambda keeps functions,
  * immutable versions and aliases; S3 keeps templates; job invocations answer an exit code and log
  * their output. Every call stays recorded by aws-sdk-client-mock, so tests assert exact commands.
+ * EFS is a temporary folder standing for the file system's `/kinto`: a stack's access point makes
+ * its folder with a file in it (as a service that ran would), deleting the stack leaves it (as on
+ * AWS), and the platform's service-data function (`SERVICE_DATA_FUNCTION`) is the real handler
+ * mounted on that folder.
  */
 export interface FakeFunction {
   imageUri: string;
@@ -55,6 +63,8 @@ interface FakeStack {
 
 export const API_ID = 'a1b2c3d4e5';
 export const API_ENDPOINT = `https://${API_ID}.execute-api.eu-west-1.amazonaws.com`;
+export const FILE_SYSTEM_ID = 'fs-0a1b2c3d4e5f60006';
+export const SERVICE_DATA_FUNCTION = 'arn:aws:lambda:eu-west-1:123456789012:function:Kinto-BlocksServiceDataLambda';
 
 export function fakeAws() {
   const lambda = mockClient(LambdaClient);
@@ -69,7 +79,16 @@ export function fakeAws() {
   const logEvents: { group: string; message: string; timestamp: number }[] = [];
   const stage = { format: '' };
   /** Set to make the next stack operation fail (and roll back) with this reason, or get stuck. */
-  const faults: { stackFailure?: string; stuckInRollback?: boolean; jobExitCode?: number; throttleNext?: string } = {};
+  const faults: {
+    stackFailure?: string;
+    stuckInRollback?: boolean;
+    jobExitCode?: number;
+    throttleNext?: string;
+    /** The service-data function fails (e.g. times out) with this message. */
+    serviceData?: string;
+  } = {};
+  const efs = mkdtempSync(join(tmpdir(), 'kinto-fake-efs-'));
+  const serviceData = createServiceDataHandler({ root: efs, fileSystemId: FILE_SYSTEM_ID }, () => undefined);
 
   const notFound = (name: string) => new ResourceNotFoundException({ message: `Function not found: ${name}`, $metadata: {} });
   const fn = (name: string) => {
@@ -122,9 +141,15 @@ export function fakeAws() {
     fn(FunctionName).aliases[Name] = FunctionVersion;
     return {};
   });
-  lambda.on(InvokeCommand).callsFake(({ FunctionName, Payload, InvocationType }) => {
+  lambda.on(InvokeCommand).callsFake(async ({ FunctionName, Payload, InvocationType }) => {
     // Asynchronous invocations of the platform's own deployer are only handed over.
     if (InvocationType === 'Event') return { StatusCode: 202 };
+    if (FunctionName === SERVICE_DATA_FUNCTION) {
+      const failure = faults.serviceData;
+      faults.serviceData = undefined;
+      const answer = failure ? { errorMessage: failure } : await serviceData(JSON.parse(Buffer.from(Payload).toString('utf8')));
+      return { StatusCode: 200, ...(failure ? { FunctionError: 'Unhandled' } : {}), Payload: Buffer.from(JSON.stringify(answer)) };
+    }
     fn(FunctionName);
     const { runId } = JSON.parse(Buffer.from(Payload).toString('utf8')) as { runId: string };
     const exitCode = faults.jobExitCode ?? 0;
@@ -301,6 +326,13 @@ export function fakeAws() {
     stack.outputs = Object.fromEntries(Object.entries(stack.template.Outputs ?? {}).map(([k, o]: [string, any]) => [k, resolve(o.Value)]));
     const format = Object.values(resources).find((r: any) => r.Type === 'AWS::ApiGatewayV2::Stage')?.Properties.AccessLogSettings?.Format;
     if (format) stage.format = format;
+    // A service's folder, with what it wrote (EFS makes the folder at the first mount).
+    for (const r of Object.values(resources)) {
+      if (r.Type !== 'AWS::EFS::AccessPoint') continue;
+      const folder = join(efs, String(r.Properties.RootDirectory.Path).replace(/^\/kinto\//, ''));
+      mkdirSync(folder, { recursive: true });
+      writeFileSync(join(folder, 'dump.rdb'), 'REDIS0011');
+    }
   }
   const isOf = (stack: FakeStack, functionName: string) =>
     functionName.startsWith(`kinto-${stack.name.slice('kinto-env-'.length, 'kinto-env-'.length + 12)}-`);
@@ -326,11 +358,14 @@ export function fakeAws() {
     stage,
     faults,
     writes,
+    /** The folder standing for the file system's `/kinto`. */
+    efs,
     reset(): void {
       for (const m of [lambda, cloudformation, s3, logs, sfn, apigateway]) m.resetHistory();
     },
     restore(): void {
       for (const m of [lambda, cloudformation, s3, logs, sfn, apigateway]) m.restore();
+      rmSync(efs, { recursive: true, force: true });
     },
     clients: {
       lambda: new LambdaClient({ region: 'eu-west-1' }),

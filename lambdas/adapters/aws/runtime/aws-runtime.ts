@@ -35,8 +35,10 @@ import type {
   PlannedBlock,
   PreparedBlock,
   Runtime,
+  ServiceData,
   StepProgress,
 } from '../../../ports/runtime';
+import type { ServiceDataClient } from '../services/service-data-client';
 import {
   functionNameOf,
   LIVE_ALIAS,
@@ -66,6 +68,11 @@ export interface AwsRuntimeOptions {
   readonly stacks?: StackMaking;
   /** Hands a stop or removal to the deployer Lambda (from the control API, which cannot synthesize). */
   readonly delegate?: (request: { kind: 'stop' | 'remove'; envId: string }) => Promise<void>;
+  /**
+   * Names and deletes custom services' data on EFS (the service-data function), where environments
+   * are deleted (the control API). @default - no data is named or deleted
+   */
+  readonly serviceData?: Pick<ServiceDataClient, 'list' | 'remove'>;
   /** @default 10000 */
   readonly stackPollMs?: number;
   /** @default 2000 */
@@ -297,6 +304,27 @@ export class AwsRuntime implements Runtime {
     const stackName = stackNameOf(envId);
     if (!(await this.describeStack(stackName))) return;
     await this.o.cloudformation.send(new DeleteStackCommand({ StackName: stackName, ...this.role }));
+  }
+
+  /**
+   * The data the environment's custom services left on the platform's file system (its folders
+   * `/kinto/<envId>/<block>`, as `efs://<file system id>/kinto/<envId>/<block>`). Deleting the
+   * stack deletes only the access points, pointers: the folders stay until `deleteData`.
+   */
+  async dataOf(envId: string): Promise<readonly ServiceData[]> {
+    return this.o.serviceData ? this.o.serviceData.list(envId) : [];
+  }
+
+  /** Deletes those folders and returns what was there; a failure is an error, never an empty answer. */
+  async deleteData(envId: string): Promise<readonly ServiceData[]> {
+    if (!this.o.serviceData) {
+      throw new KintoError(
+        501,
+        'SERVICE_DATA_UNAVAILABLE',
+        `this platform cannot delete custom services' data (no service-data function): anything environment ${envId} kept is in /kinto/${envId}/ of the platform's file system`,
+      );
+    }
+    return this.o.serviceData.remove(envId);
   }
 
   gatewayUrl(env: Environment): string | undefined {
