@@ -25,6 +25,13 @@ export async function done(call: Promise<Result<unknown>>): Promise<void> {
   if (!result.response.ok) unwrap(result);
 }
 
+/** A deletion's answer: what it did with custom services' data (200), or undefined (204: there was none). */
+export async function deletion<T extends { data: unknown }>(call: Promise<Result<T>>): Promise<T['data'] | undefined> {
+  const result = await call;
+  if (result.response.status === 204) return undefined;
+  return unwrap(result).data;
+}
+
 /** A text answer (a build or job log) with its headers; an empty one is "" (not an error). */
 export async function text(call: Promise<Result<string>>): Promise<{ text: string; headers: Headers }> {
   const result = await call;

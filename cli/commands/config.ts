@@ -21,7 +21,15 @@ interface ConfigOptions {
   memory?: string;
   visibility?: 'protected' | 'public' | 'internal';
   timeout?: string;
+  idleTimeout?: string;
+  alwaysOn?: boolean;
+  /** A user name (the password comes from a prompt or stdin), or false to remove the password. */
+  basicAuth?: string | false;
 }
+
+type Settings = Pick<ConfigOptions, 'memory' | 'visibility' | 'timeout' | 'idleTimeout' | 'alwaysOn'> & {
+  basicAuth?: { username: string; password: string } | null;
+};
 
 type VariableSetting = string | { secret: string | true };
 
@@ -40,7 +48,12 @@ export function registerConfig(program: Command): void {
           )
           .option('--memory <mb>', 'with set: memory in MB (128 to 10240)')
           .addOption(new Option('--visibility <who>', 'with set: who may call the block').choices(['protected', 'public', 'internal']))
-          .option('--timeout <seconds>', "with set: a job run's time limit (1 to 900)"),
+          .option('--timeout <seconds>', "with set: a job run's time limit (1 to 900)")
+          .option('--idle-timeout <seconds>', 'with set: custom services: seconds with no open connection before the service stops')
+          .option('--always-on', 'with set: custom services: never stop for being idle')
+          .option('--no-always-on', 'with set: custom services: stop after the idle time again')
+          .option('--basic-auth <user>', 'with set: websites: ask for this user and a password (typed at a prompt or sent on stdin)')
+          .option('--no-basic-auth', 'with set: websites: remove the password'),
       ),
       'reset',
     ),
@@ -48,6 +61,8 @@ export function registerConfig(program: Command): void {
       'kinto config dev hello',
       'kinto config dev hello set GREETING="hi from dev" LOG_LEVEL=debug',
       'kinto config dev hello set --memory 1024 --visibility public',
+      'printf %s "$SITE_PASSWORD" | kinto config dev site set --basic-auth preview',
+      'kinto config dev cache set --idle-timeout 600',
       'printf %s "$STRIPE_KEY" | kinto config dev hello set-secret STRIPE_KEY',
       'kinto config dev hello unset LOG_LEVEL',
       'kinto config dev hello reset --yes',
@@ -65,8 +80,25 @@ export function registerConfig(program: Command): void {
           view = await data(conn.api.GET(CONFIG, { params: { path } }));
           break;
         case 'set': {
-          if (!args.length && !opts.memory && !opts.visibility && !opts.timeout) {
-            throw new CliError('NOTHING_TO_CHANGE', 'pass KEY=VALUE pairs, --memory, --visibility or --timeout');
+          const settings: Settings = {
+            ...opts,
+            basicAuth:
+              opts.basicAuth === undefined
+                ? undefined
+                : opts.basicAuth === false
+                  ? null
+                  : { username: opts.basicAuth, password: await readSecret(`Password of ${opts.basicAuth} for ${block} in ${env}`) },
+          };
+          if (
+            !args.length &&
+            ['memory', 'visibility', 'timeout', 'idleTimeout', 'alwaysOn', 'basicAuth'].every(
+              (k) => opts[k as keyof ConfigOptions] === undefined,
+            )
+          ) {
+            throw new CliError(
+              'NOTHING_TO_CHANGE',
+              'pass KEY=VALUE pairs, --memory, --visibility, --timeout, --idle-timeout, --[no-]always-on or --[no-]basic-auth',
+            );
           }
           const changes: Record<string, VariableSetting> = {};
           for (const pair of args) {
@@ -74,7 +106,7 @@ export function registerConfig(program: Command): void {
             if (at <= 0) throw new CliError('INVALID_ARGUMENT', `set takes KEY=VALUE, got "${pair}" (secrets: set-secret KEY)`);
             changes[pair.slice(0, at)] = pair.slice(at + 1);
           }
-          view = await change(conn, path, changes, opts);
+          view = await change(conn, path, changes, settings);
           break;
         }
         case 'set-secret': {
@@ -122,7 +154,7 @@ async function change(
   conn: Connection,
   path: { project: string; env: string; block: string },
   variables: Record<string, VariableSetting>,
-  opts: Pick<ConfigOptions, 'memory' | 'visibility' | 'timeout'>,
+  opts: Settings,
 ): Promise<BlockConfig> {
   const read = await conn.api.GET(CONFIG, { params: { path } });
   const current = unwrap(read).data;
@@ -137,6 +169,14 @@ async function change(
       : current.timeoutSeconds !== undefined
         ? { timeoutSeconds: current.timeoutSeconds }
         : {}),
+    ...(opts.idleTimeout !== undefined
+      ? { idleTimeoutSeconds: number(opts.idleTimeout, '--idle-timeout') }
+      : current.idleTimeoutSeconds !== undefined
+        ? { idleTimeoutSeconds: current.idleTimeoutSeconds }
+        : {}),
+    ...((opts.alwaysOn ?? current.alwaysOn) !== undefined ? { alwaysOn: opts.alwaysOn ?? current.alwaysOn } : {}),
+    // Left out, the password stays (the API never shows it back, so it cannot be sent again).
+    ...(opts.basicAuth !== undefined ? { basicAuth: opts.basicAuth } : {}),
   };
   const etag = read.response.headers.get('etag');
   return data(conn.api.PUT(CONFIG, { params: { path }, body, headers: etag ? { 'if-match': etag } : {} }));
@@ -164,6 +204,9 @@ function configView(c: BlockConfig): string {
       ['visibility', c.visibility],
       ['basic auth', c.basicAuth ? `user ${c.basicAuth.username}` : null],
       ...(c.timeoutSeconds !== undefined ? ([['timeout', `${c.timeoutSeconds} s`]] as const) : []),
+      ...(c.idleTimeoutSeconds !== undefined
+        ? ([['idle time', c.alwaysOn ? 'never stopped (always on)' : `${c.idleTimeoutSeconds} s`]] as const)
+        : []),
       ['updated', dateTime(c.updatedAt)],
     ]),
   ];

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action, withExamples, withJson, withYes } from '../command';
-import { data, done } from '../api/calls';
+import { data, deletion } from '../api/calls';
 import type { Environment } from '../api/types';
 import type { Session } from '../session';
 import { CliError } from '../errors';
@@ -8,6 +8,7 @@ import { dateTime } from '../output/format';
 import { note, print, printJson } from '../output/print';
 import { confirm, confirmByTyping } from '../output/prompt';
 import { details, table } from '../output/table';
+import { printDataOutcome } from '../output/data-outcome';
 
 type Json = { json?: boolean };
 const ENV = '/v1/projects/{project}/environments/{env}';
@@ -98,19 +99,29 @@ export function registerEnvs(program: Command): void {
   );
 
   withExamples(
-    withYes(withJson(envs.command('delete <name>').description('Delete an environment (asks you to type its name)')), 'delete'),
-    ['kinto envs delete test'],
+    withYes(
+      withJson(
+        envs
+          .command('delete <name>')
+          .description("Delete an environment (asks you to type its name); its custom services' data is kept and named")
+          .option('--delete-data', "also delete its custom services' data"),
+      ),
+      'delete',
+    ),
+    ['kinto envs delete test', 'kinto envs delete test --delete-data --yes'],
   ).action(
-    action<Json & { yes?: boolean }, [string]>(async ({ session, opts }, name) => {
+    action<Json & { yes?: boolean; deleteData?: boolean }, [string]>(async ({ session, opts }, name) => {
       const { api } = session.connection();
       const project = session.project();
       const env = await data(api.GET(ENV, { params: { path: { project, env: name } } }));
       if (!(await confirmByTyping(name, { yes: opts.yes, what: `Deleting environment ${name}` })))
         throw new CliError('CANCELLED', 'nothing deleted');
-      await done(api.DELETE(ENV, { params: { path: { project, env: name } }, body: { confirm: name } }));
+      const body = { confirm: name, ...(opts.deleteData ? { deleteData: true } : {}) };
+      const outcome = await deletion(api.DELETE(ENV, { params: { path: { project, env: name } }, body }));
       session.forgetClient(env.id);
-      if (opts.json) return printJson({ deleted: name });
+      if (opts.json) return printJson({ deleted: name, keptData: outcome?.keptData ?? [], deletedData: outcome?.deletedData ?? [] });
       print(`Deleted environment ${name}.`);
+      printDataOutcome(outcome, name);
     }),
   );
 }

@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { action, withExamples, withJson, withYes } from '../command';
-import { data, done, page } from '../api/calls';
+import { data, deletion, page } from '../api/calls';
 import { CliError } from '../errors';
 import { dateTime } from '../output/format';
 import { note, print, printJson } from '../output/print';
 import { confirmByTyping } from '../output/prompt';
 import { details, table } from '../output/table';
+import { printDataOutcome } from '../output/data-outcome';
 
 type Json = { json?: boolean };
 
@@ -84,22 +85,32 @@ export function registerProjects(program: Command): void {
     }),
   );
 
-  withExamples(withYes(withJson(projects.command('delete <name>').description('Delete a project (asks you to type its name)')), 'delete'), [
-    'kinto projects delete shop',
-    'kinto projects delete shop --yes',
-  ]).action(
-    action<Json & { yes?: boolean }, [string]>(async ({ session, opts }, name) => {
+  withExamples(
+    withYes(
+      withJson(
+        projects
+          .command('delete <name>')
+          .description("Delete a project (asks you to type its name); its custom services' data is kept and named")
+          .option('--delete-data', "also delete its environments' custom services' data"),
+      ),
+      'delete',
+    ),
+    ['kinto projects delete shop', 'kinto projects delete shop --yes', 'kinto projects delete shop --delete-data'],
+  ).action(
+    action<Json & { yes?: boolean; deleteData?: boolean }, [string]>(async ({ session, opts }, name) => {
       const { api } = session.connection();
       if (!(await confirmByTyping(name, { yes: opts.yes, what: `Deleting project ${name}` }))) {
         throw new CliError('CANCELLED', 'nothing deleted');
       }
-      await done(api.DELETE('/v1/projects/{project}', { params: { path: { project: name } }, body: { confirm: name } }));
+      const body = { confirm: name, ...(opts.deleteData ? { deleteData: true } : {}) };
+      const outcome = await deletion(api.DELETE('/v1/projects/{project}', { params: { path: { project: name } }, body }));
       session.changeProfile((p) => {
         if (p.project === name) delete p.project;
         for (const [envId, client] of Object.entries(p.clients ?? {})) if (client.project === name) delete p.clients![envId];
       });
-      if (opts.json) return printJson({ deleted: name });
+      if (opts.json) return printJson({ deleted: name, keptData: outcome?.keptData ?? [], deletedData: outcome?.deletedData ?? [] });
       print(`Deleted project ${name}.`);
+      printDataOutcome(outcome, name);
     }),
   );
 

@@ -1,0 +1,28 @@
+import { print } from './print';
+import { table } from './table';
+
+type DataFolder = { readonly environment: string; readonly block: string; readonly location: string };
+
+/** What a deletion did with custom services' data, as the API answers it. */
+export interface DataOutcomeView {
+  readonly keptData: readonly DataFolder[];
+  readonly deletedData: readonly DataFolder[];
+}
+
+/** Names the data a deletion kept or deleted (nothing when there was none). */
+export function printDataOutcome(outcome: DataOutcomeView | undefined, what: string): void {
+  if (!outcome) return;
+  const rows = (items: readonly DataFolder[]) =>
+    table(
+      ['ENVIRONMENT', 'BLOCK', 'WHERE'],
+      items.map((d) => [d.environment, d.block, d.location]),
+    );
+  if (outcome.keptData.length) {
+    print(`The data of ${what}'s custom services is kept where it is: copy it, or delete it by hand (--delete-data deletes it too).`);
+    print(rows(outcome.keptData));
+  }
+  if (outcome.deletedData.length) {
+    print(`Deleted with it, as --delete-data asked, the data of ${what}'s custom services:`);
+    print(rows(outcome.deletedData));
+  }
+}
