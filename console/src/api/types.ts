@@ -35,3 +35,6 @@ export type InstanceLine = Item<Data<paths['/v1/projects/{project}/environments/
 export type Metrics = Data<paths['/v1/projects/{project}/environments/{env}/metrics']['get']>;
 export type BlockMetrics = Item<Metrics['blocks']>;
 export type MinuteMetrics = Item<BlockMetrics['minutes']>;
+/** What deleting an environment or a project did with custom services' data (answered with 200; 204 when there was none). */
+export type Deletion = Data<paths['/v1/projects/{project}/environments/{env}']['delete']>;
+export type ServiceDataFolder = Item<Deletion['keptData']>;

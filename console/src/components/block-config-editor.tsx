@@ -45,10 +45,18 @@ const VISIBILITY: Record<Visibility, string> = {
   internal: 'internal — only this environment’s blocks',
 };
 
+/** A custom service's idle time when its configuration sets none (the API's DEFAULT_SERVICE_IDLE_SECONDS). */
+const DEFAULT_IDLE_SECONDS = 300;
+/** The longest idle time the API takes (its MAX_SERVICE_IDLE_SECONDS): a day. */
+const MAX_IDLE_SECONDS = 24 * 3600;
+
 /**
  * One block's configuration in one environment: variables over their defaults (plain or secret:
  * a secret is typed in, never shown back), memory, visibility, a website's password, a job's
- * timeout. Saved as a whole (PUT, with the revision it was read at); resets go back to defaults.
+ * timeout, a custom service's idle time and always-on. Saved as a whole (PUT, with the revision
+ * it was read at): every setting shown is sent back, since what a PUT leaves out goes back to its
+ * default (but a website's password, which is kept unless replaced or removed). Resets go back to
+ * defaults.
  */
 export function BlockConfigEditor({ project, env, block }: { readonly project: string; readonly env: string; readonly block: Block }) {
   const { api } = useKinto();
@@ -62,6 +70,8 @@ export function BlockConfigEditor({ project, env, block }: { readonly project: s
   const [visibility, setVisibility] = useState<Visibility>('protected');
   const [timeout, setTimeoutSeconds] = useState('');
   const [auth, setAuth] = useState({ username: '', password: '' });
+  const [idle, setIdle] = useState('');
+  const [alwaysOn, setAlwaysOn] = useState(false);
   const [saved, setSaved] = useState(false);
   const action = useAction();
   const id = useId();
@@ -73,10 +83,13 @@ export function BlockConfigEditor({ project, env, block }: { readonly project: s
     setVisibility(c.visibility);
     setTimeoutSeconds(c.timeoutSeconds?.toString() ?? '');
     setAuth({ username: c.basicAuth?.username ?? '', password: '' });
+    setIdle(c.idleTimeoutSeconds?.toString() ?? '');
+    setAlwaysOn(c.alwaysOn ?? false);
   }, [config.data, block]);
 
   if (!config.data) return config.error ? <ErrorNote error={config.error} /> : <Loading what={`the configuration of ${block.name}`} />;
   const c = config.data;
+  const service = block.type === 'custom-service';
   const edit = (i: number, change: Partial<Row>) => {
     setSaved(false);
     setRows(rows.map((r, j) => (j === i ? { ...r, ...change } : r)));
@@ -94,8 +107,10 @@ export function BlockConfigEditor({ project, env, block }: { readonly project: s
     return {
       variables,
       memoryMb: Number(memory),
-      visibility,
+      // A custom service is reached only inside its environment: the API takes no other visibility.
+      ...(service ? {} : { visibility }),
       ...(block.type === 'job' && timeout ? { timeoutSeconds: Number(timeout) } : {}),
+      ...(service ? { ...(idle ? { idleTimeoutSeconds: Number(idle) } : {}), alwaysOn } : {}),
       ...(basicAuth !== undefined ? { basicAuth } : {}),
     };
   };
@@ -238,16 +253,42 @@ export function BlockConfigEditor({ project, env, block }: { readonly project: s
             onInput={(e) => setMemory(e.currentTarget.value)}
           />
         </div>
-        <div>
-          <label for={`${id}-visibility`}>Visibility</label>
-          <select id={`${id}-visibility`} value={visibility} onChange={(e) => setVisibility(e.currentTarget.value as Visibility)}>
-            {(Object.keys(VISIBILITY) as Visibility[]).map((v) => (
-              <option key={v} value={v}>
-                {VISIBILITY[v]}
-              </option>
-            ))}
-          </select>
-        </div>
+        {service ? (
+          <div>
+            <label for={`${id}-idle`}>
+              Idle time (seconds) <span class="hint">— 1 to 86,400; default {DEFAULT_IDLE_SECONDS}</span>
+            </label>
+            <input
+              id={`${id}-idle`}
+              type="number"
+              min={1}
+              max={MAX_IDLE_SECONDS}
+              step={1}
+              value={idle}
+              placeholder={String(DEFAULT_IDLE_SECONDS)}
+              aria-describedby={`${id}-idle-help`}
+              onInput={(e) => {
+                setSaved(false);
+                setIdle(e.currentTarget.value);
+              }}
+            />
+            <p id={`${id}-idle-help`} class="hint">
+              With no open connection for this long, the service stops; the next connection starts it again
+              {alwaysOn ? ' (unused while it is always on)' : ''}.
+            </p>
+          </div>
+        ) : (
+          <div>
+            <label for={`${id}-visibility`}>Visibility</label>
+            <select id={`${id}-visibility`} value={visibility} onChange={(e) => setVisibility(e.currentTarget.value as Visibility)}>
+              {(Object.keys(VISIBILITY) as Visibility[]).map((v) => (
+                <option key={v} value={v}>
+                  {VISIBILITY[v]}
+                </option>
+              ))}
+            </select>
+          </div>
+        )}
         {block.type === 'job' ? (
           <div>
             <label for={`${id}-timeout`}>
@@ -265,6 +306,27 @@ export function BlockConfigEditor({ project, env, block }: { readonly project: s
           </div>
         ) : null}
       </div>
+      {service ? (
+        <>
+          <div class="inline setting-toggle">
+            <input
+              type="checkbox"
+              id={`${id}-always-on`}
+              checked={alwaysOn}
+              aria-describedby={`${id}-always-on-help`}
+              onChange={(e) => {
+                setSaved(false);
+                setAlwaysOn(e.currentTarget.checked);
+              }}
+            />
+            <label for={`${id}-always-on`}>Always on</label>
+          </div>
+          <p id={`${id}-always-on-help`} class="hint">
+            Never stopped for being idle: it keeps running (and, on AWS, costing) between connections.
+          </p>
+          <p class="hint">Visibility: internal — reached only by this environment’s blocks (KINTO_BLOCK_*_HOST and _PORT).</p>
+        </>
+      ) : null}
       {block.type === 'website' ? (
         <fieldset>
           <legend>Password (HTTP basic auth)</legend>

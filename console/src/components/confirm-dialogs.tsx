@@ -10,13 +10,19 @@ export interface ConfirmNameProps {
   readonly name: string;
   /** What deleting it does, in a sentence or two. */
   readonly consequence: ComponentChildren;
-  readonly onConfirm: () => Promise<unknown>;
+  /**
+   * Environments and projects: whether to delete their custom services' data too (a checkbox,
+   * unchecked: the data is kept unless the user asks).
+   */
+  readonly offerDataDeletion?: boolean;
+  readonly onConfirm: (options: { readonly deleteData: boolean }) => Promise<unknown>;
   readonly onClose: () => void;
 }
 
 /** Deleting something that cannot come back: the user types its name first. */
-export function ConfirmNameDialog({ kind, name, consequence, onConfirm, onClose }: ConfirmNameProps) {
+export function ConfirmNameDialog({ kind, name, consequence, offerDataDeletion, onConfirm, onClose }: ConfirmNameProps) {
   const [typed, setTyped] = useState('');
+  const [deleteData, setDeleteData] = useState(false);
   const action = useAction();
   const id = useId();
   return (
@@ -24,7 +30,7 @@ export function ConfirmNameDialog({ kind, name, consequence, onConfirm, onClose 
       <form
         onSubmit={(e) => {
           e.preventDefault();
-          void action.run(onConfirm);
+          void action.run(() => onConfirm({ deleteData: offerDataDeletion === true && deleteData }));
         }}
       >
         <p>{consequence}</p>
@@ -32,6 +38,15 @@ export function ConfirmNameDialog({ kind, name, consequence, onConfirm, onClose 
           Type <code>{name}</code> to confirm
         </label>
         <input id={id} value={typed} onInput={(e) => setTyped(e.currentTarget.value)} autoComplete="off" autoFocus />
+        {offerDataDeletion ? (
+          <div class="inline delete-data">
+            <input type="checkbox" id={`${id}-data`} checked={deleteData} onChange={(e) => setDeleteData(e.currentTarget.checked)} />
+            <label for={`${id}-data`}>
+              Also delete the custom services' data{' '}
+              <span class="hint">— left unchecked, the data is kept, and its location shown after deleting</span>
+            </label>
+          </div>
+        ) : null}
         <ErrorNote error={action.error} />
         <div class="form-actions">
           <button type="button" class="secondary" onClick={onClose}>

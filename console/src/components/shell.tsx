@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useLocation } from 'preact-iso';
 import { useKinto } from '../api/kinto-context';
+import { DeletionNotice } from './deletion-notice';
 
 /** The frame of every signed-in page: where you are (breadcrumbs) and the sign-out button. */
 export function Shell({ children }: { readonly children: ComponentChildren }) {
@@ -28,7 +29,10 @@ export function Shell({ children }: { readonly children: ComponentChildren }) {
           Sign out
         </button>
       </header>
-      <main>{children}</main>
+      <main>
+        <DeletionNotice />
+        {children}
+      </main>
     </>
   );
 }

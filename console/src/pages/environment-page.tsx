@@ -1,12 +1,12 @@
 import { useEffect, useId, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { unwrap } from '../../../client/kinto-client';
-import { expectOk } from '../api/api-errors';
 import { useKinto } from '../api/kinto-context';
 import type { Block, Client, Environment } from '../api/types';
 import { BlockConfigEditor } from '../components/block-config-editor';
 import { ClientsPanel } from '../components/clients-panel';
 import { ConfirmDialog, ConfirmNameDialog } from '../components/confirm-dialogs';
+import { announceDeletion, deletionOutcome } from '../components/deletion-notice';
 import { Copyable } from '../components/copy-button';
 import { PromoteDialog, TagDeployDialog } from '../components/deploy-dialogs';
 import { DeploymentProgress } from '../components/deployment-progress';
@@ -185,9 +185,16 @@ export function EnvironmentPage({ project, env: name }: { readonly project: stri
           kind="environment"
           name={name}
           consequence="Its gateway, configuration, clients and deployment history are deleted."
+          offerDataDeletion
           onClose={() => close()}
-          onConfirm={async () => {
-            expectOk(await api.DELETE('/v1/projects/{project}/environments/{env}', { ...path, body: { confirm: name } }));
+          onConfirm={async ({ deleteData }) => {
+            const outcome = deletionOutcome(
+              await api.DELETE('/v1/projects/{project}/environments/{env}', {
+                ...path,
+                body: { confirm: name, ...(deleteData ? { deleteData: true } : {}) },
+              }),
+            );
+            announceDeletion(`/projects/${project}`, `Environment ${name}`, outcome);
             route(`/projects/${project}`);
           }}
         />
@@ -206,7 +213,8 @@ function CallGateway({
   readonly blocks: readonly Block[];
   readonly clients: readonly Client[];
 }) {
-  const callable = blocks.filter((b) => b.type !== 'job');
+  // Jobs are run, not called; custom services are reached only by the environment's own blocks.
+  const callable = blocks.filter((b) => b.type !== 'job' && b.type !== 'custom-service');
   const [block, setBlock] = useState('');
   const id = useId();
   const gw = env.gatewayUrl;

@@ -1,12 +1,12 @@
 import { useId, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { unwrap } from '../../../client/kinto-client';
-import { expectOk } from '../api/api-errors';
 import { useKinto } from '../api/kinto-context';
 import type { Block, Build, CreatedEnvironment, Environment, Project } from '../api/types';
 import { BlockForm } from '../components/block-form';
 import { ClientSecretDialog } from '../components/client-secret-dialog';
 import { ConfirmNameDialog } from '../components/confirm-dialogs';
+import { announceDeletion, deletionOutcome } from '../components/deletion-notice';
 import { TagDeployDialog } from '../components/deploy-dialogs';
 import { Dialog } from '../components/dialog';
 import { EmptyState, Loading } from '../components/empty-state';
@@ -249,9 +249,16 @@ export function ProjectPage({ project }: { readonly project: string }) {
           kind="project"
           name={project}
           consequence="Its blocks, builds, releases and environments are deleted, and its environments' gateways stop answering."
+          offerDataDeletion
           onClose={close}
-          onConfirm={async () => {
-            expectOk(await api.DELETE('/v1/projects/{project}', { ...path, body: { confirm: project } }));
+          onConfirm={async ({ deleteData }) => {
+            const outcome = deletionOutcome(
+              await api.DELETE('/v1/projects/{project}', {
+                ...path,
+                body: { confirm: project, ...(deleteData ? { deleteData: true } : {}) },
+              }),
+            );
+            announceDeletion('/', `Project ${project}`, outcome);
             route('/');
           }}
         />

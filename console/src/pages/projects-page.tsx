@@ -1,10 +1,10 @@
 import { useId, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { unwrap } from '../../../client/kinto-client';
-import { expectOk } from '../api/api-errors';
 import { useKinto } from '../api/kinto-context';
 import type { Project } from '../api/types';
 import { ConfirmNameDialog } from '../components/confirm-dialogs';
+import { announceDeletion, deletionOutcome } from '../components/deletion-notice';
 import { Dialog } from '../components/dialog';
 import { EmptyState, Loading } from '../components/empty-state';
 import { ErrorNote } from '../components/error-note';
@@ -86,16 +86,18 @@ export function ProjectsPage() {
           kind="project"
           name={deleting.name}
           consequence="Its blocks, builds, releases and environments are deleted, and its environments' gateways stop answering."
+          offerDataDeletion
           onClose={() => setDeleting(undefined)}
-          onConfirm={async () => {
-            expectOk(
+          onConfirm={async ({ deleteData }) => {
+            const outcome = deletionOutcome(
               await api.DELETE('/v1/projects/{project}', {
                 params: { path: { project: deleting.name } },
-                body: { confirm: deleting.name },
+                body: { confirm: deleting.name, ...(deleteData ? { deleteData: true } : {}) },
               }),
             );
             // The dialog stays ("Deleting…") until the list no longer shows the project.
             await projects.reload();
+            announceDeletion('/', `Project ${deleting.name}`, outcome);
             setDeleting(undefined);
           }}
         />
