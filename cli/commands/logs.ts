@@ -123,13 +123,16 @@ async function requests(conn: Connection, { project, env }: Where, opts: LogsOpt
   const newest = async () =>
     (await page(conn.api.GET(`${ENV}/requests`, { params: { path: { project, env }, query: { ...query, limit: String(FOLLOW_PAGE) } } })))
       .data;
-  const seen = new Set([...list, ...(await newest())].map((r) => r.requestId));
+  // Only the last page read is remembered: a request that left the newest page never comes back
+  // into it, so a follow that runs for days keeps a set of FOLLOW_PAGE ids, not of every one seen.
+  let seen = new Set([...list, ...(await newest())].map((r) => r.requestId));
   await emit([...list].reverse());
   note(out.dim('Following new requests (Ctrl-C stops)...'));
   for (;;) {
     await new Promise((r) => setTimeout(r, POLL_MS));
-    const fresh = (await newest()).filter((r) => !seen.has(r.requestId)).reverse();
-    for (const r of fresh) seen.add(r.requestId);
+    const polled = await newest();
+    const fresh = polled.filter((r) => !seen.has(r.requestId)).reverse();
+    seen = new Set(polled.map((r) => r.requestId));
     if (fresh.length) await emit(fresh);
   }
 }
