@@ -158,6 +158,30 @@ describe('Custom services: Redis keeps its data and sleeps when idle', () => {
     expect(redisPids('prod')).toHaveLength(1);
   });
 
+  it('starts a crashed always-on service again by itself, with no connection', async () => {
+    const [before] = redisPids('prod');
+    process.kill(before, 'SIGKILL');
+    await waitFor(
+      () => {
+        const now = redisPids('prod');
+        return now.length === 1 && now[0] !== before;
+      },
+      10_000,
+      50,
+      'the always-on service to run again',
+    );
+    await kinto.logFeed!.flush();
+    const lines = (await kinto.api('GET', `${P}/environments/prod/blocks/cache/logs?limit=1000`)).body.data.map((l: any) => l.text);
+    // Newest first: the crash (bubblewrap reports its child's SIGKILL as 137), then the restart.
+    const crash = lines.findIndex((l: string) => /^kinto: block process (exited with code 137|stopped by SIGKILL)$/.test(l));
+    const restart = lines.indexOf('kinto: always on: starting it again in 1 s');
+    expect({ crash: crash >= 0, restart: restart >= 0, restartAfterCrash: restart < crash }).toEqual({
+      crash: true,
+      restart: true,
+      restartAfterCrash: true,
+    });
+  });
+
   it('starts a crashed service again on the next connection', async () => {
     await call('dev', '/get?k=wake');
     const [before] = redisPids('dev');

@@ -326,6 +326,8 @@ function describeEvent(ev: BlockEvent): string | undefined {
       return 'kinto: block stopped after being idle (it starts again on the next request)';
     case 'start-failed':
       return `kinto: ${ev.reason ?? 'the block could not start'}`;
+    case 'restart':
+      return `kinto: always on: starting it again in ${Math.round((ev.ms ?? 0) / 1000)} s`;
     case 'job-start':
       return `kinto: job started (${ev.reason ?? 'run'})`;
     case 'job-end':

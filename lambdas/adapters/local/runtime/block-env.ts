@@ -15,10 +15,11 @@ export interface BlockMeta {
 
 /** A block's lifecycle event, for its instance log and metrics. */
 export type BlockEvent = {
-  type: 'start' | 'ready' | 'exit' | 'idle-stop' | 'job-start' | 'job-end' | 'start-failed';
+  type: 'start' | 'ready' | 'exit' | 'idle-stop' | 'job-start' | 'job-end' | 'start-failed' | 'restart';
   ms?: number;
   code?: number | null;
   signal?: string | null;
+  crashed?: boolean;
   ok?: boolean;
   reason?: string;
 };

@@ -39,6 +39,8 @@ export interface BlockProcessOptions {
     ms?: number;
     code?: number | null;
     signal?: string | null;
+    /** On `exit`: the process ended while serving, not because it was told to stop (a crash). */
+    crashed?: boolean;
   }) => void;
 }
 
@@ -199,12 +201,13 @@ export class BlockProcess {
     child.on('exit', (code, signal) => {
       untrack?.();
       exited ??= signal ? `was killed by ${signal}` : `exited with code ${code}`;
+      const crashed = this.child === proc && this.state === 'ready' && !this.retired;
       if (this.child === proc) {
         this.state = 'stopped';
         this.child = undefined;
         clearTimeout(this.idleTimer);
       }
-      this.options.onEvent?.({ type: 'exit', code, signal });
+      this.options.onEvent?.({ type: 'exit', code, signal, ...(crashed ? { crashed } : {}) });
     });
     const deadline = began + this.options.startTimeoutMs;
     for (;;) {

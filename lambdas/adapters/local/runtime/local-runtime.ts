@@ -7,6 +7,7 @@ import { DEFAULT_SERVICE_IDLE_SECONDS } from '../../../core/request-schemas';
 import type { DeploymentPlan, PlannedBlock } from '../../../ports/runtime';
 import { blockEnvironment, blockMetaOf, HTTP_TYPES, isCustomService, type BlockEvent, type BlockMeta } from './block-env';
 import { BlockProcess } from './block-process';
+import { CrashRestarts } from './crash-restarts';
 import type { ProcessTracker } from './process-tracker';
 import type { Sandbox } from './sandbox';
 import type { ServiceDataFolders } from './service-data';
@@ -287,6 +288,13 @@ export class LocalRuntime {
     }
     const data = this.options.data;
     const { sandbox } = this.options;
+    const deploymentId = plan.deployment.id;
+    const restarts = config.alwaysOn ? new CrashRestarts(() => proxy.deploymentId === deploymentId && proxy.wake()) : undefined;
+    const onEvent = (event: BlockEvent) => {
+      this.options.onBlockEvent?.(meta, event);
+      const delayMs = restarts?.after(event);
+      if (delayMs !== undefined) this.options.onBlockEvent?.(meta, { type: 'restart', ms: delayMs });
+    };
     const create = (previousStopped: () => Promise<void>) => {
       const dataDir = data.folderOf(envId, block.name);
       return new BlockProcess({
@@ -311,10 +319,10 @@ export class LocalRuntime {
         idleTimeoutMs: config.alwaysOn ? undefined : (config.idleTimeoutSeconds ?? DEFAULT_SERVICE_IDLE_SECONDS) * 1000,
         tracker: this.options.tracker,
         onLine: this.options.onBlockLine && ((line, stream) => this.options.onBlockLine!(meta, line, stream)),
-        onEvent: this.options.onBlockEvent && ((event) => this.options.onBlockEvent!(meta, event)),
+        onEvent,
       });
     };
-    proxy.serve(plan.deployment.id, create, config.alwaysOn === true);
+    proxy.serve(deploymentId, create, config.alwaysOn === true);
   }
 
   private proxiesOf(envId: string): Map<string, ServiceProxy> {
