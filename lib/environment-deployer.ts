@@ -11,6 +11,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { ServicePlatformRefs } from '../lambdas/adapters/aws/services/service-refs';
 import { handlerEntry, KintoFunction } from './kinto-function';
+import type { ServiceWaker } from './service-waker';
 import type { StateTable } from './state-table';
 import { VPC_NETWORK_INTERFACE_ACTIONS } from './environment-stack';
 
@@ -33,6 +34,11 @@ export interface EnvironmentDeployerProps {
    * functions in the VPC. @default - custom services cannot be deployed
    */
   readonly services?: ServicePlatformRefs;
+  /**
+   * Wakes custom services (with `services`): the deployer wakes an environment's services the same
+   * way before a deployment's jobs, with the same rights. @default - services are not woken before jobs
+   */
+  readonly serviceWaker?: ServiceWaker;
 }
 
 /** Environment stacks' names, functions' and schedules' names (environment-description.ts). */
@@ -44,7 +50,8 @@ const FUNCTIONS = 'kinto-????????????-*';
  * Carries out deployments on AWS:
  * - the **deployer** Lambda (`lambdas/handlers/deployer.ts`): runs the core's deployment steps,
  *   synthesizes environment stacks (aws-cdk-lib is in its bundle, ~9 MB) and hands them to
- *   CloudFormation, invokes jobs, records cron runs;
+ *   CloudFormation, wakes an environment's custom services before a deployment's jobs (as the
+ *   service waker does, with its rights), invokes jobs, records cron runs;
  * - a **state machine** per deployment (Standard workflow, named after the deployment): `Advance`
  *   until the deployment ends, waiting between steps for free (CloudFormation and Lambda work
  *   meanwhile) instead of a Lambda waiting for minutes; if it fails for good, `Abort` settles the
@@ -354,6 +361,11 @@ export class EnvironmentDeployer extends Construct {
       `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${stateMachineName}`,
     );
     if (props.services) this.allowCustomServices(props, props.services);
+    // Jobs (migrations) connect to custom services at once: a deployment with jobs wakes them first.
+    if (props.services && props.serviceWaker) {
+      props.serviceWaker.grantWaking(this.role);
+      for (const [name, value] of Object.entries(props.serviceWaker.wakingEnvironment())) this.function.addEnvironment(name, value);
+    }
     this.acknowledgeFindings();
   }
 

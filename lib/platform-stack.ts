@@ -137,6 +137,7 @@ export class KintoPlatformStack extends Stack {
       logIndexerFunction: this.logIndexer.function,
       logRetention,
       services: this.blocks.serviceRefs(this.serviceWaker.function.functionArn),
+      serviceWaker: this.serviceWaker,
     });
     // Lambda pulls block images for environments' functions (and only those).
     this.builds.repository.addToResourcePolicy(

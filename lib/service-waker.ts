@@ -37,19 +37,27 @@ export class ServiceWaker extends Construct {
   public readonly scheduleGroup: scheduler.CfnScheduleGroup;
   /** What EventBridge Scheduler invokes the reaper with. */
   public readonly schedulerRole: iam.Role;
+  private readonly cluster: ecs.ICluster;
+  /** The platform cluster's environment services, `kinto-<12>-<block>`. */
+  private readonly servicesArn: string;
+  /** The reaper schedules of this construct's group. */
+  private readonly schedulesArn: string;
 
   constructor(scope: Construct, id: string, props: ServiceWakerProps) {
     super(scope, id);
     const stack = Stack.of(this);
+    this.cluster = props.cluster;
     const services = stack.formatArn({
       service: 'ecs',
       resource: 'service',
       resourceName: `${props.cluster.clusterName}/${SERVICES}`,
     });
+    this.servicesArn = services;
 
     this.scheduleGroup = new scheduler.CfnScheduleGroup(this, 'ReaperSchedules', { name: `${Aws.STACK_NAME}-service-reapers` });
     // Schedules in the group: arn:...:scheduler:<region>:<account>:schedule/<group>/<name>.
     const schedulesArn = stack.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `${this.scheduleGroup.ref}/*` });
+    this.schedulesArn = schedulesArn;
 
     const reaper = new KintoFunction(this, 'Reaper', {
       entry: handlerEntry('service-reaper'),
@@ -88,40 +96,10 @@ export class ServiceWaker extends Construct {
       roleDescription: "Kinto service waker: custom services to desired count 1 on their environment's traffic",
       logRetention: props.logRetention,
       timeout: Duration.seconds(30),
-      environment: {
-        [SERVICE_SLEEP_ENV.clusterArn]: props.cluster.clusterArn,
-        [SERVICE_SLEEP_ENV.reaperFunctionArn]: this.reaper.functionArn,
-        [SERVICE_SLEEP_ENV.reaperRoleArn]: this.schedulerRole.roleArn,
-        [SERVICE_SLEEP_ENV.scheduleGroup]: this.scheduleGroup.ref,
-      },
+      environment: { [SERVICE_SLEEP_ENV.clusterArn]: props.cluster.clusterArn, ...this.wakingEnvironment() },
     });
     this.function = waker.function;
-    waker.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ListClusterServices',
-        actions: ['ecs:ListServices'],
-        resources: ['*'],
-        conditions: { ArnEquals: { 'ecs:cluster': props.cluster.clusterArn } },
-      }),
-    );
-    waker.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'EnvironmentServices',
-        actions: ['ecs:DescribeServices', 'ecs:UpdateService', 'ecs:TagResource'],
-        resources: [services],
-      }),
-    );
-    waker.role.addToPolicy(
-      new iam.PolicyStatement({ sid: 'MakeSchedules', actions: ['scheduler:CreateSchedule'], resources: [schedulesArn] }),
-    );
-    waker.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'PassSchedulerRole',
-        actions: ['iam:PassRole'],
-        resources: [this.schedulerRole.roleArn],
-        conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
-      }),
-    );
+    this.grantWaking(waker.role);
 
     // Environments' function log groups are created by their stacks at run time, all under
     // /kinto/env/: CloudWatch Logs may deliver their batches, from this account only.
@@ -135,27 +113,70 @@ export class ServiceWaker extends Construct {
         arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       }),
     });
-    this.acknowledgeFindings(props.cluster, waker.role, reaper.role);
+    this.acknowledgeServiceWildcards(reaper.role);
   }
 
-  /** Wildcards that are the design, each acknowledged on its role with why (the findings name the exact resources). */
-  private acknowledgeFindings(cluster: ecs.ICluster, wakerRole: iam.Role, reaperRole: iam.Role): void {
+  /**
+   * What waking an environment's services takes, and nothing more: list the platform cluster's
+   * services, describe, scale and tag only environment services, make reaper schedules in this
+   * construct's group, and pass only the reaper's scheduler role, to Scheduler only. The waker has
+   * it, and the deployer (a deployment wakes services before its jobs) gets the same.
+   */
+  public grantWaking(role: iam.Role): void {
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListClusterServices',
+        actions: ['ecs:ListServices'],
+        resources: ['*'],
+        conditions: { ArnEquals: { 'ecs:cluster': this.cluster.clusterArn } },
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'EnvironmentServices',
+        actions: ['ecs:DescribeServices', 'ecs:UpdateService', 'ecs:TagResource'],
+        resources: [this.servicesArn],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({ sid: 'MakeSchedules', actions: ['scheduler:CreateSchedule'], resources: [this.schedulesArn] }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'PassSchedulerRole',
+        actions: ['iam:PassRole'],
+        resources: [this.schedulerRole.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+      }),
+    );
+    this.acknowledgeServiceWildcards(role);
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'ecs:ListServices has no resource-level permission: the grant is conditioned on the platform cluster (ecs:cluster), and the list is filtered by the environment name prefix.',
+    });
+  }
+
+  /** What whoever wakes services must know (the variables `SERVICE_SLEEP_ENV` names), besides the cluster. */
+  public wakingEnvironment(): Record<string, string> {
+    return {
+      [SERVICE_SLEEP_ENV.reaperFunctionArn]: this.reaper.functionArn,
+      [SERVICE_SLEEP_ENV.reaperRoleArn]: this.schedulerRole.roleArn,
+      [SERVICE_SLEEP_ENV.scheduleGroup]: this.scheduleGroup.ref,
+    };
+  }
+
+  /** Wildcards that are the design, acknowledged on the role with why (the findings name the exact resources). */
+  private acknowledgeServiceWildcards(role: iam.Role): void {
     const stack = Stack.of(this);
-    const clusterId = stack.getLogicalId(cluster.node.defaultChild as CfnElement);
+    const clusterId = stack.getLogicalId(this.cluster.node.defaultChild as CfnElement);
     const groupId = stack.getLogicalId(this.scheduleGroup);
     const at = (service: string, resource: string) => `arn:<AWS::Partition>:${service}:<AWS::Region>:<AWS::AccountId>:${resource}`;
     const services = `AwsSolutions-IAM5[Resource::${at('ecs', `service/<${clusterId}>/${SERVICES}`)}]`;
     const schedules = `AwsSolutions-IAM5[Resource::${at('scheduler', `schedule/<${groupId}>/*`)}]`;
     const reason =
       'Environment stacks make their ECS services at run time, named kinto-<12 characters of the environment id>-<block> (? is exactly one character) in the platform cluster; ' +
-      'the waker makes one reaper schedule per awake service at run time, in the schedule group of this construct and no other.';
-    for (const role of [wakerRole, reaperRole]) {
-      for (const id of [services, schedules]) Validations.of(role).acknowledge({ id, reason });
-    }
-    Validations.of(wakerRole).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'ecs:ListServices has no resource-level permission: the grant is conditioned on the platform cluster (ecs:cluster), and the waker filters the list by the environment name prefix.',
-    });
+      'the waker (and the deployer, before jobs) makes one reaper schedule per awake service at run time, in the schedule group of this construct and no other.';
+    for (const id of [services, schedules]) Validations.of(role).acknowledge({ id, reason });
   }
 }

@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import type { APIGatewayProxyEventV2, CodeBuildCloudWatchStateEvent, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
@@ -26,7 +27,7 @@ import { createBuildEventsHandler } from '../../lambdas/handlers/build-events';
 import { createDeployerHandler, type DeployerConfig } from '../../lambdas/handlers/deployer';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { API_ENDPOINT, FILE_SYSTEM_ID, fakeAws, SERVICE_DATA_FUNCTION, type FakeAws } from '../support/fake-aws';
+import { API_ENDPOINT, CLUSTER_ARN, FILE_SYSTEM_ID, fakeAws, SERVICE_DATA_FUNCTION, type FakeAws } from '../support/fake-aws';
 import { startTestStore } from '../support/dynalite-store';
 
 /**
@@ -41,6 +42,9 @@ const REPO = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/kinto-blocks';
 const image = (n: number) => `${REPO}@sha256:${n.toString(16).padStart(64, '0')}`;
 const STATE_MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:Kinto-deployments';
 const DEPLOYER = 'arn:aws:lambda:eu-west-1:123456789012:function:Kinto-DeployerLambda';
+const SCHEDULE_GROUP = 'Kinto-service-reapers';
+const REAPER = 'arn:aws:lambda:eu-west-1:123456789012:function:Kinto-ServiceWakerReaper';
+const REAPER_ROLE = 'arn:aws:iam::123456789012:role/Kinto-ServiceWakerSchedulerRole';
 const secrets = mockClient(SecretsManagerClient);
 const codebuild = mockClient(CodeBuildClient);
 
@@ -50,6 +54,8 @@ describe('Deployer on AWS (SDK boundary)', () => {
   let api: ReturnType<typeof createAwsApiHandler>;
   let deployer: ReturnType<typeof createDeployerHandler>;
   let builds = 0;
+  /** The deployer's clock runs this far ahead of the real one (a test of a time bound moves it). */
+  let clockAheadMs = 0;
 
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await api(
@@ -180,7 +186,7 @@ describe('Deployer on AWS (SDK boundary)', () => {
         imageRepositoryArn: 'arn:aws:ecr:eu-west-1:123456789012:repository/kinto-blocks',
         permissionsBoundaryArn: 'arn:aws:iam::123456789012:policy/Kinto-eu-west-1-environment-boundary',
         services: {
-          clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/Kinto-BlocksCluster',
+          clusterArn: CLUSTER_ARN,
           clusterName: 'Kinto-BlocksCluster',
           vpcId: 'vpc-0123456789abcdef0',
           taskSubnetIds: ['subnet-0a1b2c3d4e5f60001'],
@@ -193,11 +199,13 @@ describe('Deployer on AWS (SDK boundary)', () => {
           wakerFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:Kinto-ServiceWaker',
         },
       },
+      serviceWaking: { scheduleGroup: SCHEDULE_GROUP, reaperFunctionArn: REAPER, reaperRoleArn: REAPER_ROLE },
     };
     deployer = createDeployerHandler(
       config,
       { dynamodb: store.dynamo.client, secrets: new SecretsManagerClient({ region: 'eu-west-1' }), ...aws.clients },
       synthesizeEnvironment,
+      { now: () => new Date(Date.now() + clockAheadMs) },
     );
   });
   afterAll(async () => {
@@ -530,6 +538,154 @@ describe('Deployer on AWS (SDK boundary)', () => {
       expect(res.body.data.deletedData).toEqual([{ environment: 'prod', block: 'cache', location: location(envId, 'cache') }]);
       expect(aws.lambda).toHaveReceivedCommandWith(InvokeCommand, dataCall('delete', envId));
       expect(existsSync(join(aws.efs, envId))).toBe(false);
+    });
+  });
+
+  describe("custom services are running before a deployment's jobs", () => {
+    const serviceArn = (envId: string, block: string) =>
+      `${CLUSTER_ARN.replace(':cluster/', ':service/')}/kinto-${envId.slice(0, 12)}-${block}`;
+    /** Plays the state machine, and after each "check later" reads what the deployment record says it waits for. */
+    const carryOutWatching = async (project: string, env: string, release: string, onLater?: () => void) => {
+      aws.reset();
+      const envId = (await call('GET', `/v1/projects/${project}/environments/${env}`)).body.data.id as string;
+      const started = (await call('POST', `/v1/projects/${project}/environments/${env}/deployments`, { release })).body.data;
+      const waits: string[] = [];
+      for (let i = 0; i < 100; i++) {
+        const next = await deployer({ kind: 'advance', envId, deploymentId: started.id }, { invokedFunctionArn: DEPLOYER });
+        if (next.done) break;
+        const d = (await call('GET', `/v1/projects/${project}/environments/${env}/deployments/${started.id}`)).body.data;
+        const running = d.steps.find((st: { status: string }) => st.status === 'running');
+        waits.push(`${running.id} after ${next.checkAfterSeconds} s: ${running.message}`);
+        onLater?.();
+      }
+      const d = (await call('GET', `/v1/projects/${project}/environments/${env}/deployments/${started.id}`)).body.data;
+      return { envId, d, waits };
+    };
+    const images: Record<string, string> = {};
+    const isServiceCall = ([name]: [string, unknown]) =>
+      /^(ListServices|DescribeServices|UpdateService|TagResource|CreateSchedule)$/.test(name);
+
+    beforeAll(async () => {
+      const source = { repo: 'https://github.com/acme/pay.git' };
+      for (const [project, blocks] of [
+        [
+          'pay',
+          [
+            { name: 'db', type: 'custom-service', source, build: { startCommand: 'postgres' } },
+            { name: 'api', type: 'microservice', source, build: { startCommand: 'node api.js' } },
+            { name: 'migrate', type: 'job', kind: 'pre-deploy', source, build: { startCommand: 'node migrate.js' } },
+          ],
+        ],
+        [
+          'quiet',
+          [
+            { name: 'db', type: 'custom-service', source, build: { startCommand: 'postgres' } },
+            { name: 'api', type: 'microservice', source, build: { startCommand: 'node api.js' } },
+          ],
+        ],
+      ] as const) {
+        expect((await call('POST', '/v1/projects', { name: project })).status).toBe(201);
+        for (const b of blocks) {
+          expect((await call('POST', `/v1/projects/${project}/blocks`, b)).status).toBe(201);
+          images[`${project}/${b.name}`] = await build(project, b.name);
+        }
+        expect((await call('POST', `/v1/projects/${project}/releases`, { version: '1.0.0' })).status).toBe(201);
+        expect((await call('POST', `/v1/projects/${project}/environments`, { name: 'dev' })).status).toBe(201);
+      }
+    });
+
+    it("wakes the environment's services before the pre-deploy job's Invoke, waits while the task is PENDING, goes on once it is RUNNING", async () => {
+      const { envId, d, waits } = await carryOutWatching('pay', 'dev', '1.0.0');
+      expect(d).toMatchObject({ status: 'succeeded' });
+      const db = serviceArn(envId, 'db');
+      // The stack made the service asleep; db's own prepare woke it (the waker's steps, in its order);
+      // the last prepare step (migrate's) waited while its task was PENDING; then the job ran.
+      const calls = aws
+        .timeline()
+        .filter((c) => isServiceCall(c) || (c[0] === 'Invoke' && c[1].FunctionName === functionNameOf(envId, 'migrate')));
+      expect(calls.map(([name]) => name)).toEqual([
+        'ListServices',
+        'DescribeServices',
+        'CreateSchedule',
+        'UpdateService',
+        'TagResource',
+        'ListServices',
+        'DescribeServices',
+        'ListServices',
+        'DescribeServices',
+        'Invoke',
+      ]);
+      expect(calls[0][1]).toEqual({ cluster: CLUSTER_ARN, maxResults: 100 });
+      expect(calls[1][1]).toEqual({ cluster: CLUSTER_ARN, services: [db], include: ['TAGS'] });
+      expect(calls[2][1]).toEqual({
+        Name: `kinto-${envId.slice(0, 12)}-db`,
+        GroupName: SCHEDULE_GROUP,
+        Description: `Kinto: puts custom service kinto-${envId.slice(0, 12)}-db to sleep once it has been idle long enough`,
+        ScheduleExpression: 'rate(1 minute)',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        State: 'ENABLED',
+        Target: { Arn: REAPER, RoleArn: REAPER_ROLE, Input: JSON.stringify({ service: db }), RetryPolicy: { MaximumRetryAttempts: 0 } },
+      });
+      expect(calls[3][1]).toEqual({ cluster: CLUSTER_ARN, service: db, desiredCount: 1 });
+      expect(calls[4][1]).toEqual({ resourceArn: db, tags: [{ key: 'kinto:last-traffic', value: expect.stringMatching(/^\d{10}$/) }] });
+      expect(calls[9][1]).toMatchObject({ Qualifier: 'live', InvocationType: 'RequestResponse' });
+      // Asked again in 5 s while the task was PENDING, with what ECS said.
+      expect(waits.filter((w) => w.startsWith('prepare:migrate'))).toEqual([
+        expect.stringMatching(
+          /^prepare:migrate after 5 s: waiting for custom services to run before the jobs \(0 s\): "db" \(desired 1, running 0, pending 1; ECS: \(service kinto-\w{12}-db\) has started 1 tasks/,
+        ),
+      ]);
+      expect(aws.services.get(db)).toMatchObject({ desired: 1, running: 1 });
+      // What the deployment keeps of its blocks is what they made (the wait's start is gone once it ended).
+      const record = await store.store.deployments.get({ envId, id: d.id });
+      expect(record!.prepared!.migrate).toEqual({ version: '1', hash: expect.any(String) });
+      expect(record!.prepared!.db).toEqual({ hash: images['pay/db'] });
+    });
+
+    it('the same deploy again, with the service awake: nothing woken, no wait', async () => {
+      const { envId, d, waits } = await carryOutWatching('pay', 'dev', '1.0.0');
+      expect(d).toMatchObject({ status: 'succeeded' });
+      expect(waits).toEqual([]);
+      expect(
+        aws
+          .timeline()
+          .filter(isServiceCall)
+          .map(([name]) => name),
+      ).toEqual(['ListServices', 'DescribeServices', 'ListServices', 'DescribeServices']);
+      expect(aws.services.get(serviceArn(envId, 'db'))).toMatchObject({ desired: 1, running: 1 });
+    });
+
+    it('a deployment without jobs wakes nothing: its services stay asleep (idle stays free)', async () => {
+      const { envId, d } = await carryOutWatching('quiet', 'dev', '1.0.0');
+      expect(d).toMatchObject({ status: 'succeeded' });
+      expect(aws.ecs.calls()).toHaveLength(0);
+      expect(aws.scheduler.calls()).toHaveLength(0);
+      expect(aws.services.get(serviceArn(envId, 'db'))).toMatchObject({ desired: 0, running: 0 });
+    });
+
+    it("a service that never runs fails the deployment after 5 minutes, with ECS's reason; the job never runs", async () => {
+      expect((await call('POST', '/v1/projects/pay/environments', { name: 'qa' })).status).toBe(201);
+      aws.faults.serviceNeverRuns = '(service db) failed to launch a task with (error CannotPullContainerError: pull access denied)';
+      try {
+        // A minute passes between two checks (the deployer asks every 5 s; the clock jumps to keep this short).
+        const { envId, d, waits } = await carryOutWatching('pay', 'qa', '1.0.0', () => void (clockAheadMs += 61_000));
+        expect(d).toMatchObject({ status: 'failed', failedStep: 'prepare:migrate' });
+        expect(d.error).toBe(
+          'custom service "db" (desired 1, running 0, pending 1; ECS: (service db) failed to launch a task with (error CannotPullContainerError: pull access denied)) ' +
+            "did not run within 5 minutes of being woken, so the deployment's jobs, which connect to it, were not run; the service's log says why a task stopped",
+        );
+        expect(d.steps.find((st: { id: string }) => st.id === 'pre-deploy:migrate')).toMatchObject({ status: 'skipped' });
+        expect(
+          aws.lambda.commandCalls(InvokeCommand).filter((c) => c.args[0].input.FunctionName === functionNameOf(envId, 'migrate')),
+        ).toEqual([]);
+        expect(waits.filter((w) => w.startsWith('prepare:migrate')).length).toBeGreaterThanOrEqual(5);
+        // Woken once; the reaper puts it back to sleep after its idle time (its schedule exists).
+        expect(aws.ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, 1);
+        expect(aws.schedules.has(`${SCHEDULE_GROUP}/kinto-${envId.slice(0, 12)}-db`)).toBe(true);
+        expect((await call('GET', '/v1/projects/pay/environments/qa')).body.data.running).toBeNull();
+      } finally {
+        aws.faults.serviceNeverRuns = undefined;
+      }
     });
   });
 

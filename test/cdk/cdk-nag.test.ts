@@ -54,6 +54,10 @@ const REVIEWED_ACKNOWLEDGEMENTS = [
   'Kinto/Deployer/StackRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service/<BlocksCluster71D8C8CF>/kinto-????????????-*]',
   'Kinto/Deployer/StackRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:elasticfilesystem:<AWS::Region>:<AWS::AccountId>:access-point/*]',
   'Kinto/Deployer/StackRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:servicediscovery:<AWS::Region>:<AWS::AccountId>:service/*]',
+  // Custom services woken before a deployment's jobs: the waker's grant, on the deployer.
+  'Kinto/Deployer/Lambda/Role AwsSolutions-IAM5[Resource::*]',
+  'Kinto/Deployer/Lambda/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service/<BlocksCluster71D8C8CF>/kinto-????????????-*]',
+  'Kinto/Deployer/Lambda/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/<ServiceWakerReaperSchedules4D80E051>/*]',
   'Kinto/ServiceWaker/Reaper/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service/<BlocksCluster71D8C8CF>/kinto-????????????-*]',
   'Kinto/ServiceWaker/Reaper/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/<ServiceWakerReaperSchedules4D80E051>/*]',
   'Kinto/ServiceWaker/Waker/Role AwsSolutions-IAM5[Resource::*]',

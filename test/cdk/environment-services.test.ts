@@ -591,6 +591,21 @@ describe('Function: readDeployerConfig, where custom services run', () => {
     expect(readDeployerConfig(env).platform.services).toBeUndefined();
   });
 
+  it('reads what wakes services before jobs (the reaper schedules), all of it or nothing', () => {
+    const waking = {
+      REAPER_SCHEDULE_GROUP: 'Kinto-service-reapers',
+      REAPER_FUNCTION_ARN: 'arn:aws:lambda:eu-west-1:123456789012:function:Kinto-ServiceWakerReaper',
+      REAPER_ROLE_ARN: 'arn:aws:iam::123456789012:role/Kinto-ServiceWakerSchedulerRole',
+    };
+    expect(readDeployerConfig({ ...env, ...waking }).serviceWaking).toEqual({
+      scheduleGroup: waking.REAPER_SCHEDULE_GROUP,
+      reaperFunctionArn: waking.REAPER_FUNCTION_ARN,
+      reaperRoleArn: waking.REAPER_ROLE_ARN,
+    });
+    expect(readDeployerConfig(env).serviceWaking).toBeUndefined();
+    expect(() => readDeployerConfig({ ...env, REAPER_SCHEDULE_GROUP: 'g' })).toThrow(/REAPER_FUNCTION_ARN/);
+  });
+
   it('refuses a BLOCK_SERVICES that is not JSON or misses a part, naming it', () => {
     expect(() => readDeployerConfig({ ...env, BLOCK_SERVICES: '{' })).toThrow(/BLOCK_SERVICES is not JSON/);
     const { namespaceId: _, ...missing } = SERVICES;

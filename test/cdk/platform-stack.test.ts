@@ -766,6 +766,10 @@ describe('Stack: KintoPlatformStack', () => {
           'LOG_INDEXER_FUNCTION_ARN',
           'PERMISSIONS_BOUNDARY_ARN',
           'PLATFORM_KEY_SECRET_ARN',
+          // Custom services are woken before jobs, as the service waker does (readDeployerConfig's serviceWaking).
+          'REAPER_FUNCTION_ARN',
+          'REAPER_ROLE_ARN',
+          'REAPER_SCHEDULE_GROUP',
           'STACK_ROLE_ARN',
           'STATE_MACHINE_ARN',
           'STATE_TABLE_NAME',
@@ -827,6 +831,43 @@ describe('Stack: KintoPlatformStack', () => {
         Condition: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
       });
       expect(statementsOf(role).flatMap((st) => [st.Action].flat())).not.toContain('iam:CreateRole');
+    });
+
+    it("lets the deployer wake environments' custom services before jobs exactly as the waker may, and nothing more of ECS or Scheduler", () => {
+      const deployer = logicalId('AWS::IAM::Role', 'DeployerLambdaRole');
+      const waker = logicalId('AWS::IAM::Role', 'ServiceWakerRole');
+      const cluster = logicalId('AWS::ECS::Cluster', 'BlocksCluster');
+      const group = logicalId('AWS::Scheduler::ScheduleGroup', 'ServiceWakerReaperSchedules');
+      expect(sid(deployer, 'ListClusterServices')).toMatchObject({
+        Action: 'ecs:ListServices',
+        Resource: '*',
+        Condition: { ArnEquals: { 'ecs:cluster': { 'Fn::GetAtt': [cluster, 'Arn'] } } },
+      });
+      expect(sid(deployer, 'EnvironmentServices')!.Action).toEqual(['ecs:DescribeServices', 'ecs:UpdateService', 'ecs:TagResource']);
+      expect(JSON.stringify(sid(deployer, 'EnvironmentServices')!.Resource)).toContain(`{"Ref":"${cluster}"},"/kinto-????????????-*"`);
+      expect(sid(deployer, 'MakeSchedules')!.Action).toBe('scheduler:CreateSchedule');
+      expect(JSON.stringify(sid(deployer, 'MakeSchedules')!.Resource)).toContain(`":schedule/",{"Ref":"${group}"},"/*"`);
+      expect(sid(deployer, 'PassSchedulerRole')).toMatchObject({
+        Action: 'iam:PassRole',
+        Resource: { 'Fn::GetAtt': [logicalId('AWS::IAM::Role', 'ServiceWakerSchedulerRole'), 'Arn'] },
+        Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+      });
+      // The very statements the waker has: one grant, two roles.
+      for (const id of ['ListClusterServices', 'EnvironmentServices', 'MakeSchedules', 'PassSchedulerRole'])
+        expect(sid(deployer, id)).toEqual(sid(waker, id));
+      // Nothing else of ECS or Scheduler: no task of its own, no schedule deleted or changed, no other role passed to Scheduler.
+      const actions = statementsOf(deployer).flatMap((st) => [st.Action].flat());
+      expect(actions.filter((a) => /^(ecs|scheduler):/.test(a)).sort()).toEqual(
+        ['ecs:DescribeServices', 'ecs:ListServices', 'ecs:TagResource', 'ecs:UpdateService', 'scheduler:CreateSchedule'].sort(),
+      );
+      const passRoles = statementsOf(deployer).filter((st) => [st.Action].flat().includes('iam:PassRole'));
+      expect(passRoles.map((st) => st.Sid)).toEqual(['PassStackRole', 'PassSchedulerRole']);
+      const env = functionNamed('DeployerLambdaFunction').Properties.Environment.Variables;
+      expect(env).toMatchObject({
+        REAPER_SCHEDULE_GROUP: { Ref: group },
+        REAPER_FUNCTION_ARN: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'ServiceWakerReaperFunction'), 'Arn'] },
+        REAPER_ROLE_ARN: { 'Fn::GetAtt': [logicalId('AWS::IAM::Role', 'ServiceWakerSchedulerRole'), 'Arn'] },
+      });
     });
 
     it('lets CloudFormation make roles in environment stacks only within the environment boundary', () => {

@@ -23,6 +23,14 @@ import {
   UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DescribeServicesCommand, ECSClient, ListServicesCommand, TagResourceCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import {
+  ConflictException,
+  CreateScheduleCommand,
+  DeleteScheduleCommand,
+  ResourceNotFoundException as SchedulerNotFound,
+  SchedulerClient,
+} from '@aws-sdk/client-scheduler';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,6 +48,10 @@ import { createServiceDataHandler } from '../../lambdas/handlers/service-data';
  * its folder with a file in it (as a service that ran would), deleting the stack leaves it (as on
  * AWS), and the platform's service-data function (`SERVICE_DATA_FUNCTION`) is the real handler
  * mounted on that folder.
+ * ECS keeps a stack's custom services (made at the template's desired count, running what it says,
+ * as CloudFormation waits for a service to be stable); a service woken to desired count 1 has its
+ * task PENDING for `faults.serviceStartDescribes` DescribeServices (2 unless set), then RUNNING, or
+ * never when `faults.serviceNeverRuns` is set (ECS's newest event says so). Scheduler keeps schedules.
  */
 export interface FakeFunction {
   imageUri: string;
@@ -48,6 +60,20 @@ export interface FakeFunction {
   environment: Record<string, string>;
   versions: { version: string; description: string; imageUri: string; environment: Record<string, string> }[];
   aliases: Record<string, string>;
+}
+
+export interface FakeService {
+  arn: string;
+  name: string;
+  stack: string;
+  properties: string;
+  desired: number;
+  running: number;
+  pending: number;
+  tags: Record<string, string>;
+  /** DescribeServices left before its starting task runs. */
+  startsIn?: number;
+  events: string[];
 }
 
 interface FakeStack {
@@ -65,6 +91,7 @@ export const API_ID = 'a1b2c3d4e5';
 export const API_ENDPOINT = `https://${API_ID}.execute-api.eu-west-1.amazonaws.com`;
 export const FILE_SYSTEM_ID = 'fs-0a1b2c3d4e5f60006';
 export const SERVICE_DATA_FUNCTION = 'arn:aws:lambda:eu-west-1:123456789012:function:Kinto-BlocksServiceDataLambda';
+export const CLUSTER_ARN = 'arn:aws:ecs:eu-west-1:123456789012:cluster/Kinto-BlocksCluster';
 
 export function fakeAws() {
   const lambda = mockClient(LambdaClient);
@@ -73,6 +100,10 @@ export function fakeAws() {
   const logs = mockClient(CloudWatchLogsClient);
   const sfn = mockClient(SFNClient);
   const apigateway = mockClient(ApiGatewayV2Client);
+  const ecs = mockClient(ECSClient);
+  const scheduler = mockClient(SchedulerClient);
+  const services = new Map<string, FakeService>();
+  const schedules = new Map<string, Record<string, unknown>>();
   const functions = new Map<string, FakeFunction>();
   const stacks = new Map<string, FakeStack>();
   const objects = new Map<string, string>();
@@ -86,6 +117,10 @@ export function fakeAws() {
     throttleNext?: string;
     /** The service-data function fails (e.g. times out) with this message. */
     serviceData?: string;
+    /** How many DescribeServices a woken service's task stays PENDING for. @default 2 */
+    serviceStartDescribes?: number;
+    /** A woken service's task never runs: ECS's newest event is this. */
+    serviceNeverRuns?: string;
   } = {};
   const efs = mkdtempSync(join(tmpdir(), 'kinto-fake-efs-'));
   const serviceData = createServiceDataHandler({ root: efs, fileSystemId: FILE_SYSTEM_ID }, () => undefined);
@@ -181,6 +216,56 @@ export function fakeAws() {
     stage.format = AccessLogSettings.Format;
     return {};
   });
+  ecs.on(ListServicesCommand).callsFake(({ cluster }) => ({
+    serviceArns: [...services.values()].filter((v) => v.arn.startsWith(`${cluster.replace(':cluster/', ':service/')}/`)).map((v) => v.arn),
+  }));
+  ecs.on(DescribeServicesCommand).callsFake(({ services: arns, include }) => ({
+    services: (arns as string[]).flatMap((arn) => {
+      const v = services.get(arn);
+      if (!v) return [];
+      if (v.startsIn !== undefined && !faults.serviceNeverRuns && --v.startsIn <= 0) {
+        Object.assign(v, { running: 1, pending: 0, startsIn: undefined });
+        v.events.unshift(`(service ${v.name}) has reached a steady state.`);
+      }
+      return [
+        {
+          serviceArn: v.arn,
+          serviceName: v.name,
+          status: 'ACTIVE',
+          desiredCount: v.desired,
+          runningCount: v.running,
+          pendingCount: v.pending,
+          events: v.events.map((message) => ({ message })),
+          ...(include?.includes('TAGS') ? { tags: Object.entries(v.tags).map(([key, value]) => ({ key, value })) } : {}),
+        },
+      ];
+    }),
+  }));
+  ecs.on(UpdateServiceCommand).callsFake(({ service, desiredCount }) => {
+    const v = services.get(service)!;
+    if (desiredCount === 1 && v.desired === 0 && v.running === 0) {
+      Object.assign(v, { desired: 1, pending: 1, startsIn: faults.serviceStartDescribes ?? 2 });
+      v.events.unshift(faults.serviceNeverRuns ?? `(service ${v.name}) has started 1 tasks: (task 0123456789abcdef).`);
+    } else if (desiredCount === 0) Object.assign(v, { desired: 0, running: 0, pending: 0, startsIn: undefined });
+    return { service: { serviceArn: v.arn } };
+  });
+  ecs.on(TagResourceCommand).callsFake(({ resourceArn, tags }) => {
+    const v = services.get(resourceArn)!;
+    for (const t of tags) v.tags[t.key] = t.value;
+    return {};
+  });
+  scheduler.on(CreateScheduleCommand).callsFake((input) => {
+    const key = `${input.GroupName}/${input.Name}`;
+    if (schedules.has(key))
+      throw new ConflictException({ message: `Schedule ${input.Name} already exists.`, Message: 'exists', $metadata: {} });
+    schedules.set(key, input);
+    return { ScheduleArn: `arn:aws:scheduler:eu-west-1:123456789012:schedule/${key}` };
+  });
+  scheduler.on(DeleteScheduleCommand).callsFake(({ GroupName, Name }) => {
+    if (!schedules.delete(`${GroupName}/${Name}`))
+      throw new SchedulerNotFound({ message: `Schedule ${Name} does not exist.`, Message: 'not found', $metadata: {} });
+    return {};
+  });
   sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:deployments:x' });
 
   const event = (stack: FakeStack, status: string, reason?: string, token?: string): void => {
@@ -261,6 +346,7 @@ export function fakeAws() {
     stack.pending = undefined;
     if (kind === 'delete') {
       for (const name of functionNamesOf(stack)) functions.delete(name);
+      for (const v of [...services.values()]) if (v.stack === stack.name) services.delete(v.arn);
       stacks.delete(stack.name);
       return;
     }
@@ -326,6 +412,31 @@ export function fakeAws() {
     stack.outputs = Object.fromEntries(Object.entries(stack.template.Outputs ?? {}).map(([k, o]: [string, any]) => [k, resolve(o.Value)]));
     const format = Object.values(resources).find((r: any) => r.Type === 'AWS::ApiGatewayV2::Stage')?.Properties.AccessLogSettings?.Format;
     if (format) stage.format = format;
+    // Custom services, kept as they are while their resource is unchanged (desired count included:
+    // a stack update that changes one sets the template's count).
+    const made = new Set<string>();
+    for (const r of Object.values(resources)) {
+      if (r.Type !== 'AWS::ECS::Service') continue;
+      const p = r.Properties;
+      const arn = `${String(resolve(p.Cluster)).replace(':cluster/', ':service/')}/${p.ServiceName}`;
+      made.add(arn);
+      const properties = JSON.stringify(p);
+      if (services.get(arn)?.properties === properties) continue;
+      const desired = Number(p.DesiredCount ?? 0);
+      const tags = Object.fromEntries((p.Tags ?? []).map((t: any) => [t.Key, resolve(t.Value)]));
+      services.set(arn, {
+        arn,
+        name: p.ServiceName,
+        stack: stack.name,
+        properties,
+        desired,
+        running: desired,
+        pending: 0,
+        tags,
+        events: [],
+      });
+    }
+    for (const v of [...services.values()]) if (v.stack === stack.name && !made.has(v.arn)) services.delete(v.arn);
     // A service's folder, with what it wrote (EFS makes the folder at the first mount).
     for (const r of Object.values(resources)) {
       if (r.Type !== 'AWS::EFS::AccessPoint') continue;
@@ -339,12 +450,23 @@ export function fakeAws() {
 
   /** The calls that change something in AWS (reads left out). */
   const writes = (): string[] =>
-    [lambda, cloudformation, s3, apigateway].flatMap((m) =>
+    [lambda, cloudformation, s3, apigateway, ecs, scheduler].flatMap((m) =>
       m
         .calls()
         .map((c) => (c.args[0] as { constructor: { name: string } }).constructor.name.replace(/Command$/, ''))
         .filter((name) => !/^(Get|List|Describe|Filter)/.test(name) && name !== 'Invoke'),
     );
+
+  /** Every call to any of the fakes, in the order they were made, as [command name, input]. */
+  const timeline = (): [string, Record<string, any>][] =>
+    // Sinon numbers every call of every stub (callId), which its types do not declare.
+    ([lambda, cloudformation, s3, logs, sfn, apigateway, ecs, scheduler] as unknown as { calls(): { callId: number; args: unknown[] }[] }[])
+      .flatMap((m) => m.calls())
+      .sort((a, b) => a.callId - b.callId)
+      .map((c) => {
+        const command = c.args[0] as { constructor: { name: string }; input: Record<string, any> };
+        return [command.constructor.name.replace(/Command$/, ''), command.input];
+      });
 
   return {
     lambda,
@@ -353,18 +475,23 @@ export function fakeAws() {
     logs,
     sfn,
     apigateway,
+    ecs,
+    scheduler,
+    services,
+    schedules,
     functions,
     stacks,
     stage,
     faults,
     writes,
+    timeline,
     /** The folder standing for the file system's `/kinto`. */
     efs,
     reset(): void {
-      for (const m of [lambda, cloudformation, s3, logs, sfn, apigateway]) m.resetHistory();
+      for (const m of [lambda, cloudformation, s3, logs, sfn, apigateway, ecs, scheduler]) m.resetHistory();
     },
     restore(): void {
-      for (const m of [lambda, cloudformation, s3, logs, sfn, apigateway]) m.restore();
+      for (const m of [lambda, cloudformation, s3, logs, sfn, apigateway, ecs, scheduler]) m.restore();
       rmSync(efs, { recursive: true, force: true });
     },
     clients: {
@@ -374,6 +501,8 @@ export function fakeAws() {
       logs: new CloudWatchLogsClient({ region: 'eu-west-1' }),
       sfn: new SFNClient({ region: 'eu-west-1' }),
       apigateway: new ApiGatewayV2Client({ region: 'eu-west-1' }),
+      ecs: new ECSClient({ region: 'eu-west-1' }),
+      scheduler: new SchedulerClient({ region: 'eu-west-1' }),
     },
   };
 }

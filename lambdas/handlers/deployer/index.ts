@@ -2,8 +2,10 @@ import { ApiGatewayV2Client } from '@aws-sdk/client-apigatewayv2';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
@@ -13,7 +15,10 @@ import { internalKeys } from '../../adapters/aws/internal-keys';
 import { AwsRuntime, type EnvironmentSynthesizer } from '../../adapters/aws/runtime/aws-runtime';
 import type { PlatformRefs } from '../../adapters/aws/runtime/environment-description';
 import { secretsManagerKeys } from '../../adapters/aws/secrets-manager-keys';
+import { SchedulerReaperSchedules } from '../../adapters/aws/services/reaper-schedules';
+import { EcsServiceFleet } from '../../adapters/aws/services/service-fleet';
 import { parseServiceRefs } from '../../adapters/aws/services/service-refs';
+import { ServiceStarter } from '../../adapters/aws/services/start-services';
 import { StepFunctionsDeployer } from '../../adapters/aws/step-functions-deployer';
 import { randomIds, systemClock } from '../../adapters/clock-and-ids';
 import { DynamoDbStore } from '../../adapters/dynamodb/dynamodb-store';
@@ -23,7 +28,9 @@ import { advanceDeployment } from '../../core/deployments/run-deployment';
 import { KintoError } from '../../core/errors';
 import { carryOutJobRun, runScheduledJob } from '../../core/jobs/job-runs';
 import type { Builder } from '../../ports/builder';
+import type { Clock } from '../../ports/clock';
 import { requiredEnv } from '../required-env';
+import { SERVICE_SLEEP_ENV } from '../services/service-sleep-env';
 
 /** What the CDK construct (lib/environment-deployer.ts) tells the deployer through its environment. */
 export interface DeployerConfig {
@@ -33,6 +40,18 @@ export interface DeployerConfig {
   readonly stackRoleArn: string;
   readonly templateBucket: string;
   readonly platform: Omit<PlatformRefs, 'deployerFunctionArn'>;
+  /**
+   * What the deployer wakes custom services with before a deployment's jobs, as the waker does
+   * (lib/service-waker.ts). @default - services are not woken before jobs
+   */
+  readonly serviceWaking?: ServiceWakingConfig;
+}
+
+export interface ServiceWakingConfig {
+  /** The reaper schedules' group, the reaper they invoke and the role they invoke it with. */
+  readonly scheduleGroup: string;
+  readonly reaperFunctionArn: string;
+  readonly reaperRoleArn: string;
 }
 
 export const readDeployerConfig = (env: NodeJS.ProcessEnv = process.env): DeployerConfig => ({
@@ -50,6 +69,15 @@ export const readDeployerConfig = (env: NodeJS.ProcessEnv = process.env): Deploy
     // Where custom services run (JSON from EnvironmentDeployer); without it they cannot be deployed.
     ...(env.BLOCK_SERVICES ? { services: parseServiceRefs(env.BLOCK_SERVICES) } : {}),
   },
+  ...(env[SERVICE_SLEEP_ENV.scheduleGroup]
+    ? {
+        serviceWaking: {
+          scheduleGroup: requiredEnv(SERVICE_SLEEP_ENV.scheduleGroup, env),
+          reaperFunctionArn: requiredEnv(SERVICE_SLEEP_ENV.reaperFunctionArn, env),
+          reaperRoleArn: requiredEnv(SERVICE_SLEEP_ENV.reaperRoleArn, env),
+        },
+      }
+    : {}),
 });
 
 export interface DeployerClients {
@@ -61,6 +89,9 @@ export interface DeployerClients {
   readonly s3: S3Client;
   readonly sfn: SFNClient;
   readonly apigateway: ApiGatewayV2Client;
+  /** Custom services: woken before a deployment's jobs. */
+  readonly ecs: ECSClient;
+  readonly scheduler: SchedulerClient;
 }
 
 /** The deployer builds nothing: builds belong to the control API and CodeBuild. */
@@ -74,9 +105,15 @@ const noBuilds: Builder = { start: notHere, readLog: notHere };
  * environments' stacks. It is the only part of the platform that synthesizes stacks, and it
  * passes them to CloudFormation with a role of their own (it can pass that role, not act with it).
  */
-export function createDeployerHandler(config: DeployerConfig, clients: DeployerClients, synthesize: EnvironmentSynthesizer) {
+export function createDeployerHandler(
+  config: DeployerConfig,
+  clients: DeployerClients,
+  synthesize: EnvironmentSynthesizer,
+  clock: Clock = systemClock,
+) {
   let ctx: CoreContext | undefined;
   let runtime: AwsRuntime | undefined;
+  const now = () => clock.now().getTime();
   const build = (functionArn: string) => {
     const keys = secretsManagerKeys(clients.secrets, config.platformKeySecretArn);
     runtime = new AwsRuntime({
@@ -92,10 +129,12 @@ export function createDeployerHandler(config: DeployerConfig, clients: DeployerC
         s3: clients.s3,
         templateBucket: config.templateBucket,
       },
+      ...serviceStarterOf(config, clients, now),
+      now,
     });
     ctx = {
       store: new DynamoDbStore({ client: clients.dynamodb, tableName: config.stateTableName }),
-      clock: systemClock,
+      clock,
       ids: randomIds,
       runtime,
       builder: noBuilds,
@@ -140,6 +179,23 @@ export function createDeployerHandler(config: DeployerConfig, clients: DeployerC
 
 const ENDED: AdvanceAnswer = { done: true, checkAfterSeconds: 0 };
 
+/** Where the platform has custom services: what wakes them before jobs (the waker's steps, with the deployer's clients). */
+function serviceStarterOf(config: DeployerConfig, clients: DeployerClients, now: () => number): { serviceStarter?: ServiceStarter } {
+  const services = config.platform.services;
+  const waking = config.serviceWaking;
+  if (!services || !waking) return {};
+  return {
+    serviceStarter: new ServiceStarter({
+      fleet: new EcsServiceFleet(clients.ecs, services.clusterArn),
+      schedules: new SchedulerReaperSchedules(clients.scheduler, {
+        groupName: waking.scheduleGroup,
+        target: { reaperFunctionArn: waking.reaperFunctionArn, roleArn: waking.reaperRoleArn },
+      }),
+      now,
+    }),
+  };
+}
+
 /** Step Functions' caught error (`{ Error, Cause }`), in one line for the deployment record. */
 function describeFailure(error: unknown): string {
   const e = (error ?? {}) as { Error?: unknown; Cause?: unknown };
@@ -169,6 +225,8 @@ export const handler = async (event: unknown, context: Context) => {
       s3: new S3Client({}),
       sfn: new SFNClient({}),
       apigateway: new ApiGatewayV2Client({}),
+      ecs: new ECSClient({}),
+      scheduler: new SchedulerClient({}),
     },
     synthesizeEnvironment,
   );

@@ -39,6 +39,8 @@ import type {
   StepProgress,
 } from '../../../ports/runtime';
 import type { ServiceDataClient } from '../services/service-data-client';
+import { servicesBeforeJobs } from '../services/services-before-jobs';
+import type { ServicesStart } from '../services/start-services';
 import {
   functionNameOf,
   LIVE_ALIAS,
@@ -73,6 +75,18 @@ export interface AwsRuntimeOptions {
    * are deleted (the control API). @default - no data is named or deleted
    */
   readonly serviceData?: Pick<ServiceDataClient, 'list' | 'remove'>;
+  /**
+   * Wakes the environment's custom services and says which run (ServiceStarter), where deployments
+   * are carried out: a deployment with jobs then ends its preparation with them running.
+   * @default - services are not woken before jobs
+   */
+  readonly serviceStarter?: { start(envId: string): Promise<ServicesStart> };
+  /** How often a deployment waiting for custom services asks again. @default 5000 */
+  readonly servicePollMs?: number;
+  /** How long it waits for them before it fails. @default 5 minutes */
+  readonly serviceStartTimeoutMs?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
   /** @default 10000 */
   readonly stackPollMs?: number;
   /** @default 2000 */
@@ -122,7 +136,8 @@ const INLINE_TEMPLATE_BYTES = 51_200;
  *   exist from then on, so pre-deploy jobs can run. Then the block's function is made to hold the
  *   deployment's image and configuration and a version is published, or the version already
  *   published for them is found (its description names their hash): a rollback to a release whose
- *   versions exist publishes nothing.
+ *   versions exist publishes nothing. In a deployment with jobs, the preparation ends with the
+ *   environment's custom services running (services-before-jobs.ts): jobs connect to them at once.
  * - `activate`: the aliases move to the prepared versions (seconds), and the stage's access-log
  *   format names the release.
  * A stack stuck in UPDATE_ROLLBACK_FAILED is continued, and the deployment fails with the stack's
@@ -155,13 +170,28 @@ export class AwsRuntime implements Runtime {
   ): Promise<StepProgress<PreparedFunction>> {
     const infrastructure = await this.ensureStack(plan);
     if (!infrastructure.done) return infrastructure as StepProgress<never>;
+    const made = await this.prepareOwn(plan, planned, infrastructure.result.gatewayUrl, previous);
+    if (!made.done || !this.o.serviceStarter) return made;
+    // Then, in a deployment with jobs, the custom services run before its preparation ends.
+    return servicesBeforeJobs(plan, planned.block.name, previous, made.result, {
+      starter: this.o.serviceStarter,
+      now: this.o.now ?? Date.now,
+      pollMs: this.o.servicePollMs,
+      timeoutMs: this.o.serviceStartTimeoutMs,
+    });
+  }
+
+  /** The block's own part: its function's version (a custom service runs from the stack's task definition). */
+  private async prepareOwn(
+    plan: DeploymentPlan,
+    planned: PlannedBlock,
+    gatewayUrl: string,
+    previous?: PreparedBlock,
+  ): Promise<StepProgress<PreparedFunction>> {
     const { block } = planned;
     // A custom service runs on Fargate from the stack's task definition (its image is in the shape).
     if (!FUNCTION_TYPES.has(block.type)) return { done: true, result: { hash: planned.build?.artifact ?? '' } };
-    const want = desiredFunction(plan, planned, {
-      gatewayUrl: infrastructure.result.gatewayUrl,
-      internalKey: await this.o.internalKey(plan.environment.id),
-    });
+    const want = desiredFunction(plan, planned, { gatewayUrl, internalKey: await this.o.internalKey(plan.environment.id) });
     if ((previous as PreparedFunction | undefined)?.hash === want.hash && previous?.version)
       return { done: true, result: previous as PreparedFunction };
     const current = await this.getFunction(want.functionName);

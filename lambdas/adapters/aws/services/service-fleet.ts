@@ -24,6 +24,8 @@ export interface ServiceState {
   readonly idleSeconds: number;
   /** The newest traffic the waker recorded (tag `kinto:last-traffic`), in epoch milliseconds. */
   readonly lastTrafficMs?: number;
+  /** ECS's newest event about the service (why a task does not start, e.g. an image it cannot pull). */
+  readonly lastEvent?: string;
 }
 
 /** The environment's custom services on ECS: what the waker and reaper read and change. */
@@ -96,5 +98,7 @@ function stateOf(s: Service): ServiceState {
     alwaysOn: tags.get(SERVICE_TAGS.alwaysOn) === 'true',
     idleSeconds: Number.isFinite(idle) && idle > 0 ? Math.max(MIN_SERVICE_IDLE_SECONDS_ON_AWS, idle) : DEFAULT_SERVICE_IDLE_SECONDS,
     ...(tags.has(SERVICE_TAGS.lastTraffic) && Number.isFinite(last) && last > 0 ? { lastTrafficMs: last * 1000 } : {}),
+    // DescribeServices answers the newest events first.
+    ...(s.events?.[0]?.message ? { lastEvent: s.events[0].message } : {}),
   };
 }

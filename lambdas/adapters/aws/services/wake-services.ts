@@ -82,24 +82,46 @@ export class ServiceWaker {
       return { envId, services: [], skipped: 'recently-checked' };
     }
 
-    const states = await this.o.fleet.describe(seen.arns);
-    const services: { name: string; action: WakeAction }[] = [];
+    let woken: { state: ServiceState; action: WakeAction }[];
+    try {
+      woken = await this.wakeAll(envId, await this.o.fleet.describe(seen.arns), trafficAtMs);
+    } catch (e) {
+      this.seen.delete(envId);
+      throw e;
+    }
+    seen.checkedAt = now;
+    seen.recordedUpTo = Math.max(seen.recordedUpTo, trafficAtMs);
+    return { envId, services: woken.map(({ state, action }) => ({ name: state.name, action })) };
+  }
+
+  /**
+   * The same, without this instance's memory: the environment's services are listed and described
+   * afresh (a deployment waiting for them needs ECS's word of now). Returns each service's state as
+   * it was described, before anything was done, and what was done.
+   */
+  async wakeNow(envId: string, trafficAtMs: number): Promise<{ state: ServiceState; action: WakeAction }[]> {
+    const arns = await this.o.fleet.list(envId);
+    if (arns.length === 0) return [];
+    return this.wakeAll(envId, await this.o.fleet.describe(arns), trafficAtMs);
+  }
+
+  private async wakeAll(
+    envId: string,
+    states: readonly ServiceState[],
+    trafficAtMs: number,
+  ): Promise<{ state: ServiceState; action: WakeAction }[]> {
+    const woken: { state: ServiceState; action: WakeAction }[] = [];
     const failures: string[] = [];
     for (const state of states) {
       try {
-        services.push({ name: state.name, action: await this.wakeOne(state, trafficAtMs) });
+        woken.push({ state, action: await this.wakeOne(state, trafficAtMs) });
       } catch (e) {
         failures.push(`${state.name}: ${(e as Error).name}: ${(e as Error).message}`);
       }
     }
     // A failure throws (the asynchronous invocation is retried, and every step is idempotent).
-    if (failures.length > 0) {
-      this.seen.delete(envId);
-      throw new Error(`waking the services of environment ${envId} failed: ${failures.join('; ')}`);
-    }
-    seen.checkedAt = now;
-    seen.recordedUpTo = Math.max(seen.recordedUpTo, trafficAtMs);
-    return { envId, services };
+    if (failures.length > 0) throw new Error(`waking the services of environment ${envId} failed: ${failures.join('; ')}`);
+    return woken;
   }
 
   private async wakeOne(state: ServiceState, trafficAtMs: number): Promise<WakeAction> {
