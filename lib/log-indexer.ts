@@ -7,6 +7,7 @@ import { LambdaDestination } from 'aws-cdk-lib/aws-logs-destinations';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { handlerEntry, KintoFunction } from './kinto-function';
+import { allowInvokeFromKintoLogGroups } from './kinto-log-groups';
 import { LOG_GROUP_PREFIX } from '../lambdas/core/logs/log-groups';
 import { DEFAULT_METRICS_NAMESPACE, LOG_INDEXER_ENV } from '../lambdas/handlers/logs/log-indexer-env';
 
@@ -113,19 +114,7 @@ export class LogIndexer extends Construct {
       new iam.PolicyStatement({ actions: ['dynamodb:BatchWriteItem', 'dynamodb:UpdateItem'], resources: [props.logsTable.tableArn] }),
     );
 
-    const stack = Stack.of(this);
-    // Log groups the deployer creates at run time, all under /kinto/env/: CloudWatch Logs may
-    // deliver their batches, from this account only.
-    this.function.addPermission('InvokeFromKintoLogGroups', {
-      principal: new iam.ServicePrincipal('logs.amazonaws.com'),
-      sourceAccount: stack.account,
-      sourceArn: stack.formatArn({
-        service: 'logs',
-        resource: 'log-group',
-        resourceName: `${LOG_GROUP_PREFIX}*`,
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      }),
-    });
+    allowInvokeFromKintoLogGroups(this.function);
     this.subscriptionSettings = { destinationArn: this.function.functionArn, filterName: 'kinto-log-indexer', filterPattern: '' };
   }
 

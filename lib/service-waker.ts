@@ -1,13 +1,13 @@
-import { ArnFormat, Aws, CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
-import { LOG_GROUP_PREFIX } from '../lambdas/core/logs/log-groups';
 import { SERVICE_SLEEP_ENV } from '../lambdas/handlers/services/service-sleep-env';
 import { handlerEntry, KintoFunction } from './kinto-function';
+import { allowInvokeFromKintoLogGroups } from './kinto-log-groups';
 
 export interface ServiceWakerProps {
   /** The cluster custom services run in (BlockCluster). */
@@ -101,18 +101,7 @@ export class ServiceWaker extends Construct {
     this.function = waker.function;
     this.grantWaking(waker.role);
 
-    // Environments' function log groups are created by their stacks at run time, all under
-    // /kinto/env/: CloudWatch Logs may deliver their batches, from this account only.
-    this.function.addPermission('InvokeFromKintoLogGroups', {
-      principal: new iam.ServicePrincipal('logs.amazonaws.com'),
-      sourceAccount: stack.account,
-      sourceArn: stack.formatArn({
-        service: 'logs',
-        resource: 'log-group',
-        resourceName: `${LOG_GROUP_PREFIX}*`,
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      }),
-    });
+    allowInvokeFromKintoLogGroups(this.function);
     this.acknowledgeServiceWildcards(reaper.role);
   }
 
