@@ -184,7 +184,7 @@ export const RESOURCES_PER_CUSTOM_SERVICE = 9;
  * beyond CloudWatch's free tier, stored log lines, and custom services a team made `alwaysOn`.
  *
  * Resources: the stack's own 9 (API, stage, gateway log group and subscription, authorize route
- * and integration, dashboard, ...), 12 per public or protected website/microservice, 8 per
+ * and integration, dashboard, ...), 14 per public or protected website/microservice, 10 per
  * internal one, 5 per job (6 with a cron schedule), `RESOURCES_PER_CUSTOM_SERVICE` (9) per custom
  * service, plus, with any custom service, 1 security group and 1 waker subscription per function:
  * `checkQuotas` refuses more than CloudFormation's 500.
@@ -580,21 +580,19 @@ export class KintoEnvironmentStack extends Stack {
     }
 
     // The internal entry: blocks of this environment call each other (internal ones included)
-    // through KINTO_BLOCK_<NAME>_URL; the key is in the route and never reaches the block.
+    // through KINTO_BLOCK_<NAME>_URL, bare (the block's `/`) or with a path; the key is in the route
+    // and never reaches the block.
+    const entry = Fn.join('', ['ANY /_internal/', this.internalKey.valueAsString, `/${block.name}`]);
+    const keyed = `The internal entry of block "${block.name}" is reached only with the environment's internal key in the path (a NoEcho parameter, 256 bits, per environment), which only the environment's own blocks hold.`;
+    const internalRoot = this.integration('InternalRootIntegration', fn.alias.functionArn, { clientId: 'remove', path: '/' }, scope);
     const internal = this.integration(
       'InternalIntegration',
       fn.alias.functionArn,
       { clientId: 'remove', path: '/$request.path.proxy' },
       scope,
     );
-    this.route(
-      'InternalRoute',
-      Fn.join('', ['ANY /_internal/', this.internalKey.valueAsString, `/${block.name}/{proxy+}`]),
-      internal,
-      undefined,
-      `The internal entry of block "${block.name}" is reached only with the environment's internal key in the path (a NoEcho parameter, 256 bits, per environment), which only the environment's own blocks hold.`,
-      scope,
-    );
+    this.route('InternalRootRoute', entry, internalRoot, undefined, keyed, scope);
+    this.route('InternalRoute', Fn.join('', [entry, '/{proxy+}']), internal, undefined, keyed, scope);
   }
 
   /** A job: its function (the deployer invokes it), and a schedule if it is a cron job. */

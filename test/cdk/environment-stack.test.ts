@@ -256,6 +256,10 @@ describe('Class: KintoEnvironmentStack', () => {
       const internalRoute = (block: string) => ({
         'Fn::Join': ['', ['ANY /_internal/', { Ref: stackParameters.internalKey }, `/${block}/{proxy+}`]],
       });
+      // The bare KINTO_BLOCK_<NAME>_URL reaches the block's `/`.
+      const internalRootRoute = (block: string) => ({
+        'Fn::Join': ['', ['ANY /_internal/', { Ref: stackParameters.internalKey }, `/${block}`]],
+      });
       expect(routeKeys(s)).toEqual(
         expect.arrayContaining([
           'POST /authorize',
@@ -266,10 +270,13 @@ describe('Class: KintoEnvironmentStack', () => {
           internalRoute('orders'),
           internalRoute('site'),
           internalRoute('users'),
+          internalRootRoute('orders'),
+          internalRootRoute('site'),
+          internalRootRoute('users'),
         ]),
       );
       // The internal block only through the internal entry; jobs never.
-      expect(routeKeys(s)).toHaveLength(8);
+      expect(routeKeys(s)).toHaveLength(11);
       const token = logicalIdOf(s, 'TokenAuthorizer');
       for (const key of ['ANY /orders', 'ANY /orders/{proxy+}']) {
         s.template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
@@ -290,6 +297,11 @@ describe('Class: KintoEnvironmentStack', () => {
           RouteKey: internalRoute(block),
           AuthorizationType: 'NONE',
           Target: { 'Fn::Join': ['', ['integrations/', { Ref: logicalIdOf(s, `Block-${block}/InternalIntegration`) }]] },
+        });
+        s.template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+          RouteKey: internalRootRoute(block),
+          AuthorizationType: 'NONE',
+          Target: { 'Fn::Join': ['', ['integrations/', { Ref: logicalIdOf(s, `Block-${block}/InternalRootIntegration`) }]] },
         });
       }
     });
@@ -358,7 +370,14 @@ describe('Class: KintoEnvironmentStack', () => {
         'remove:header.kinto-authorization': '',
         'overwrite:path': '/$request.path.proxy',
       });
+      expect(integration('Block-orders/InternalRootIntegration').RequestParameters).toEqual({
+        'overwrite:header.kinto-request-id': '$context.requestId',
+        'remove:header.kinto-client-id': '',
+        'remove:header.kinto-authorization': '',
+        'overwrite:path': '/',
+      });
       expect(integration('Block-users/InternalIntegration').IntegrationUri).toEqual(alias('users'));
+      expect(integration('Block-users/InternalRootIntegration').IntegrationUri).toEqual(alias('users'));
       for (const [, r] of ofType(s, 'AWS::ApiGatewayV2::Integration')) expect(r.Properties!.ResponseParameters).toEqual(requestIdOnAnswers);
     });
 
@@ -497,6 +516,9 @@ describe('Class: KintoEnvironmentStack', () => {
           'Environment/Block-orders/InternalRoute AwsSolutions-APIG4',
           'Environment/Block-site/InternalRoute AwsSolutions-APIG4',
           'Environment/Block-users/InternalRoute AwsSolutions-APIG4',
+          'Environment/Block-orders/InternalRootRoute AwsSolutions-APIG4',
+          'Environment/Block-site/InternalRootRoute AwsSolutions-APIG4',
+          'Environment/Block-users/InternalRootRoute AwsSolutions-APIG4',
         ].sort(),
       );
     });
@@ -511,8 +533,8 @@ describe('Class: KintoEnvironmentStack', () => {
       const s = synth(exampleEnvironment([exampleBlock('svc', 'microservice', { visibility })]));
       const outside = routeKeys(s).filter((k): k is string => typeof k === 'string' && k !== 'POST /authorize');
       expect(outside.sort()).toEqual([...routes].sort());
-      // Always reachable through the internal entry.
-      expect(routeKeys(s).filter((k) => typeof k === 'object')).toHaveLength(1);
+      // Always reachable through the internal entry (bare, and with a path).
+      expect(routeKeys(s).filter((k) => typeof k === 'object')).toHaveLength(2);
       for (const key of routes)
         s.template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: key, AuthorizationType: authorization });
       if (clientHeader) {
@@ -664,11 +686,11 @@ describe('Class: KintoEnvironmentStack', () => {
         job: perBlock(exampleBlock('b', 'job', { kind: 'post-deploy' })),
         cronJob: perBlock(exampleBlock('b', 'job', { kind: 'cron', schedule: '0 3 * * *' })),
       }).toEqual({
-        // Log group + subscription, role (inline policy), function, alias, permission, 3 integrations, 3 routes.
-        protectedMicroservice: 12,
-        publicWebsite: 12,
-        // The internal entry only: 1 integration, 1 route.
-        internalMicroservice: 8,
+        // Log group + subscription, role (inline policy), function, alias, permission, 4 integrations, 4 routes.
+        protectedMicroservice: 14,
+        publicWebsite: 14,
+        // The internal entry only: 2 integrations, 2 routes.
+        internalMicroservice: 10,
         // Log group + subscription, role, function, alias.
         job: 5,
         cronJob: 6,
@@ -679,9 +701,9 @@ describe('Class: KintoEnvironmentStack', () => {
       const s = synth(exampleEnvironment(manyBlocks(50)));
       const total = Object.keys(s.resources).length;
       // 5 x (2 protected + public website + public + internal microservice + 2 jobs + 3 cron jobs) + the stack's own 9.
-      expect(total).toBe(5 * (12 + 12 + 12 + 8 + 12 + 5 + 5 + 6 + 6 + 6) + 9);
+      expect(total).toBe(5 * (14 + 14 + 14 + 10 + 14 + 5 + 5 + 6 + 6 + 6) + 9);
       expect(total).toBeLessThanOrEqual(MAX_STACK_RESOURCES);
-      expect(countOf(s, 'AWS::ApiGatewayV2::Route')).toBe(5 * (3 + 3 + 3 + 1 + 3) + 1);
+      expect(countOf(s, 'AWS::ApiGatewayV2::Route')).toBe(5 * (4 + 4 + 4 + 2 + 4) + 1);
       expect(countOf(s, 'AWS::ApiGatewayV2::Route')).toBeLessThanOrEqual(MAX_API_ROUTES);
       expect(countOf(s, 'AWS::ApiGatewayV2::Integration')).toBeLessThanOrEqual(MAX_API_INTEGRATIONS);
       s.template.resourceCountIs('AWS::Lambda::Function', 50);
@@ -692,13 +714,13 @@ describe('Class: KintoEnvironmentStack', () => {
     });
 
     it("refuses an environment over CloudFormation's 500 resources, saying how many and what to do", () => {
-      // 25 public websites and 35 cron jobs: 25 x 12 + 35 x 6 + the stack's 9 (no token authorizer) = 519.
+      // 25 public websites and 35 cron jobs: 25 x 14 + 35 x 6 + the stack's 8 (no token authorizer) = 568.
       const blocks = [
         ...Array.from({ length: 25 }, (_, i) => exampleBlock(`s${i}`, 'website', { variables: {} })),
         ...Array.from({ length: 35 }, (_, i) => exampleBlock(`j${i}`, 'job', { kind: 'cron', schedule: '0 3 * * *', variables: {} })),
       ];
       expect(() => synth(exampleEnvironment(blocks))).toThrow(
-        /needs 518 CloudFormation resources, but one stack holds at most 500.*Split its blocks/,
+        /needs 568 CloudFormation resources, but one stack holds at most 500.*Split its blocks/,
       );
     });
 
