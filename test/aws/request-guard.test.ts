@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { Agent, createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { bundleRequestGuard } from '../../lib/build-pipeline';
 import { GuardError, withoutRoutePrefix } from '../../lambdas/adapters/aws/block-image/request-guard';
@@ -91,9 +91,15 @@ describe('Program: request guard (the Lambda extension in website and microservi
       req.setEncoding('utf8').on('data', (c: string) => (body += c));
       req.on('end', () => {
         seen.push({ method: req.method!, url: req.url!, headers: req.headers, body });
+        if (req.url === '/die') {
+          res.writeHead(200, { 'content-length': '100' }).write('half of it');
+          setTimeout(() => res.socket?.destroy(), 50);
+          return;
+        }
+        const hop = req.url === '/hop' ? { connection: 'close, x-block-hop', 'x-block-hop': 'private' } : {};
         res
-          .writeHead(201, { 'content-type': 'text/plain', 'kinto-request-id': 'the-block-tried', 'x-block': 'yes' })
-          .end(`hello ${req.url}`);
+          .writeHead(201, { 'content-type': 'text/plain', 'kinto-request-id': 'the-block-tried', 'x-block': 'yes', ...hop })
+          .end(`hello ${req.url}${req.url === '/hop' ? `?${String(req.headers.connection)}` : ''}`);
       });
     });
     blockPort = await listen(block);
@@ -131,7 +137,7 @@ describe('Program: request guard (the Lambda extension in website and microservi
     const code = readFileSync(bundle, 'utf8');
     expect(code.split('\n')[0]).toBe('#!/opt/kinto/node');
     const required = [...code.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
-    expect([...new Set(required)].sort()).toEqual(['node:http']);
+    expect([...new Set(required)].sort()).toEqual(['node:http', 'node:stream']);
   });
 
   it('registers with its file name for INVOKE and SHUTDOWN, and asks for the next event after each', async () => {
@@ -187,11 +193,68 @@ describe('Program: request guard (the Lambda extension in website and microservi
     expect(seen[0].headers['kinto-client-id']).toBeUndefined();
   });
 
-  it("passes the adapter's readiness check (no request context) through unchanged", async () => {
-    const res = await call('/', { 'kinto-request-id': 'not-touched' });
+  it("passes the adapter's readiness check (no request context) with its path, and without a header the platform owns", async () => {
+    const res = await call('/shop/x', {
+      'kinto-request-id': 'forged',
+      'kinto-client-id': 'forged',
+      'kinto-authorization': 'forged',
+      'x-other': 'kept',
+    });
     expect(res.status).toBe(201);
-    expect(seen[0]).toMatchObject({ url: '/', headers: expect.objectContaining({ 'kinto-request-id': 'not-touched' }) });
+    expect(seen[0].url).toBe('/shop/x');
+    expect(seen[0].headers['x-other']).toBe('kept');
+    for (const name of ['kinto-request-id', 'kinto-client-id', 'kinto-authorization']) expect(seen[0].headers[name]).toBeUndefined();
     expect(res.headers.get('kinto-request-id')).toBe('the-block-tried');
+  });
+
+  it("passes no hop-by-hop header either way (nor one the Connection header names), and keeps the adapter's connection", async () => {
+    const answer = await new Promise<{ headers: IncomingHttpHeaders; body: string }>((resolve, reject) => {
+      const req = request(
+        `${guardUrl}/shop/hop`,
+        {
+          agent: new Agent({ keepAlive: true }),
+          headers: {
+            'x-amzn-request-context': context('Req5=', 'ANY /shop/{proxy+}'),
+            connection: 'keep-alive, x-private',
+            'x-private': 'hop',
+            te: 'trailers',
+          },
+        },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (c: string) => (body += c));
+          res.on('end', () => resolve({ headers: res.headers, body }));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(answer.body).toBe('hello /hop?close');
+    expect(seen[0].headers['x-private']).toBeUndefined();
+    expect(seen[0].headers.te).toBeUndefined();
+    // The block answered `Connection: close` (as every block does to a guard that keeps no connection): the adapter's stays open.
+    expect(answer.headers.connection).toBe('keep-alive');
+    expect(answer.headers['x-block-hop']).toBeUndefined();
+  });
+
+  it('cuts its answer when the block dies in the middle of one, instead of leaving the adapter waiting', async () => {
+    const started = Date.now();
+    const outcome = await new Promise<string>((resolve) => {
+      const req = request(
+        `${guardUrl}/shop/die`,
+        { headers: { 'x-amzn-request-context': context('Req6=', 'ANY /shop/{proxy+}') } },
+        (res) => {
+          res.on('data', () => undefined);
+          res.on('end', () => resolve('ended'));
+          res.on('error', () => resolve('cut'));
+          res.on('aborted', () => resolve('cut'));
+        },
+      );
+      req.on('error', () => resolve('cut'));
+      req.end();
+    });
+    expect(outcome).toBe('cut');
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it.each([

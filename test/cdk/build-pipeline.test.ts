@@ -70,12 +70,13 @@ describe('Construct: BuildPipeline', () => {
       });
     });
 
-    it('bundles the request guard as an executable extension that needs only node:http, and hands it over as KINTO_REQUEST_GUARD_S3_URL', () => {
+    it('bundles the request guard as an executable extension that needs only node:http and node:stream, and hands it over as KINTO_REQUEST_GUARD_S3_URL', () => {
       const hash = pipeline.requestGuard.assetHash;
       const code = readFileSync(join(app.outdir, `asset.${hash}.js`), 'utf8');
       expect(code.startsWith('#!/opt/kinto/node\n')).toBe(true);
       expect(code).toContain('/2020-01-01/extension/');
-      expect([...new Set([...code.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]))]).toEqual(['node:http']);
+      const required = [...code.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
+      expect([...new Set(required)].sort()).toEqual(['node:http', 'node:stream']);
       const [[, project]] = ofType('AWS::CodeBuild::Project');
       const variables = project.Properties.Environment.EnvironmentVariables as { Name: string; Value: unknown; Type: string }[];
       expect(variables.find((v) => v.Name === 'KINTO_REQUEST_GUARD_S3_URL')).toEqual({

@@ -10,9 +10,10 @@
  * The mapping applied when the request already carries `kinto-request-id` equal to the context's
  * request id, which a caller cannot know in advance; then the path is left as it is.
  *
- * It imports nothing but node:http: it is bundled into one file run by the image's node.
+ * It imports nothing but node:http and node:stream: it is bundled into one file run by the image's node.
  */
 import { request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
 
 /** The parts of API Gateway's (payload 2.0) request context the guard reads. */
 interface RequestContext {
@@ -24,7 +25,8 @@ interface RequestContext {
 /** What the guard does to one request before the block sees it. */
 export interface GuardVerdict {
   readonly url: string;
-  readonly requestId: string;
+  /** The gateway's request id; none for a request without a request context (the adapter's readiness check). */
+  readonly requestId?: string;
   /** Whether the gateway's parameter mapping had already set the headers and the path. */
   readonly mapped: boolean;
   readonly headers: IncomingHttpHeaders;
@@ -33,13 +35,28 @@ export interface GuardVerdict {
 /** Thrown for a request whose context the guard cannot read: answered 502, never passed on. */
 export class GuardError extends Error {}
 
+/** Headers the platform owns: only the guard sets them, whatever the caller sent. */
+const PLATFORM_HEADERS = ['kinto-request-id', 'kinto-client-id', 'kinto-authorization'];
+/** Hop-by-hop headers (RFC 9110 7.6.1) describe one connection, never the next one. */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade'];
+
+/** A copy of `headers` without the hop-by-hop ones, nor those its `Connection` header names. */
+export function withoutHopByHop(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const out: IncomingHttpHeaders = { ...headers };
+  const named = [headers.connection ?? ''].flat().join(',').split(',');
+  for (const name of [...HOP_BY_HOP, ...named.map((n) => n.trim().toLowerCase())]) delete out[name];
+  return out;
+}
+
 /**
- * Decides what one request becomes. Requests without a request context (the adapter's readiness
- * check) pass unchanged: `undefined`.
+ * Decides what one request becomes. A request without a request context (the adapter's readiness
+ * check) passes with its path as it is, and without any header the platform owns.
  */
-export function guardRequest(url: string, headers: IncomingHttpHeaders): GuardVerdict | undefined {
+export function guardRequest(url: string, headers: IncomingHttpHeaders): GuardVerdict {
+  const out = withoutHopByHop(headers);
+  for (const name of PLATFORM_HEADERS) delete out[name];
   const raw = headers['x-amzn-request-context'];
-  if (raw === undefined) return undefined;
+  if (raw === undefined) return { url, mapped: false, headers: out };
   let context: RequestContext | null;
   try {
     context = JSON.parse(Array.isArray(raw) ? raw.join(',') : raw) as RequestContext | null;
@@ -50,11 +67,9 @@ export function guardRequest(url: string, headers: IncomingHttpHeaders): GuardVe
   if (typeof requestId !== 'string' || requestId === '') throw new GuardError('the request context has no requestId');
 
   const mapped = headers['kinto-request-id'] === requestId;
-  const out: IncomingHttpHeaders = { ...headers, 'kinto-request-id': requestId };
-  delete out['kinto-authorization'];
+  out['kinto-request-id'] = requestId;
   const clientId = context?.authorizer?.lambda?.clientId;
   if (typeof clientId === 'string' && clientId !== '') out['kinto-client-id'] = clientId;
-  else delete out['kinto-client-id'];
   return { url: mapped ? url : withoutRoutePrefix(url, context?.routeKey), requestId, mapped, headers: out };
 }
 
@@ -75,7 +90,7 @@ export function withoutRoutePrefix(url: string, routeKey: unknown): string {
 
 /** Passes one request on to the block's server at `127.0.0.1:<port>`, streaming both ways. */
 export function forward(port: number, req: IncomingMessage, res: ServerResponse): void {
-  let verdict: GuardVerdict | undefined;
+  let verdict: GuardVerdict;
   try {
     verdict = guardRequest(req.url ?? '/', req.headers);
   } catch (e) {
@@ -85,17 +100,24 @@ export function forward(port: number, req: IncomingMessage, res: ServerResponse)
   }
   const upstream = request(
     // A connection per request (agent: false): a kept one may have been closed by the block while Lambda froze the environment.
-    { host: '127.0.0.1', port, method: req.method, path: verdict?.url ?? req.url, headers: verdict?.headers ?? req.headers, agent: false },
+    { host: '127.0.0.1', port, method: req.method, path: verdict.url, headers: verdict.headers, agent: false },
     (reply) => {
-      const headers = { ...reply.headers, ...(verdict ? { 'kinto-request-id': verdict.requestId } : {}) };
+      const headers = withoutHopByHop(reply.headers);
+      if (verdict.requestId) headers['kinto-request-id'] = verdict.requestId;
       res.writeHead(reply.statusCode ?? 502, headers);
-      reply.pipe(res);
+      // A block that dies mid-answer: the adapter's answer is cut too, rather than left waiting.
+      pipeline(reply, res, (e) => e && res.destroy());
     },
   );
   upstream.on('error', () => {
     // The block's server is not up yet (the adapter's readiness check waits on any 5xx) or went away.
     if (!res.headersSent) answer(res, 502, 'BLOCK_NOT_LISTENING', `The block is not accepting connections on port ${port}.`);
     else res.destroy();
+  });
+  // The adapter gone (its request aborted, or its connection closed before the answer ended): so is the block's request.
+  req.on('error', () => upstream.destroy());
+  res.on('close', () => {
+    if (!res.writableFinished) upstream.destroy();
   });
   req.pipe(upstream);
 }
