@@ -1145,6 +1145,9 @@ function validateDescription(id: string, props: KintoEnvironmentStackProps): voi
         fail(`${where}: variable name ${JSON.stringify(name)} must be letters, digits and underscores, not starting with a digit.`);
       if (b.type !== 'custom-service' && LAMBDA_RESERVED_VARIABLES.has(name))
         fail(`${where}: variable ${name} is reserved by Lambda (it sets it itself); rename it.`);
+      // The image routes the Web Adapter through the request guard with these; a block's value would bypass it.
+      if ((b.type === 'website' || b.type === 'microservice') && (name === 'PORT' || name.startsWith('AWS_LWA_')))
+        fail(`${where}: variable ${name} is set by the platform (the Web Adapter and Kinto's request guard); rename it.`);
     }
   }
   if (!d.shutDown) {

@@ -14,6 +14,14 @@ export const variableName = z
   .max(128)
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'use letters, digits and underscores, not starting with a digit (e.g. "API_KEY")')
   .refine((v) => !v.toUpperCase().startsWith('KINTO_'), 'names starting with KINTO_ are set by the platform');
+/**
+ * A block's own variable: neither PORT (the platform gives each block its port) nor AWS_LWA_* (on
+ * AWS they route the Web Adapter to Kinto's request guard; a block's value would bypass it).
+ */
+const blockVariableName = variableName.refine(
+  (v) => v.toUpperCase() !== 'PORT' && !v.toUpperCase().startsWith('AWS_LWA_'),
+  'PORT and names starting with AWS_LWA_ are set by the platform (the block listens on $PORT); choose another name',
+);
 // The OS passes environment variables as C strings: a NUL would cut the value (or fail every start).
 const variableValue = z
   .string()
@@ -131,7 +139,7 @@ const blockFields = {
   schedule: cronSchedule.optional(),
   source: blockSourceInput,
   build: buildSettingsInput.optional(),
-  variables: z.record(variableName, variableSpecInput).optional(),
+  variables: z.record(blockVariableName, variableSpecInput).optional(),
 };
 
 export const createBlockInput = z.strictObject({ name, ...blockFields });
@@ -194,7 +202,7 @@ const variableSetting = z.union([
 export type VariableSetting = z.infer<typeof variableSetting>;
 
 export const blockConfigInput = z.strictObject({
-  variables: z.record(variableName, variableSetting).optional(),
+  variables: z.record(blockVariableName, variableSetting).optional(),
   memoryMb: z.number().int().min(MIN_MEMORY_MB).max(MAX_MEMORY_MB).optional(),
   timeoutSeconds: z.number().int().min(1).max(MAX_JOB_TIMEOUT_SECONDS).optional(),
   idleTimeoutSeconds: z.number().int().min(1).max(MAX_SERVICE_IDLE_SECONDS).optional(),

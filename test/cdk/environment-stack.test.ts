@@ -787,6 +787,16 @@ describe('Class: KintoEnvironmentStack', () => {
         /AWS_REGION is reserved by Lambda/,
       ],
       [
+        'a variable that would route the Web Adapter around the request guard',
+        [exampleBlock('a', 'website', { variables: { AWS_LWA_PORT: '8080' } })],
+        /AWS_LWA_PORT is set by the platform \(the Web Adapter and Kinto's request guard\)/,
+      ],
+      [
+        'a PORT variable (the guard and the block would share a port)',
+        [exampleBlock('a', 'microservice', { variables: { PORT: '7071' } })],
+        /PORT is set by the platform/,
+      ],
+      [
         'a variable both plain and secret',
         [exampleBlock('a', 'microservice', { variables: { TOKEN: 'x' }, secretNames: ['TOKEN'] })],
         /TOKEN is both plain and secret/,

@@ -1,6 +1,7 @@
 import { parseCommand } from '../../lambdas/core/parse-command';
+import { describeZodError } from '../../lambdas/handlers/http/http-errors';
 import { KintoError } from '../../lambdas/core/errors';
-import { blockSourceInput, cronSchedule, gitBranch, gitRepo } from '../../lambdas/core/request-schemas';
+import { blockConfigInput, blockSourceInput, cronSchedule, gitBranch, gitRepo } from '../../lambdas/core/request-schemas';
 import { assertName } from '../../lambdas/core/names';
 import { compareReleaseVersions, parseReleaseVersion, releaseSortKey } from '../../lambdas/core/release-version';
 
@@ -124,4 +125,21 @@ describe('Schema: cronSchedule', () => {
   it.each(['bad', '* * * * * *', '0 0 31 2 *', '61 * * * *'])('refuses %p', (s) => {
     expect(cronSchedule.safeParse(s).success).toBe(false);
   });
+});
+
+describe('Schema: block variable names', () => {
+  it.each(['PORT', 'port', 'AWS_LWA_PORT', 'aws_lwa_readiness_check_path', 'KINTO_X'])(
+    'refuses %p, saying why as the API words it',
+    (name) => {
+      const parsed = blockConfigInput.safeParse({ variables: { [name]: 'x' } });
+      expect(parsed.success).toBe(false);
+      // zod's own message for a record key is only "Invalid key in record".
+      expect(describeZodError(parsed.error!)).toMatch(
+        new RegExp(`^The request is not valid: body\\.variables\\.${name}: invalid name: .*set by the platform`),
+      );
+    },
+  );
+  it.each(['API_KEY', 'PORTAL_URL', 'AWS_PROFILE', 'LWA_MODE'])('accepts %p', (name) =>
+    expect(blockConfigInput.safeParse({ variables: { [name]: 'x' } }).success).toBe(true),
+  );
 });

@@ -44,7 +44,12 @@ export function toErrorResponse(error: unknown, requestId: string, log: (line: s
 export function describeZodError(error: ZodError, root = 'body'): string {
   const parts = error.issues.slice(0, 5).map((issue) => {
     const path = issue.path.length ? `${root}.${issue.path.map(String).join('.')}` : root;
-    return `${path}: ${issue.message}`;
+    // A refused record key (a variable name): zod says only "Invalid key in record"; its own issues say why.
+    const why =
+      issue.code === 'invalid_key' && issue.issues.length
+        ? `invalid name: ${issue.issues.map((i) => i.message).join(', ')}`
+        : issue.message;
+    return `${path}: ${why}`;
   });
   const more = error.issues.length > 5 ? ` (and ${error.issues.length - 5} more)` : '';
   return `The request is not valid: ${parts.join('; ')}${more}.`;
