@@ -1,4 +1,5 @@
 import type { CoreContext } from './context';
+import { KintoError } from './errors';
 
 /** A custom service's data, as a deletion reports it. */
 export interface EnvironmentData {
@@ -28,8 +29,20 @@ export async function settleEnvironmentData(
 ): Promise<DataOutcome> {
   const named = (list: readonly { block: string; location: string }[] | undefined) =>
     (list ?? []).map((d) => ({ environment: env.name, block: d.block, location: d.location }));
-  if (deleteData) return { kept: [], deleted: named(await ctx.runtime.deleteData?.(env.id)) };
-  return { kept: named(await ctx.runtime.dataOf?.(env.id)), deleted: [] };
+  try {
+    if (deleteData) return { kept: [], deleted: named(await ctx.runtime.deleteData?.(env.id)) };
+    return { kept: named(await ctx.runtime.dataOf?.(env.id)), deleted: [] };
+  } catch (e) {
+    // Called once the environment is gone: the answer says so, and what is left to do by hand.
+    throw new DataSettlementError(`Environment "${env.name}" is deleted, but ${(e as Error).message}`);
+  }
+}
+
+/** Naming or deleting a deleted environment's data failed (everything else about it is gone). */
+export class DataSettlementError extends KintoError {
+  constructor(message: string) {
+    super(502, 'SERVICE_DATA_FAILED', message);
+  }
 }
 
 export const mergeOutcomes = (outcomes: readonly DataOutcome[]): DataOutcome => ({

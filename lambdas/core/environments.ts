@@ -127,13 +127,13 @@ export async function deleteEnvironment(
 
 /**
  * What deleting an environment does once its item is gone: the runtime releases (and removes)
- * what it holds, its custom services' data is kept or deleted, and what lives under it goes.
+ * what it holds, what lives under it goes, then its custom services' data is kept or deleted
+ * (last: a failure there, a `DataSettlementError`, leaves nothing else behind).
  */
 export async function tearDownEnvironment(ctx: CoreContext, env: Environment, deleteData: boolean): Promise<DataOutcome> {
   await (ctx.runtime.remove ? ctx.runtime.remove(env.id) : ctx.runtime.stop(env.id));
-  const data = await settleEnvironmentData(ctx, env, deleteData);
   await removeEnvironmentState(ctx, env);
-  return data;
+  return settleEnvironmentData(ctx, env, deleteData);
 }
 
 /** Removes what lives under an environment once the environment item itself is gone. */

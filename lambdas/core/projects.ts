@@ -7,7 +7,7 @@ import { assertName } from './names';
 import type { ListOptions, Page } from '../ports/store';
 import { WriteConflictError } from '../ports/store';
 import { tearDownEnvironment } from './environments';
-import { mergeOutcomes, type DataOutcome } from './environment-data';
+import { DataSettlementError, mergeOutcomes, type DataOutcome } from './environment-data';
 
 export async function createProject(ctx: CoreContext, input: CreateProjectInput): Promise<Project> {
   const at = nowIso(ctx);
@@ -71,11 +71,28 @@ export async function deleteProject(
   }
   await ctx.store.projects.remove({ name: project.name });
   const outcomes: DataOutcome[] = [];
-  for (const env of environments) outcomes.push(await tearDownEnvironment(ctx, env, options.deleteData === true));
+  // A data failure in one environment does not stop the others' clean-up; it is answered at the end.
+  const dataFailures: DataSettlementError[] = [];
+  for (const env of environments) {
+    try {
+      outcomes.push(await tearDownEnvironment(ctx, env, options.deleteData === true));
+    } catch (e) {
+      if (!(e instanceof DataSettlementError)) throw e;
+      dataFailures.push(e);
+    }
+  }
   const blocks = await listAll(ctx.store.blocks, { projectId: project.id });
   for (const block of blocks) await ctx.store.builds.removeAll({ blockId: block.id });
   await ctx.store.blocks.removeAll({ projectId: project.id });
   await ctx.store.environments.removeAll({ projectId: project.id });
   await ctx.store.releases.removeAll({ projectId: project.id });
+  if (dataFailures.length > 0) {
+    const done = mergeOutcomes(outcomes);
+    const named = [...done.kept, ...done.deleted].map((d) => `${d.environment}/${d.block} (${d.location})`);
+    throw new DataSettlementError(
+      `Project "${project.name}" is deleted. ${dataFailures.map((f) => f.message).join(' ')}` +
+        (named.length ? ` Other environments' data: ${done.deleted.length ? 'deleted' : 'kept'}: ${named.join(', ')}.` : ''),
+    );
+  }
   return mergeOutcomes(outcomes);
 }

@@ -527,7 +527,13 @@ describe('Deployer on AWS (SDK boundary)', () => {
       expect(res.body.error.message).toContain('Task timed out after 25.03 seconds');
       expect(res.body.error.message).toContain(`/kinto/${envId}/`);
       expect(res.body.error.message).toContain('delete it by hand');
+      expect(res.body.error.message).toMatch(/^Environment "stage" is deleted, but /);
       expect(readdirSync(join(aws.efs, envId, 'cache'))).toEqual(['dump.rdb']);
+      // The data step comes last: nothing else of the environment is left behind by its failure.
+      expect((await call('GET', '/v1/projects/store/environments/stage')).status).toBe(404);
+      expect((await store.store.deployments.list({ envId })).items).toEqual([]);
+      expect((await store.store.clients.list({ envId })).items).toEqual([]);
+      expect((await store.store.blockConfigs.list({ envId })).items).toEqual([]);
     });
 
     it('a project: the data of each of its environments, kept or deleted as asked', async () => {
