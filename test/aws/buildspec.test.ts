@@ -57,6 +57,7 @@ if [ "$1" = login ]; then
   cat > /dev/null  # reads the password from stdin, as docker login --password-stdin does
 elif [ "$1" = build ]; then
   n="$(ls "${dir}" | grep -c '^Dockerfile')"; ls -A "\${@: -1}" > "${dir}/context.$n"
+  if [ -f "\${@: -1}/kinto-request-guard" ]; then cp "\${@: -1}/kinto-request-guard" "${dir}/guard.$n"; fi
   while [ $# -gt 0 ]; do if [ "$1" = --file ]; then cp "$2" "${dir}/Dockerfile.$n"; fi; shift; done
 elif [ "$1" = inspect ] && [ "$3" = '{{json .Config.Entrypoint}}' ]; then
   echo "\${STUB_ENTRYPOINT:-null}"
@@ -71,7 +72,7 @@ fi`,
   // aws: `s3 cp` writes a stand-in for the program (job runner, request guard) where it was asked to.
   script(
     'aws',
-    `if [ "$1" = s3 ]; then printf '%s\\0' "$@" >> "${dir}/aws.calls"; printf '\\n' >> "${dir}/aws.calls"; echo '// program' > "\${@: -1}"; exit 0; fi
+    `if [ "$1" = s3 ]; then printf '%s\\0' "$@" >> "${dir}/aws.calls"; printf '\\n' >> "${dir}/aws.calls"; printf '#!/opt/kinto/node\\n// program\\n' > "\${@: -1}"; exit 0; fi
 echo password`,
   );
   // git: clone copies the fixture; rev-parse answers the fixed commit.
@@ -96,6 +97,8 @@ interface Run {
   readonly contexts: string[][];
   /** Each `aws s3` call's arguments. */
   readonly s3: string[][];
+  /** The request guard file in each build context that had one, in order. */
+  readonly guards: string[];
 }
 
 /** Runs the phases as CodeBuild does: one bash session, a phase stops at its first failing command. */
@@ -160,7 +163,16 @@ function runBuildspec(variables: Record<string, string>, fixture: (root: string)
         .map((f) => readFileSync(join(dir, f), 'utf8'));
     const dockerfiles = numbered('Dockerfile');
     const contexts = numbered('context').map((listing) => listing.split('\n').filter(Boolean));
-    return { status: result.status ?? -1, output, exported, docker: calls('docker.calls'), dockerfiles, contexts, s3: calls('aws.calls') };
+    return {
+      status: result.status ?? -1,
+      output,
+      exported,
+      docker: calls('docker.calls'),
+      dockerfiles,
+      contexts,
+      s3: calls('aws.calls'),
+      guards: numbered('guard'),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -331,14 +343,45 @@ describe('buildspec.yml', () => {
       expect(pushes(run)).toEqual([`${REPOSITORY}:build-build0001`, IMAGE]);
     });
 
-    it("goes without the guard, and says so, when the base image's node cannot run in the image (musl, e.g. alpine)", () => {
+    it("runs the guard on the image's own node when the base image's cannot run in it (musl, e.g. alpine)", () => {
       const run = runBuildspec(
         { KINTO_BLOCK_TYPE: 'microservice', KINTO_DOCKERFILE: 'Dockerfile', STUB_RUN_FAILS: '/opt/kinto/node' },
+        (root) => writeFileSync(join(root, 'Dockerfile'), 'FROM node:22-alpine\n'),
+      );
+
+      expect(run.status).toBe(0);
+      expect(run.output).toMatch(
+        /does not run in this image \(musl-based, e\.g\. alpine\?\): Kinto's request guard uses the image's own node/,
+      );
+      expect(run.docker.filter((c) => c[0] === 'run').map((c) => c.slice(3))).toEqual([
+        ['/opt/kinto/node', IMAGE, '--version'],
+        ['/usr/bin/env', 'kinto-web', 'node', '--version'],
+      ]);
+      expect(builds(run)).toHaveLength(4);
+      expect(run.dockerfiles[3]).toBe(
+        [
+          'FROM kinto-web',
+          'COPY kinto-request-guard /opt/extensions/kinto-request-guard',
+          'ENV KINTO_GUARD_PORT=7071 AWS_LWA_PORT=7071',
+          '',
+        ].join('\n'),
+      );
+      expect(run.guards.map((g) => g.split('\n')[0])).toEqual(['#!/opt/kinto/node', '#!/usr/bin/env node']);
+      expect(run.guards[1]).toContain('// program');
+      expect(builds(run)[3]).toContain(IMAGE);
+      expect(pushes(run)).toEqual([`${REPOSITORY}:build-build0001`, IMAGE]);
+    });
+
+    it('goes without the guard, and warns, when no node runs in the image', () => {
+      const run = runBuildspec(
+        { KINTO_BLOCK_TYPE: 'microservice', KINTO_DOCKERFILE: 'Dockerfile', STUB_RUN_FAILS: '/opt/kinto/node /usr/bin/env' },
         (root) => writeFileSync(join(root, 'Dockerfile'), 'FROM python:3-alpine\n'),
       );
 
       expect(run.status).toBe(0);
-      expect(run.output).toMatch(/does not run in this image \(musl-based, e\.g\. alpine\?\): it goes without Kinto's request guard/);
+      expect(run.output).toMatch(
+        /WARNING: neither node from .* nor a node of the image's own runs in this image: it goes without Kinto's request guard/,
+      );
       const tag = run.docker.find((c) => c[0] === 'tag' && c[1] === 'kinto-web');
       expect(tag).toEqual(['tag', 'kinto-web', IMAGE]);
       expect(run.docker.indexOf(tag!)).toBeLessThan(run.docker.findIndex((c) => c[0] === 'push'));
