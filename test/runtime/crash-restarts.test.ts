@@ -24,6 +24,17 @@ describe('CrashRestarts (always-on custom services)', () => {
     expect(crash()).toBe(1000);
   });
 
+  it('keeps doubling while the service fails to start at all (it never ran a minute)', () => {
+    let now = 0;
+    const restarts = new CrashRestarts(jest.fn(), () => now);
+    const delays = [];
+    for (let i = 0; i < 4; i++) {
+      now += 120_000;
+      delays.push(restarts.after({ type: 'start-failed', reason: 'exited with code 1 before it opened port 6379' }));
+    }
+    expect(delays).toEqual([1000, 2000, 4000, 8000]);
+  });
+
   it('ignores a stop it was told to make, and other events', () => {
     const restart = jest.fn();
     const restarts = new CrashRestarts(restart);

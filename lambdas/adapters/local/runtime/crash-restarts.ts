@@ -6,8 +6,8 @@ const FIRST_DELAY_MS = 1000;
 const MAX_DELAY_MS = 30_000;
 
 /**
- * Starts an always-on custom service again after it crashes: nothing else would (no connection
- * comes to wake it when nobody uses it). Delays double with each crash in a row (1 s up to 30 s),
+ * Starts an always-on custom service again after it crashes or fails to start: nothing else would
+ * (no connection comes to wake it when nobody uses it). Delays double with each crash in a row (1 s up to 30 s),
  * so a service that cannot run does not spin; a run of a minute starts the count again.
  */
 export class CrashRestarts {
@@ -21,11 +21,14 @@ export class CrashRestarts {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Sees one of the service's events; on a crash, schedules the restart and returns its delay. */
+  /** Sees one of the service's events; on a crash (or a failed start), schedules the restart and returns its delay. */
   after(event: BlockEvent): number | undefined {
     if (event.type === 'ready') this.readyAt = this.now();
-    if (event.type !== 'exit' || !event.crashed) return undefined;
-    if (this.now() - this.readyAt >= STABLE_MS) this.crashesInARow = 0;
+    const crashed = (event.type === 'exit' && event.crashed) || event.type === 'start-failed';
+    if (!crashed) return undefined;
+    // A crash after a minute of running starts the count again; a failed start never does.
+    if (event.type === 'exit' && this.readyAt > 0 && this.now() - this.readyAt >= STABLE_MS) this.crashesInARow = 0;
+    this.readyAt = 0;
     const delayMs = Math.min(FIRST_DELAY_MS * 2 ** this.crashesInARow, MAX_DELAY_MS);
     this.crashesInARow++;
     clearTimeout(this.timer);

@@ -92,6 +92,8 @@ export class LocalRuntime {
   private readonly active = new Map<string, ActiveEnvironment>();
   /** Per environment, its custom services' addresses (kept across deployments). */
   private readonly services = new Map<string, Map<string, ServiceProxy>>();
+  /** Where each service's events go: its current deployment's log (and restarts, when always on). */
+  private readonly serviceEvents = new WeakMap<ServiceProxy, (event: BlockEvent) => void>();
   private readonly negative = new Map<string, { kind: 'unknown' | 'shut-down' | 'not-deployed'; until: number }>();
   private readonly loading = new Map<string, Promise<Lookup>>();
 
@@ -278,12 +280,13 @@ export class LocalRuntime {
     const meta = blockMetaOf(plan, planned);
     let proxy = proxies.get(block.name);
     if (!proxy) {
-      proxy = new ServiceProxy({
+      const created: ServiceProxy = new ServiceProxy({
         label: `custom service "${block.name}"`,
         envId,
         sandbox: this.options.sandbox,
-        onRefused: (reason) => this.options.onBlockEvent?.(meta, { type: 'start-failed', reason }),
+        onRefused: (reason) => this.serviceEvents.get(created)?.({ type: 'start-failed', reason }),
       });
+      proxy = created;
       proxies.set(block.name, proxy);
     }
     const data = this.options.data;
@@ -295,6 +298,7 @@ export class LocalRuntime {
       const delayMs = restarts?.after(event);
       if (delayMs !== undefined) this.options.onBlockEvent?.(meta, { type: 'restart', ms: delayMs });
     };
+    if (proxy.deploymentId !== deploymentId) this.serviceEvents.set(proxy, onEvent);
     const create = (previousStopped: () => Promise<void>) => {
       const dataDir = data.folderOf(envId, block.name);
       return new BlockProcess({
