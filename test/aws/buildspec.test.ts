@@ -57,7 +57,7 @@ if [ "$1" = login ]; then
   cat > /dev/null  # reads the password from stdin, as docker login --password-stdin does
 elif [ "$1" = build ]; then
   n="$(ls "${dir}" | grep -c '^Dockerfile')"; ls -A "\${@: -1}" > "${dir}/context.$n"
-  if [ -f "\${@: -1}/kinto-request-guard" ]; then cp "\${@: -1}/kinto-request-guard" "${dir}/guard.$n"; fi
+  if [ -f "\${@: -1}/kinto-request-guard" ]; then cp "\${@: -1}/kinto-request-guard" "${dir}/guard.$n"; stat -c '%a' "\${@: -1}/kinto-request-guard" > "${dir}/guardmode.$n"; fi
   while [ $# -gt 0 ]; do if [ "$1" = --file ]; then cp "$2" "${dir}/Dockerfile.$n"; fi; shift; done
 elif [ "$1" = inspect ] && [ "$3" = '{{json .Config.Entrypoint}}' ]; then
   echo "\${STUB_ENTRYPOINT:-null}"
@@ -97,8 +97,9 @@ interface Run {
   readonly contexts: string[][];
   /** Each `aws s3` call's arguments. */
   readonly s3: string[][];
-  /** The request guard file in each build context that had one, in order. */
+  /** The request guard file in each build context that had one, in order, and its mode. */
   readonly guards: string[];
+  readonly guardModes: string[];
 }
 
 /** Runs the phases as CodeBuild does: one bash session, a phase stops at its first failing command. */
@@ -172,6 +173,7 @@ function runBuildspec(variables: Record<string, string>, fixture: (root: string)
       contexts,
       s3: calls('aws.calls'),
       guards: numbered('guard'),
+      guardModes: numbered('guardmode').map((m) => m.trim()),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -315,6 +317,8 @@ describe('buildspec.yml', () => {
         ].join('\n'),
       );
       expect(run.contexts[1].sort()).toEqual(['Dockerfile', 'kinto-request-guard']);
+      // Lambda runs each executable file in /opt/extensions; COPY keeps the mode.
+      expect(run.guardModes).toEqual(['755']);
       expect(builds(run)[1]).toContain(IMAGE);
       // The guard's node is tried in the built image before it is pushed.
       expect(run.docker.find((c) => c[0] === 'run')).toEqual(['run', '--rm', '--entrypoint', '/opt/kinto/node', IMAGE, '--version']);
