@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { commitFiles, createGitRepo } from '../support/git-repo';
 import { startTestPlatform, type TestPlatform } from '../support/platform';
+import { waitFor } from '../support/wait';
 import { accessibilityProblems, collectConsoleErrors, firstLoadJavaScript, launchChromium, screenshot } from './browser';
 
 /** The block the user adds: a Node service that logs one JSON console line per request. */
@@ -299,7 +300,14 @@ describe('Console: the admin site in a browser', () => {
 
   step('renders 100 requests with their console JSON expanded without visible delay', async () => {
     const call = await callGateway('/load');
-    await call(100);
+    const { requestId: lastId } = await call(100);
+    // A block's console lines can be indexed a moment after its answer (the platform reads its stdout
+    // meanwhile): the rows are expanded once the last request's line is in, as a user would see it.
+    await waitFor(async () => {
+      await kinto.logFeed!.flush();
+      const detail = await kinto.api('GET', `/v1/projects/shop/environments/dev/requests/${String(lastId)}`);
+      return detail.status === 200 && detail.body.data.consoleLines.length > 0;
+    }, 10_000);
     await refreshUntilVisible(page.getByRole('status').filter({ hasText: '100 requests' }));
     const expandAll = page.getByRole('button', { name: 'Expand all' });
     const fetched = Date.now();
