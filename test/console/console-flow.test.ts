@@ -89,6 +89,17 @@ describe('Console: the admin site in a browser', () => {
     await what.waitFor();
   };
   const dialog = (name: string | RegExp) => page.getByRole('dialog', { name });
+  /**
+   * Waits until a request's console lines are indexed: a block's answer can arrive before the
+   * platform has read its stdout, and a row expanded earlier would show none (as it would to a user).
+   */
+  const consoleLinesIndexed = (requestId: string) =>
+    waitFor(async () => {
+      await kinto.logFeed!.flush();
+      const detail = await kinto.api('GET', `/v1/projects/shop/environments/dev/requests/${requestId}`);
+      return detail.status === 200 && detail.body.data.consoleLines.length > 0;
+    }, 10_000);
+
   const callGateway = async (path: string) => {
     const auth = await fetch(`${credentials.gatewayUrl}/authorize`, {
       method: 'POST',
@@ -279,6 +290,7 @@ describe('Console: the admin site in a browser', () => {
   step('finds the request in the logs and expands its console JSON', async () => {
     const call = await callGateway('/orders/42');
     const { requestId } = await call();
+    await consoleLinesIndexed(requestId);
     await page.getByRole('link', { name: 'Logs' }).click();
     await page.getByRole('heading', { name: 'Logs of dev' }).waitFor();
     const row = page.getByRole('button', { name: /^GET \S*\/orders\/42$/ });
@@ -301,13 +313,7 @@ describe('Console: the admin site in a browser', () => {
   step('renders 100 requests with their console JSON expanded without visible delay', async () => {
     const call = await callGateway('/load');
     const { requestId: lastId } = await call(100);
-    // A block's console lines can be indexed a moment after its answer (the platform reads its stdout
-    // meanwhile): the rows are expanded once the last request's line is in, as a user would see it.
-    await waitFor(async () => {
-      await kinto.logFeed!.flush();
-      const detail = await kinto.api('GET', `/v1/projects/shop/environments/dev/requests/${String(lastId)}`);
-      return detail.status === 200 && detail.body.data.consoleLines.length > 0;
-    }, 10_000);
+    await consoleLinesIndexed(String(lastId));
     await refreshUntilVisible(page.getByRole('status').filter({ hasText: '100 requests' }));
     const expandAll = page.getByRole('button', { name: 'Expand all' });
     const fetched = Date.now();
