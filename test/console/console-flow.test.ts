@@ -10,7 +10,10 @@ import { accessibilityProblems, collectConsoleErrors, firstLoadJavaScript, launc
 const HELLO = `
 require('http').createServer((req, res) => {
   const id = req.headers['kinto-request-id'];
-  console.log(JSON.stringify({ kinto_request_id: id, message: 'hello called', path: req.url, n: [1, 2, 3] }));
+  const line = JSON.stringify({ kinto_request_id: id, message: 'hello called', path: req.url, n: [1, 2, 3] });
+  // /late logs after it answered, as a block finishing work in the background would.
+  if (req.url.startsWith('/late')) setTimeout(() => console.log(line), 4000);
+  else console.log(line);
   res.setHeader('content-type', 'application/json');
   res.end(JSON.stringify({ greeting: process.env.GREETING, hasKey: process.env.API_KEY === 's3cret-value', release: process.env.KINTO_RELEASE, requestId: id }));
 }).listen(process.env.PORT);
@@ -308,6 +311,22 @@ describe('Console: the admin site in a browser', () => {
       .first()
       .waitFor();
     await look('09-logs');
+  });
+
+  step('reads a request again when it is expanded again, for console lines that came after the first read', async () => {
+    const call = await callGateway('/late');
+    const { requestId } = await call();
+    const row = page.getByRole('button', { name: /^GET \S*\/late$/ });
+    await refreshUntilVisible(row);
+    await row.click();
+    const detail = page.locator('tr.detail', { hasText: requestId });
+    await detail.getByText('No console lines yet').waitFor();
+    await row.click();
+    await consoleLinesIndexed(requestId);
+    await row.click();
+    await detail.locator('pre.json').waitFor();
+    expect(JSON.parse((await detail.locator('pre.json').textContent())!)).toMatchObject({ kinto_request_id: requestId, path: '/late' });
+    await row.click();
   });
 
   step('renders 100 requests with their console JSON expanded without visible delay', async () => {

@@ -116,7 +116,10 @@ function RequestLines({
     <>
       {head}
       {detail.consoleLines.length === 0 ? (
-        <p class="muted">No console lines: the block logged nothing with this kinto_request_id.</p>
+        <p class="muted">
+          No console lines yet: the block logged nothing with this kinto_request_id so far (lines can take a few seconds to arrive; expand
+          the row again to read them again).
+        </p>
       ) : (
         detail.consoleLines.map((l, i) => (
           <div key={i} class="console-line">

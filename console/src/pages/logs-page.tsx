@@ -56,8 +56,13 @@ export function LogsPage({ project, env }: { readonly project: string; readonly 
   const shown = [...(requests.data ?? []), ...older.items];
 
   // Console lines are read six requests at a time and shown as they arrive, one render per frame.
+  // A request read with none (or with an error) is read again when expanded again: its lines may
+  // not have been indexed yet (on AWS, CloudWatch Logs delivers them seconds after the request).
   const read = async (requestIds: string[]) => {
-    const todo = requestIds.filter((r) => !details.has(r));
+    const todo = requestIds.filter((r) => {
+      const known = details.get(r);
+      return !known || 'error' in known || known.consoleLines.length === 0;
+    });
     const arrived = new Map<string, RequestDetail | { error: unknown }>();
     let frame = 0;
     const flush = () => {
