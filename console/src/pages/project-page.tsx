@@ -5,8 +5,7 @@ import { useKinto } from '../api/kinto-context';
 import type { Block, Build, CreatedEnvironment, Environment, Project } from '../api/types';
 import { BlockForm } from '../components/block-form';
 import { ClientSecretDialog } from '../components/client-secret-dialog';
-import { ConfirmNameDialog } from '../components/confirm-dialogs';
-import { announceDeletion, deletionOutcome } from '../components/deletion-notice';
+import { DeleteProjectDialog } from '../components/delete-project-dialog';
 import { TagDeployDialog } from '../components/deploy-dialogs';
 import { Dialog } from '../components/dialog';
 import { EmptyState, Loading } from '../components/empty-state';
@@ -244,25 +243,7 @@ export function ProjectPage({ project }: { readonly project: string }) {
       {open?.kind === 'describe' ? (
         <DescribeDialog project={project} description={info.data?.description ?? ''} onClose={close} onSaved={info.set} />
       ) : null}
-      {open?.kind === 'delete' ? (
-        <ConfirmNameDialog
-          kind="project"
-          name={project}
-          consequence="Its blocks, builds, releases and environments are deleted, and its environments' gateways stop answering."
-          offerDataDeletion
-          onClose={close}
-          onConfirm={async ({ deleteData }) => {
-            const outcome = deletionOutcome(
-              await api.DELETE('/v1/projects/{project}', {
-                ...path,
-                body: { confirm: project, ...(deleteData ? { deleteData: true } : {}) },
-              }),
-            );
-            announceDeletion('/', `Project ${project}`, outcome);
-            route('/');
-          }}
-        />
-      ) : null}
+      {open?.kind === 'delete' ? <DeleteProjectDialog name={project} onClose={close} onDeleted={() => route('/')} /> : null}
     </>
   );
 }

@@ -3,8 +3,7 @@ import { useLocation } from 'preact-iso';
 import { unwrap } from '../../../client/kinto-client';
 import { useKinto } from '../api/kinto-context';
 import type { Project } from '../api/types';
-import { ConfirmNameDialog } from '../components/confirm-dialogs';
-import { announceDeletion, deletionOutcome } from '../components/deletion-notice';
+import { DeleteProjectDialog } from '../components/delete-project-dialog';
 import { Dialog } from '../components/dialog';
 import { EmptyState, Loading } from '../components/empty-state';
 import { ErrorNote } from '../components/error-note';
@@ -82,22 +81,12 @@ export function ProjectsPage() {
       )}
       {creating ? <CreateProjectDialog onClose={() => setCreating(false)} /> : null}
       {deleting ? (
-        <ConfirmNameDialog
-          kind="project"
+        <DeleteProjectDialog
           name={deleting.name}
-          consequence="Its blocks, builds, releases and environments are deleted, and its environments' gateways stop answering."
-          offerDataDeletion
           onClose={() => setDeleting(undefined)}
-          onConfirm={async ({ deleteData }) => {
-            const outcome = deletionOutcome(
-              await api.DELETE('/v1/projects/{project}', {
-                params: { path: { project: deleting.name } },
-                body: { confirm: deleting.name, ...(deleteData ? { deleteData: true } : {}) },
-              }),
-            );
+          onDeleted={async () => {
             // The dialog stays ("Deleting…") until the list no longer shows the project.
             await projects.reload();
-            announceDeletion('/', `Project ${deleting.name}`, outcome);
             setDeleting(undefined);
           }}
         />
