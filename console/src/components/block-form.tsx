@@ -52,6 +52,8 @@ export function BlockForm({ block, submitLabel, busyLabel, onSubmit, onCancel }:
   const [variables, setVariables] = useState<VariableRow[]>(
     Object.entries(block?.variables ?? {}).map(([n, v]) => ({ name: n, default: v.default ?? '', required: v.required ?? false })),
   );
+  const setVariable = (i: number, change: Partial<VariableRow>) =>
+    setVariables(variables.map((x, j) => (j === i ? { ...x, ...change } : x)));
   const action = useAction();
   const id = useId();
   const kinds = KINDS[type];
@@ -226,12 +228,7 @@ export function BlockForm({ block, submitLabel, busyLabel, onSubmit, onCancel }:
           <div class="row variable-row" key={i}>
             <div>
               <label for={field(`var-${i}`)}>Name</label>
-              <input
-                id={field(`var-${i}`)}
-                class="mono"
-                value={v.name}
-                onInput={(e) => setVariables(variables.map((x, j) => (j === i ? { ...x, name: e.currentTarget.value } : x)))}
-              />
+              <input id={field(`var-${i}`)} class="mono" value={v.name} onInput={(e) => setVariable(i, { name: e.currentTarget.value })} />
             </div>
             <div>
               <label for={field(`default-${i}`)}>Default</label>
@@ -239,7 +236,7 @@ export function BlockForm({ block, submitLabel, busyLabel, onSubmit, onCancel }:
                 id={field(`default-${i}`)}
                 class="mono"
                 value={v.default}
-                onInput={(e) => setVariables(variables.map((x, j) => (j === i ? { ...x, default: e.currentTarget.value } : x)))}
+                onInput={(e) => setVariable(i, { default: e.currentTarget.value })}
               />
             </div>
             <div class="inline variable-flags">
@@ -247,7 +244,7 @@ export function BlockForm({ block, submitLabel, busyLabel, onSubmit, onCancel }:
                 type="checkbox"
                 id={field(`required-${i}`)}
                 checked={v.required}
-                onChange={(e) => setVariables(variables.map((x, j) => (j === i ? { ...x, required: e.currentTarget.checked } : x)))}
+                onChange={(e) => setVariable(i, { required: e.currentTarget.checked })}
               />
               <label for={field(`required-${i}`)}>required</label>
               <button type="button" class="link" onClick={() => setVariables(variables.filter((_, j) => j !== i))}>
