@@ -4,7 +4,7 @@
  * build is reported but does not stop the platform: `/` then says how to build it.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(__dirname, '..');
@@ -19,9 +19,41 @@ function newest(path: string): number {
   return Math.max(stat.mtimeMs, ...readdirSync(path).map((name) => newest(join(path, name))));
 }
 
+const lock = join(__dirname, '.build-lock');
+/** A build older than this left its lock behind (it crashed): the next one takes it over. */
+const STALE_LOCK_MS = 120_000;
+
+/**
+ * One build at a time (test suites start in parallel and each ensures the console): the lock is a
+ * directory, made atomically; whoever waited checks again, and finds the console built.
+ */
+function withLock(build: () => number): number {
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      const age = existsSync(lock) ? Date.now() - statSync(lock).mtimeMs : 0;
+      if (age > STALE_LOCK_MS) rmSync(lock, { recursive: true, force: true });
+      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    }
+  }
+  try {
+    return build();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+const upToDate = () => existsSync(built) && statSync(built).mtimeMs >= Math.max(...sources.map(newest));
+
 function main(): number {
   const force = process.argv.includes('--force');
-  if (!force && existsSync(built) && statSync(built).mtimeMs >= Math.max(...sources.map(newest))) return 0;
+  if (!force && upToDate()) return 0;
+  return withLock(() => (!force && upToDate() ? 0 : build()));
+}
+
+function build(): number {
   console.error(existsSync(built) ? 'console: sources changed since the last build; building it…' : 'console: not built yet; building it…');
   const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js');
   if (!existsSync(vite)) {
