@@ -298,9 +298,16 @@ describe('Custom services when the platform is killed (SIGKILL)', () => {
     expect(await (await fetch(`${gw}/api/set?k=survivor&v=yes`)).json()).toEqual({ reply: 'OK' });
     const running = [...redisOfHome(), ...hostPids({ KINTO_GATEWAY_URL: gw }, 'node'), ...hostPids({ KINTO_GATEWAY_URL: gw }, 'bwrap')];
     expect(redisOfHome()).toHaveLength(1);
-    // `--save 1 1`: a write is on disk within a second or so.
-    await waitFor(() => existsSync(join(home, 'data')) && readdirSync(join(home, 'data')).length === 1, 5000);
-    await new Promise((r) => setTimeout(r, 2000));
+    // `--save 1 1` writes the key within a second or so; on a loaded machine later, so wait for the file itself.
+    const savedKey = (): boolean => {
+      const data = join(home, 'data');
+      if (!existsSync(data)) return false;
+      return readdirSync(data).some((env) => {
+        const dump = join(data, env, 'cache', 'dump.rdb');
+        return existsSync(dump) && readFileSync(dump).includes('survivor');
+      });
+    };
+    await waitFor(savedKey, 20_000, 100, 'the key saved in dump.rdb');
 
     await p.killHard();
     await waitFor(() => !running.some(alive), 10_000, 25, 'every process of the killed platform gone');
