@@ -15,7 +15,14 @@ import {
   SchedulerClient,
 } from '@aws-sdk/client-scheduler';
 import type { CloudWatchLogsEvent } from 'aws-lambda';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
+import { AwsRuntime } from '../../lambdas/adapters/aws/runtime/aws-runtime';
+import { ServiceStarter } from '../../lambdas/adapters/aws/services/start-services';
+import type { JobRun } from '../../lambdas/core/model';
+import type { DeploymentPlan, PlannedBlock } from '../../lambdas/ports/runtime';
 import { reapService } from '../../lambdas/adapters/aws/services/reap-service';
 import { SchedulerReaperSchedules } from '../../lambdas/adapters/aws/services/reaper-schedules';
 import { EcsServiceFleet } from '../../lambdas/adapters/aws/services/service-fleet';
@@ -24,6 +31,7 @@ import { createServiceReaperHandler } from '../../lambdas/handlers/service-reape
 import { createServiceWakerHandler } from '../../lambdas/handlers/service-waker';
 
 const ecs = mockClient(ECSClient);
+const lambda = mockClient(LambdaClient);
 const scheduler = mockClient(SchedulerClient);
 
 const CLUSTER = 'arn:aws:ecs:eu-west-1:123456789012:cluster/Kinto-BlocksCluster';
@@ -410,5 +418,62 @@ describe('Function: reapService', () => {
       expect(await handler({ service: DB })).toEqual({ outcome: 'asleep' });
       expect(lines.filter((l) => l.includes('refused'))).toHaveLength(4);
     });
+  });
+});
+
+describe('Class: AwsRuntime, Method: runJob', () => {
+  const job = { block: { name: 'migrate', type: 'job' } } as unknown as PlannedBlock;
+  const run = { id: 'run-1', trigger: 'pre-deploy' } as unknown as JobRun;
+  const planWith = (...blocks: { name: string; type: string }[]) =>
+    ({ environment: { id: ENV }, blocks: [...blocks.map((block) => ({ block })), job] }) as unknown as DeploymentPlan;
+  /** A runtime whose starter's clock moves a minute on at each look, as it would between two ticks. */
+  const runtime = () =>
+    new AwsRuntime({
+      lambda: new LambdaClient({ region: 'eu-west-1' }),
+      cloudformation: new CloudFormationClient({ region: 'eu-west-1' }),
+      logs: new CloudWatchLogsClient({ region: 'eu-west-1' }),
+      internalKey: () => Promise.resolve('k'),
+      serviceStarter: new ServiceStarter({ fleet: fleet(), schedules: schedules(), now: () => (now += 61_000) }),
+      serviceKeepAwakeMs: 40,
+    });
+  const traffic = () => ecsWrites().filter(([name]) => name === 'TagResource').length;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  beforeEach(() => {
+    lambda.reset();
+    // The job runs for a while (its Invoke is synchronous), then exits 0.
+    lambda.on(InvokeCommand).callsFake(async () => {
+      await sleep(300);
+      return { StatusCode: 200, Payload: Buffer.from(JSON.stringify({ exitCode: 0 })) };
+    });
+    listing(DB);
+    ecs
+      .on(DescribeServicesCommand)
+      .resolves({ services: [svc(DB, { desired: 1, running: 1, tags: { 'kinto:last-traffic': String(T / 1000) } })] });
+  });
+
+  it("records traffic on the environment's custom services while a job runs, and stops when it ends", async () => {
+    expect(await runtime().runJob(planWith({ name: 'db', type: 'custom-service' }), job, run)).toEqual({
+      status: 'succeeded',
+      exitCode: 0,
+    });
+    // A job longer than a service's idle time would otherwise lose the service under it.
+    const during = traffic();
+    expect(during).toBeGreaterThanOrEqual(2);
+    expect(ecsWrites().every(([name, input]) => name === 'TagResource' && input.resourceArn === DB)).toBe(true);
+    await sleep(150);
+    expect(traffic()).toBe(during);
+  });
+
+  it('keeps awake through a failed job too, and asks ECS nothing in an environment without custom services', async () => {
+    lambda.on(InvokeCommand).callsFake(async () => {
+      await sleep(150);
+      return { StatusCode: 200, FunctionError: 'Unhandled', Payload: Buffer.from(JSON.stringify({ errorMessage: 'boom' })) };
+    });
+    expect(await runtime().runJob(planWith({ name: 'db', type: 'custom-service' }), job, run)).toMatchObject({ status: 'failed' });
+    expect(traffic()).toBeGreaterThanOrEqual(1);
+    ecs.resetHistory();
+    expect(await runtime().runJob(planWith({ name: 'api', type: 'microservice' }), job, run)).toMatchObject({ status: 'failed' });
+    expect(sent(ecs)).toEqual([]);
   });
 });

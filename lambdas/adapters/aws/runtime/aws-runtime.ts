@@ -85,6 +85,8 @@ export interface AwsRuntimeOptions {
   readonly servicePollMs?: number;
   /** How long it waits for them before it fails. @default 5 minutes */
   readonly serviceStartTimeoutMs?: number;
+  /** How often a running job's custom services are told they are in use. @default 60000 */
+  readonly serviceKeepAwakeMs?: number;
   /** @default Date.now */
   readonly now?: () => number;
   /** @default 10000 */
@@ -266,6 +268,31 @@ export class AwsRuntime implements Runtime {
   }
 
   async runJob(plan: DeploymentPlan, job: PlannedBlock, run: JobRun): Promise<JobOutcome> {
+    return this.keepingServicesAwake(plan, () => this.invokeJob(job, plan, run));
+  }
+
+  /**
+   * A job's connections to a custom service are not traffic the reaper sees (it counts from the
+   * job's START line), so a job running longer than a service's idle time would lose the service
+   * under it: while the job runs, the services are woken again, which records their traffic, once
+   * a minute (the reaper's own period).
+   */
+  private async keepingServicesAwake<T>(plan: DeploymentPlan, work: () => Promise<T>): Promise<T> {
+    const starter = this.o.serviceStarter;
+    if (!starter || !plan.blocks.some((b) => b.block.type === 'custom-service')) return work();
+    const envId = plan.environment.id;
+    const timer = setInterval(() => {
+      // A failed call is retried at the next tick; the job's own outcome is what the step reports.
+      starter.start(envId).catch((e: unknown) => console.warn(`keeping custom services of ${envId} awake failed: ${String(e)}`));
+    }, this.o.serviceKeepAwakeMs ?? 60_000);
+    try {
+      return await work();
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  private async invokeJob(job: PlannedBlock, plan: DeploymentPlan, run: JobRun): Promise<JobOutcome> {
     const out = await this.o.lambda.send(
       new InvokeCommand({
         FunctionName: functionNameOf(plan.environment.id, job.block.name),
