@@ -12,8 +12,10 @@ import { table } from '../output/table';
 
 const ENV = '/v1/projects/{project}/environments/{env}';
 const POLL_MS = 1000;
-/** Requests read per poll while following: more new ones than this within a poll are not all shown. */
+/** Requests read per page while following. */
 const FOLLOW_PAGE = 100;
+/** Pages read back per poll while every request on them is new: up to 1,000 new requests a second are all shown. */
+const FOLLOW_PAGES_PER_POLL = 10;
 
 interface LogsOptions {
   block?: string;
@@ -120,19 +122,30 @@ async function requests(conn: Connection, { project, env }: Where, opts: LogsOpt
 
   // Follow: the last ones first (oldest first), then every new one, polling the newest page (a
   // page as large as the one polled is read first, so that what was there is not taken for new).
-  const newest = async () =>
-    (await page(conn.api.GET(`${ENV}/requests`, { params: { path: { project, env }, query: { ...query, limit: String(FOLLOW_PAGE) } } })))
-      .data;
-  // Only the last page read is remembered: a request that left the newest page never comes back
-  // into it, so a follow that runs for days keeps a set of FOLLOW_PAGE ids, not of every one seen.
-  let seen = new Set([...list, ...(await newest())].map((r) => r.requestId));
+  const newest = async (before?: string) =>
+    page(
+      conn.api.GET(`${ENV}/requests`, {
+        params: { path: { project, env }, query: { ...query, limit: String(FOLLOW_PAGE), ...(before ? { before } : {}) } },
+      }),
+    );
+  // Only the newest page is remembered: a request that left it never comes back into it, so a
+  // follow that runs for days keeps a set of FOLLOW_PAGE ids, not of every one seen.
+  let seen = new Set([...list, ...(await newest()).data].map((r) => r.requestId));
   await emit([...list].reverse());
   note(out.dim('Following new requests (Ctrl-C stops)...'));
   for (;;) {
     await new Promise((r) => setTimeout(r, POLL_MS));
-    const polled = await newest();
+    const first = await newest();
+    const polled = [...first.data];
+    // More new requests than a page since the last poll: read back until a known one shows.
+    let cursor = first.nextCursor;
+    for (let pages = 1; cursor && pages < FOLLOW_PAGES_PER_POLL && !polled.some((r) => seen.has(r.requestId)); pages++) {
+      const older = await newest(cursor);
+      polled.push(...older.data);
+      cursor = older.nextCursor;
+    }
     const fresh = polled.filter((r) => !seen.has(r.requestId)).reverse();
-    seen = new Set(polled.map((r) => r.requestId));
+    seen = new Set(first.data.map((r) => r.requestId));
     if (fresh.length) await emit(fresh);
   }
 }

@@ -11,6 +11,13 @@ describe('kinto logs --follow (polling the requests list)', () => {
   let platform: TestPlatform;
   let gw: string;
   let follower: ChildProcessWithoutNullStreams | undefined;
+  /** What the follower printed: one JSON request per line. */
+  let printed = '';
+  const paths = () =>
+    printed
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as { path: string }).path);
 
   beforeAll(async () => {
     platform = await startTestPlatform();
@@ -46,13 +53,7 @@ describe('kinto logs --follow (polling the requests list)', () => {
         KINTO_PROJECT: 'tail',
       },
     });
-    let out = '';
-    follower.stdout.setEncoding('utf8').on('data', (t: string) => (out += t));
-    const paths = () =>
-      out
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => (JSON.parse(l) as { path: string }).path);
+    follower.stdout.setEncoding('utf8').on('data', (t: string) => (printed += t));
     await waitFor(() => paths().includes('/api/before'), 10_000, 50, 'the request made before following');
 
     // Across several polls (one a second): each new request appears once, none twice.
@@ -64,4 +65,24 @@ describe('kinto logs --follow (polling the requests list)', () => {
     await new Promise((r) => setTimeout(r, 1200)); // one more poll, which must add nothing
     expect(paths()).toEqual(['/api/before', ...[0, 1, 2].flatMap((round) => [0, 1, 2, 3, 4].map((i) => `/api/r${round}-${i}`))]);
   }, 30_000);
+
+  it('shows every one of 250 requests made between two polls (more than a page), once each', async () => {
+    const shown = () => paths().filter((p) => p.startsWith('/api/burst-'));
+    // Stopped, the follower polls nothing: all 250 are new at its next poll.
+    follower!.kill('SIGSTOP');
+    try {
+      for (let batch = 0; batch < 10; batch++)
+        await Promise.all(Array.from({ length: 25 }, (_, i) => fetch(`${gw}/api/burst-${batch * 25 + i}`).then((r) => r.text())));
+      await platform.logFeed!.flush();
+    } finally {
+      follower!.kill('SIGCONT');
+    }
+    await waitFor(() => shown().length >= 250, 15_000, 50, 'the 250 requests shown');
+    await new Promise((r) => setTimeout(r, 1200)); // one more poll, which must add nothing
+    expect(shown()).toHaveLength(250);
+    expect(new Set(shown()).size).toBe(250);
+    // Oldest first, in the order the index keeps them.
+    const listed = (await platform.api('GET', '/v1/projects/tail/environments/dev/requests?limit=250')).body.data as { path: string }[];
+    expect(shown()).toEqual(listed.map((r) => r.path).reverse());
+  }, 45_000);
 });
