@@ -28,6 +28,8 @@ http.createServer(async (req, res) => {
     // A child in a session of its own, as a daemonising server would start one.
     spawn('node', ['-e', 'setInterval(() => {}, 1000)'], { detached: true, stdio: 'ignore', env: { ...process.env, KINTO_TEST_CHILD: q('id') } }).unref();
     out = { ok: true };
+  } else if (url.pathname === '/whoami') {
+    try { const u = require('os').userInfo(); out = { ok: true, uid: u.uid, gid: u.gid, username: u.username, home: u.homedir }; } catch (e) { out = { ok: false, error: e.code }; }
   } else out = { uid: process.getuid(), port: Number(process.env.PORT), cwd: process.cwd() };
   res.setHeader('content-type', 'application/json');
   res.end(JSON.stringify(out));
@@ -83,6 +85,15 @@ describe("Isolation: block, build and job code never runs with the platform's ri
     expect(alpha.uid).not.toBe(process.getuid!());
     expect(alpha.uid).toBeGreaterThan(65535);
     expect(beta.uid).not.toBe(alpha.uid);
+  });
+
+  it('has an account for its uid (programs that look their user up work), in a read-only /etc/passwd', async () => {
+    const alpha = await probe('alpha', '/');
+    const me = await probe('alpha', '/whoami');
+    expect(me).toEqual({ ok: true, uid: alpha.uid, gid: expect.any(Number), username: 'kinto-block', home: '/tmp' });
+    expect(me.gid).toBeGreaterThan(65535);
+    expect((await probe('alpha', '/read?path=/etc/passwd')).text).toMatch(/^root:x:0:0:/);
+    expect(await probe('alpha', '/write?path=/etc/passwd')).toEqual({ ok: false, error: expect.stringMatching(/^(EROFS|EACCES)$/) });
   });
 
   it('cannot read KINTO_HOME: the platform key, the admin token, the state, the logs', async () => {

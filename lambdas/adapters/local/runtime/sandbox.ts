@@ -167,15 +167,31 @@ export class Sandbox {
           '--',
         ]
       : [];
-    const bwrapArgs = [...this.bwrapArgs(command, !ids), '--info-fd', '3', '--', ...dropTo, program, ...args];
+    // fds 4 and 5: the account files with the block's uid and gid in them (below).
+    const accounts = ids
+      ? ['--perms', '0644', '--ro-bind-data', '4', '/etc/passwd', '--perms', '0644', '--ro-bind-data', '5', '/etc/group']
+      : [];
+    const bwrapArgs = [...this.bwrapArgs(command, !ids), ...accounts, '--info-fd', '3', '--', ...dropTo, program, ...args];
     const guardIds = ids && command.listenPort !== undefined ? { ...ids, port: command.listenPort } : undefined;
     if (guardIds) this.ports?.allow(guardIds.uid, guardIds.gid, guardIds.port);
     const child = spawn(...this.withPdeathsig(this.config.bwrap!, bwrapArgs), {
       cwd: '/',
       env,
-      stdio: [...(out as unknown[]), 'pipe'] as StdioOptions,
+      stdio: [...(out as unknown[]), 'pipe', ...(ids ? ['pipe', 'pipe'] : [])] as StdioOptions,
       detached: true,
     });
+    if (ids) {
+      // A uid with no account breaks programs that look their user up (PostgreSQL's initdb, ssh, whoami).
+      const [passwd, group] = accountFiles(ids);
+      for (const [fd, text] of [
+        [4, passwd],
+        [5, group],
+      ] as const) {
+        const stream = (child.stdio as unknown as (NodeJS.WritableStream | null)[])[fd];
+        stream?.on('error', () => undefined);
+        stream?.end(text);
+      }
+    }
     const proc = new SandboxedProcess(child, 'bwrap');
     if (guardIds) child.once('exit', () => this.ports?.forget(guardIds.uid, guardIds.gid, guardIds.port));
     return proc;
@@ -321,6 +337,22 @@ export class SandboxedProcess {
     if (this.mode === 'none') for (const pid of descendantsOf(outer)) tryKill(pid, signal);
     if (!tryKill(-outer, signal)) tryKill(outer, signal);
   }
+}
+
+/** The host's /etc/passwd and /etc/group with an account for a block's uid and its environment's gid. */
+function accountFiles(ids: { uid: number; gid: number }): [passwd: string, group: string] {
+  const host = (path: string): string => {
+    try {
+      const text = readFileSync(path, 'utf8');
+      return text === '' || text.endsWith('\n') ? text : `${text}\n`;
+    } catch {
+      return '';
+    }
+  };
+  return [
+    `${host('/etc/passwd')}kinto-block:x:${ids.uid}:${ids.gid}:Kinto block:/tmp:/usr/sbin/nologin\n`,
+    `${host('/etc/group')}kinto-env:x:${ids.gid}:\n`,
+  ];
 }
 
 const hashOf = (key: string): number => createHash('sha256').update(key).digest().readUInt32BE(0) % SANDBOX_UID_COUNT;
