@@ -1,7 +1,7 @@
 import { parseCommand } from '../../lambdas/core/parse-command';
 import { describeZodError } from '../../lambdas/handlers/http/http-errors';
 import { KintoError } from '../../lambdas/core/errors';
-import { blockConfigInput, blockSourceInput, cronSchedule, gitBranch, gitRepo } from '../../lambdas/core/request-schemas';
+import { blockConfigInput, blockSourceInput, createBlockInput, cronSchedule, gitBranch, gitRepo } from '../../lambdas/core/request-schemas';
 import { assertName } from '../../lambdas/core/names';
 import { compareReleaseVersions, parseReleaseVersion, releaseSortKey } from '../../lambdas/core/release-version';
 
@@ -142,4 +142,18 @@ describe('Schema: block variable names', () => {
   it.each(['API_KEY', 'PORTAL_URL', 'AWS_PROFILE', 'LWA_MODE'])('accepts %p', (name) =>
     expect(blockConfigInput.safeParse({ variables: { [name]: 'x' } }).success).toBe(true),
   );
+});
+
+describe('Function: describeZodError', () => {
+  it("ends in one full stop, whether the message is our own (which has one) or zod's", () => {
+    const ours = createBlockInput.safeParse({
+      name: 'db',
+      type: 'custom-service',
+      source: { repo: '/r' },
+      build: { startCommand: 'a || b' },
+    });
+    expect(describeZodError(ours.error!)).toMatch(/call it\.$/);
+    const zods = createBlockInput.safeParse({ name: 'db', type: 'custom-service', source: { repo: 42 } });
+    expect(describeZodError(zods.error!)).toMatch(/[^.]\.$/);
+  });
 });

@@ -52,5 +52,7 @@ export function describeZodError(error: ZodError, root = 'body'): string {
     return `${path}: ${why}`;
   });
   const more = error.issues.length > 5 ? ` (and ${error.issues.length - 5} more)` : '';
-  return `The request is not valid: ${parts.join('; ')}${more}.`;
+  const text = `${parts.join('; ')}${more}`;
+  // Our own messages end in a full stop already; zod's do not.
+  return `The request is not valid: ${text}${text.endsWith('.') ? '' : '.'}`;
 }
