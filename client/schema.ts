@@ -253,6 +253,8 @@ export interface paths {
                 /** @description custom services' data left where it is (the default) */
                 keptData: {
                   environment: string;
+                  /** @description what DELETE /v1/kept-data/{environmentId} takes once the environment is deleted */
+                  environmentId: string;
                   block: string;
                   /** @description locally a folder under KINTO_HOME */
                   location: string;
@@ -260,6 +262,8 @@ export interface paths {
                 /** @description deleted, as the request asked ("deleteData": true) */
                 deletedData: {
                   environment: string;
+                  /** @description what DELETE /v1/kept-data/{environmentId} takes once the environment is deleted */
+                  environmentId: string;
                   block: string;
                   /** @description locally a folder under KINTO_HOME */
                   location: string;
@@ -1339,6 +1343,8 @@ export interface paths {
                 /** @description custom services' data left where it is (the default) */
                 keptData: {
                   environment: string;
+                  /** @description what DELETE /v1/kept-data/{environmentId} takes once the environment is deleted */
+                  environmentId: string;
                   block: string;
                   /** @description locally a folder under KINTO_HOME */
                   location: string;
@@ -1346,6 +1352,8 @@ export interface paths {
                 /** @description deleted, as the request asked ("deleteData": true) */
                 deletedData: {
                   environment: string;
+                  /** @description what DELETE /v1/kept-data/{environmentId} takes once the environment is deleted */
+                  environmentId: string;
                   block: string;
                   /** @description locally a folder under KINTO_HOME */
                   location: string;
@@ -3617,6 +3625,133 @@ export interface paths {
     put?: never;
     post?: never;
     delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/kept-data': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The custom services' data that deleted environments left (their deletions kept it) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Success: `{ "data": ... }` */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: {
+                /** @description the deleted environment (its name may since have been given to a new one) */
+                environmentId: string;
+                block: string;
+                /** @description locally a folder under KINTO_HOME; on AWS efs://<file system>/kinto/<environment id>/<block> */
+                location: string;
+              }[];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Your request was wrong: the message says how to fix it */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                code: string;
+                message: string;
+              };
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/kept-data/{environmentId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Delete what a deleted environment left (body {confirm: "<environmentId>"}; 409 while the environment exists) */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          environmentId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            confirm: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Success: `{ "data": ... }` */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: {
+                deletedData: {
+                  /** @description the deleted environment (its name may since have been given to a new one) */
+                  environmentId: string;
+                  block: string;
+                  /** @description locally a folder under KINTO_HOME; on AWS efs://<file system>/kinto/<environment id>/<block> */
+                  location: string;
+                }[];
+              };
+            };
+          };
+        };
+        /** @description Your request was wrong: the message says how to fix it */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              error: {
+                code: string;
+                message: string;
+              };
+            };
+          };
+        };
+      };
+    };
     options?: never;
     head?: never;
     patch?: never;

@@ -4,6 +4,8 @@ import { KintoError } from './errors';
 /** A custom service's data, as a deletion reports it. */
 export interface EnvironmentData {
   readonly environment: string;
+  /** The environment's id: what `DELETE /v1/kept-data/{environmentId}` takes once it is deleted. */
+  readonly environmentId: string;
   readonly block: string;
   /** Where it is (locally a folder under KINTO_HOME). */
   readonly location: string;
@@ -20,7 +22,7 @@ export const NO_DATA: DataOutcome = { kept: [], deleted: [] };
 /**
  * Keeps or deletes the custom services' data of a deleted (and stopped) environment. Data is never
  * deleted silently: without `deleteData` it stays where it is and the answer names it, so that
- * the caller can copy it or delete it by hand.
+ * the caller can copy it, and delete it later (kept-data.ts).
  */
 export async function settleEnvironmentData(
   ctx: CoreContext,
@@ -28,12 +30,12 @@ export async function settleEnvironmentData(
   deleteData: boolean,
 ): Promise<DataOutcome> {
   const named = (list: readonly { block: string; location: string }[] | undefined) =>
-    (list ?? []).map((d) => ({ environment: env.name, block: d.block, location: d.location }));
+    (list ?? []).map((d) => ({ environment: env.name, environmentId: env.id, block: d.block, location: d.location }));
   try {
     if (deleteData) return { kept: [], deleted: named(await ctx.runtime.deleteData?.(env.id)) };
     return { kept: named(await ctx.runtime.dataOf?.(env.id)), deleted: [] };
   } catch (e) {
-    // Called once the environment is gone: the answer says so, and what is left to do by hand.
+    // Called once the environment is gone: the answer says so, and what is left to do.
     throw new DataSettlementError(`Environment "${env.name}" is deleted, but ${(e as Error).message}`);
   }
 }

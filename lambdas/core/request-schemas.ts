@@ -177,6 +177,8 @@ export const deleteEnvironmentInput = z.strictObject({
   deleteData: z.boolean().optional().describe("also delete its custom services' data (kept by default)"),
 });
 
+export const deleteKeptDataInput = z.strictObject({ confirm: z.string().max(MAX_NAME_LENGTH * 4) }).optional();
+
 export const MIN_MEMORY_MB = 128;
 export const MAX_MEMORY_MB = 10_240;
 export const DEFAULT_MEMORY_MB = 512;

@@ -60,6 +60,7 @@ export function localRuntimePort(options: {
     },
     dataOf: (envId) => data.list(envId),
     deleteData: (envId) => data.remove(envId),
+    dataEnvironments: () => data.environments(),
     gatewayUrl: (env) => dataPlane.blocks.gatewayUrl(env),
   };
   return {

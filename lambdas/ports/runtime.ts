@@ -105,6 +105,8 @@ export interface Runtime {
   dataOf?(envId: string): Promise<readonly ServiceData[]>;
   /** Deletes that data (the environment is stopped); returns what it deleted (idempotent). */
   deleteData?(envId: string): Promise<readonly ServiceData[]>;
+  /** The ids of every environment with custom services' data, deleted environments' included. */
+  dataEnvironments?(): Promise<readonly string[]>;
   /** Where clients call the environment when the runtime knows it without a deployment (locally: the platform's port). */
   gatewayUrl?(env: Environment): string | undefined;
 }

@@ -484,7 +484,7 @@ describe('Deployer on AWS (SDK boundary)', () => {
       const res = await call('DELETE', '/v1/projects/store/environments/dev', { confirm: 'dev' });
       expect(res.status).toBe(200);
       expect(res.body.data).toEqual({
-        keptData: [{ environment: 'dev', block: 'cache', location: location(envId, 'cache') }],
+        keptData: [{ environment: 'dev', environmentId: envId, block: 'cache', location: location(envId, 'cache') }],
         deletedData: [],
         message: expect.stringContaining(`dev/cache (${location(envId, 'cache')})`),
       });
@@ -505,7 +505,7 @@ describe('Deployer on AWS (SDK boundary)', () => {
       expect(res.status).toBe(200);
       expect(res.body.data).toEqual({
         keptData: [],
-        deletedData: [{ environment: 'qa', block: 'cache', location: location(envId, 'cache') }],
+        deletedData: [{ environment: 'qa', environmentId: envId, block: 'cache', location: location(envId, 'cache') }],
         message: `Deleted, with the data of its custom services: qa/cache (${location(envId, 'cache')}).`,
       });
       expect(aws.lambda.commandCalls(InvokeCommand).map((c) => c.args[0].input)).toEqual([
@@ -526,7 +526,7 @@ describe('Deployer on AWS (SDK boundary)', () => {
       expect(res.body.error.code).toBe('SERVICE_DATA_FAILED');
       expect(res.body.error.message).toContain('Task timed out after 25.03 seconds');
       expect(res.body.error.message).toContain(`/kinto/${envId}/`);
-      expect(res.body.error.message).toContain('delete it by hand');
+      expect(res.body.error.message).toContain(`delete it later with DELETE /v1/kept-data/${envId}`);
       expect(res.body.error.message).toMatch(/^Environment "stage" is deleted, but /);
       expect(readdirSync(join(aws.efs, envId, 'cache'))).toEqual(['dump.rdb']);
       // The data step comes last: nothing else of the environment is left behind by its failure.
@@ -536,12 +536,57 @@ describe('Deployer on AWS (SDK boundary)', () => {
       expect((await store.store.blockConfigs.list({ envId })).items).toEqual([]);
     });
 
+    it('what deleted environments left (kept, or a deletion that failed) is listed, and deleted later', async () => {
+      const envIdOf = async (env: string) => {
+        const id = (await call('POST', '/v1/projects/store/environments', { name: env })).body.data.id as string;
+        expect(await deploy('store', env, { release: '1.0.0' })).toMatchObject({ status: 'succeeded' });
+        return id;
+      };
+      const [kept, failed, live] = [await envIdOf('k1'), await envIdOf('k2'), await envIdOf('k3')];
+      expect((await call('DELETE', '/v1/projects/store/environments/k1', { confirm: 'k1' })).status).toBe(200);
+      aws.faults.serviceData = 'Task timed out after 25.03 seconds';
+      expect((await call('DELETE', '/v1/projects/store/environments/k2', { confirm: 'k2', deleteData: true })).status).toBe(502);
+      aws.reset();
+
+      const listed = await call('GET', '/v1/kept-data');
+      expect(listed.status).toBe(200);
+      const ours = [kept, failed].sort();
+      // Only deleted environments' data (k3's is its own), whatever earlier tests left.
+      expect(listed.body.data.filter((d: { environmentId: string }) => [kept, failed, live].includes(d.environmentId))).toEqual(
+        ours.map((id) => ({ environmentId: id, block: 'cache', location: location(id, 'cache') })),
+      );
+      const invoked = aws.lambda.commandCalls(InvokeCommand).map((c) => JSON.parse(Buffer.from(c.args[0].input.Payload!).toString()));
+      expect(invoked[0]).toEqual({ action: 'environments' });
+      expect(invoked).not.toContainEqual({ action: 'list', envId: live });
+      expect(invoked).toEqual(expect.arrayContaining(ours.map((id) => ({ action: 'list', envId: id }))));
+
+      expect((await call('DELETE', `/v1/kept-data/${live}`, { confirm: live })).body.error.code).toBe('ENVIRONMENT_EXISTS');
+      expect(readdirSync(join(aws.efs, live, 'cache'))).toEqual(['dump.rdb']);
+      aws.reset();
+      const res = await call('DELETE', `/v1/kept-data/${failed}`, { confirm: failed });
+      expect(res.status).toBe(200);
+      expect(res.body.data).toEqual({ deletedData: [{ environmentId: failed, block: 'cache', location: location(failed, 'cache') }] });
+      expect(aws.lambda.commandCalls(InvokeCommand).map((c) => c.args[0].input)).toEqual([
+        {
+          FunctionName: SERVICE_DATA_FUNCTION,
+          InvocationType: 'RequestResponse',
+          Payload: Buffer.from(JSON.stringify({ action: 'environments' })),
+        },
+        dataCall('delete', failed),
+      ]);
+      expect(existsSync(join(aws.efs, failed))).toBe(false);
+      expect(readdirSync(join(aws.efs, kept, 'cache'))).toEqual(['dump.rdb']);
+      expect((await call('DELETE', '/v1/projects/store/environments/k3', { confirm: 'k3', deleteData: true })).status).toBe(200);
+    });
+
     it('a project: the data of each of its environments, kept or deleted as asked', async () => {
       const envId = await withService('prod');
       aws.reset();
       const res = await call('DELETE', '/v1/projects/store', { confirm: 'store', deleteData: true });
       expect(res.status).toBe(200);
-      expect(res.body.data.deletedData).toEqual([{ environment: 'prod', block: 'cache', location: location(envId, 'cache') }]);
+      expect(res.body.data.deletedData).toEqual([
+        { environment: 'prod', environmentId: envId, block: 'cache', location: location(envId, 'cache') },
+      ]);
       expect(aws.lambda).toHaveReceivedCommandWith(InvokeCommand, dataCall('delete', envId));
       expect(existsSync(join(aws.efs, envId))).toBe(false);
     });

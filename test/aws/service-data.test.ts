@@ -45,6 +45,16 @@ describe('service-data function', () => {
     expect(await handler({ action: 'delete', envId: ENV })).toEqual({ data: [] });
   });
 
+  it('names the environments with a folder (for GET /v1/kept-data), never a file or a name outside the protocol', async () => {
+    expect(await handler({ action: 'environments' })).toEqual({ environments: [] });
+    service(ENV, 'db');
+    service('other', 'db');
+    mkdirSync(join(root, 'lost+found'));
+    writeFileSync(join(root, 'stray-file'), 'x');
+    expect(await handler({ action: 'environments' })).toEqual({ environments: [ENV, 'other'].sort() });
+    expect(lines).toEqual([]);
+  });
+
   it('keeps what is no service data in the environment folder', async () => {
     service(ENV, 'db');
     writeFileSync(join(root, ENV, 'README'), 'x');

@@ -128,14 +128,22 @@ describe('kinto CLI: website passwords, custom service settings, and what deleti
   it('deletes it too with --delete-data, and says so (--json names it)', async () => {
     const dir = writeServiceData('test');
     const answer = await json(['envs', 'delete', 'test', '--delete-data', '--yes']);
-    expect(answer).toEqual({ deleted: 'test', keptData: [], deletedData: [{ environment: 'test', block: 'cache', location: dir }] });
+    expect(answer).toEqual({
+      deleted: 'test',
+      keptData: [],
+      deletedData: [{ environment: 'test', environmentId: expect.stringMatching(/^[0-9a-f]{32}$/), block: 'cache', location: dir }],
+    });
     expect(existsSync(dir)).toBe(false);
   });
 
   it('deleting a project names the data of every environment it kept', async () => {
     const dir = writeServiceData('prod');
     const answer = await json(['projects', 'delete', 'cli', '--yes']);
-    expect(answer).toEqual({ deleted: 'cli', keptData: [{ environment: 'prod', block: 'cache', location: dir }], deletedData: [] });
+    expect(answer).toEqual({
+      deleted: 'cli',
+      keptData: [{ environment: 'prod', environmentId: expect.stringMatching(/^[0-9a-f]{32}$/), block: 'cache', location: dir }],
+      deletedData: [],
+    });
     expect(existsSync(dir)).toBe(true);
   });
 });

@@ -230,9 +230,10 @@ describe('Custom services: Redis keeps its data and sleeps when idle', () => {
     const prodDir = join(home, 'data', envIds.prod, 'cache');
     const kept = await kinto.api('DELETE', `${P}/environments/prod`, { confirm: 'prod' });
     expect(kept.status).toBe(200);
-    expect(kept.body.data.keptData).toEqual([{ environment: 'prod', block: 'cache', location: prodDir }]);
+    expect(kept.body.data.keptData).toEqual([{ environment: 'prod', environmentId: envIds.prod, block: 'cache', location: prodDir }]);
     expect(kept.body.data.deletedData).toEqual([]);
     expect(kept.body.data.message).toContain('"deleteData": true');
+    expect(kept.body.data.message).toContain('DELETE /v1/kept-data/{environmentId}');
     expect(existsSync(join(prodDir, 'dump.rdb'))).toBe(true);
     expect(redisPids('prod')).toEqual([]);
 
@@ -242,8 +243,37 @@ describe('Custom services: Redis keeps its data and sleeps when idle', () => {
     expect(existsSync(devDir)).toBe(true);
     const deleted = await kinto.api('DELETE', `${P}/environments/dev`, { confirm: 'dev', deleteData: true });
     expect(deleted.status).toBe(200);
-    expect(deleted.body.data.deletedData).toEqual([{ environment: 'dev', block: 'cache', location: devDir }]);
+    expect(deleted.body.data.deletedData).toEqual([{ environment: 'dev', environmentId: envIds.dev, block: 'cache', location: devDir }]);
     expect(existsSync(join(home, 'data', envIds.dev))).toBe(false);
+  });
+
+  it('lists what deleted environments kept, and deletes it later on a typed confirmation', async () => {
+    const prodDir = join(home, 'data', envIds.prod, 'cache');
+    const listed = await kinto.api('GET', '/v1/kept-data');
+    expect(listed.status).toBe(200);
+    expect(listed.body).toEqual({ data: [{ environmentId: envIds.prod, block: 'cache', location: prodDir }], nextCursor: null });
+
+    const staging = (await kinto.api('POST', `${P}/environments`, { name: 'staging' })).body.data.id as string;
+    const live = await kinto.api('DELETE', `/v1/kept-data/${staging}`, { confirm: staging });
+    expect(live.status).toBe(409);
+    expect(live.body.error).toMatchObject({ code: 'ENVIRONMENT_EXISTS', message: expect.stringContaining('"staging" of project "cs"') });
+    for (const [body, code] of [
+      [undefined, 'CONFIRMATION_MISMATCH'],
+      [{ confirm: 'prod' }, 'CONFIRMATION_MISMATCH'],
+    ] as const) {
+      const refused = await kinto.api('DELETE', `/v1/kept-data/${envIds.prod}`, body);
+      expect([refused.status, refused.body.error.code]).toEqual([400, code]);
+    }
+    expect((await kinto.api('DELETE', '/v1/kept-data/a.b', { confirm: 'a.b' })).body.error.code).toBe('INVALID_ENVIRONMENT_ID');
+    expect(existsSync(join(prodDir, 'dump.rdb'))).toBe(true);
+
+    const deleted = await kinto.api('DELETE', `/v1/kept-data/${envIds.prod}`, { confirm: envIds.prod });
+    expect(deleted.status).toBe(200);
+    expect(deleted.body.data).toEqual({ deletedData: [{ environmentId: envIds.prod, block: 'cache', location: prodDir }] });
+    expect(existsSync(join(home, 'data', envIds.prod))).toBe(false);
+    expect((await kinto.api('GET', '/v1/kept-data')).body.data).toEqual([]);
+    const again = await kinto.api('DELETE', `/v1/kept-data/${envIds.prod}`, { confirm: envIds.prod });
+    expect([again.status, again.body.error.code]).toEqual([404, 'KEPT_DATA_NOT_FOUND']);
   });
 });
 

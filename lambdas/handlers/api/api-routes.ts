@@ -1,6 +1,7 @@
 import { clientRoutes } from './client-routes';
 import { controlRoutes } from './control-routes';
 import { deploymentRoutes } from './deployment-routes';
+import { keptDataRoutes } from './kept-data-routes';
 import { logRoutes, type LogStoreSource } from './log-routes';
 import { buildOpenApi } from './openapi';
 import { isPublicRoute } from './public-routes';
@@ -10,7 +11,7 @@ export const API_VERSION = '0.1.0';
 
 /** Every route of the control API: each feature contributes its own. */
 export function apiRoutes(logs: LogStoreSource, openApi: () => unknown): Route[] {
-  const routes: Route[] = [...controlRoutes(openApi), ...deploymentRoutes(), ...clientRoutes(), ...logRoutes(logs)];
+  const routes: Route[] = [...controlRoutes(openApi), ...deploymentRoutes(), ...clientRoutes(), ...logRoutes(logs), ...keptDataRoutes()];
   for (const r of routes) {
     if (Boolean(r.public) !== isPublicRoute(r.method, r.path))
       throw new Error(`${r.method} ${r.path}: list it in PUBLIC_ROUTES (public-routes.ts) exactly when it is public`);

@@ -106,8 +106,14 @@ export const blockConfigSchema = resolvedConfigSchema.extend({
 
 const dataFolder = z.object({
   environment: z.string(),
+  environmentId: z.string().describe('what DELETE /v1/kept-data/{environmentId} takes once the environment is deleted'),
   block: z.string(),
   location: z.string().describe('locally a folder under KINTO_HOME'),
+});
+export const keptDataSchema = z.object({
+  environmentId: z.string().describe('the deleted environment (its name may since have been given to a new one)'),
+  block: z.string(),
+  location: z.string().describe('locally a folder under KINTO_HOME; on AWS efs://<file system>/kinto/<environment id>/<block>'),
 });
 export const deletionSchema = z.object({
   keptData: z.array(dataFolder).describe("custom services' data left where it is (the default)"),

@@ -84,7 +84,7 @@ export function deletionView(outcome: DataOutcome, retry: string): DeletionViewS
   const list = (items: DataOutcome['kept']) => items.map((d) => `${d.environment}/${d.block} (${d.location})`).join(', ');
   const message =
     kept.length > 0
-      ? `Deleted. The data of its custom services is kept: ${list(kept)}. Copy it, or delete it by hand; a deletion with ${retry} deletes it too.`
+      ? `Deleted. The data of its custom services is kept: ${list(kept)}. Copy what you need; DELETE /v1/kept-data/{environmentId} deletes it later (GET /v1/kept-data lists it), and a deletion with ${retry} deletes it at once.`
       : `Deleted, with the data of its custom services: ${list(deleted)}.`;
   return { keptData: [...kept], deletedData: [...deleted], message };
 }

@@ -74,7 +74,7 @@ export interface AwsRuntimeOptions {
    * Names and deletes custom services' data on EFS (the service-data function), where environments
    * are deleted (the control API). @default - no data is named or deleted
    */
-  readonly serviceData?: Pick<ServiceDataClient, 'list' | 'remove'>;
+  readonly serviceData?: Pick<ServiceDataClient, 'list' | 'remove' | 'environments'>;
   /**
    * Wakes the environment's custom services and says which run (ServiceStarter), where deployments
    * are carried out: a deployment with jobs then ends its preparation with them running.
@@ -382,6 +382,11 @@ export class AwsRuntime implements Runtime {
       );
     }
     return this.o.serviceData.remove(envId);
+  }
+
+  /** Every environment with a folder on the file system (GET /v1/kept-data finds deleted ones' among them). */
+  async dataEnvironments(): Promise<readonly string[]> {
+    return this.o.serviceData ? this.o.serviceData.environments() : [];
   }
 
   gatewayUrl(env: Environment): string | undefined {

@@ -1,7 +1,7 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { KintoError } from '../../../core/errors';
 import type { ServiceData } from '../../../ports/runtime';
-import { serviceDataAnswer, type ServiceDataRequest } from './service-data-protocol';
+import { serviceDataAnswer, serviceDataEnvironmentsAnswer, type ServiceDataRequest } from './service-data-protocol';
 
 /**
  * The control API's side of the service-data function: names (`list`) or deletes an
@@ -22,7 +22,36 @@ export class ServiceDataClient {
     return this.ask({ action: 'delete', envId });
   }
 
-  private async ask(request: ServiceDataRequest): Promise<readonly ServiceData[]> {
+  /** The environments (ids) with a folder on the file system, deleted ones' included. */
+  async environments(): Promise<readonly string[]> {
+    const payload = await this.invoke({ action: 'environments' });
+    const answer = serviceDataEnvironmentsAnswer.safeParse(payload.value);
+    if (payload.failure || !answer.success) {
+      throw new KintoError(
+        502,
+        'SERVICE_DATA_FAILED',
+        `the environments with custom services' data could not be listed (${payload.failure ?? 'no answer'}); it is all kept in /kinto/ of the platform's file system`,
+      );
+    }
+    return answer.data.environments;
+  }
+
+  private async ask(request: ServiceDataRequest & { envId: string }): Promise<readonly ServiceData[]> {
+    const { value: payload, failure } = await this.invoke(request);
+    const answer = serviceDataAnswer.safeParse(payload);
+    if (failure || !answer.success) {
+      const why = failure ?? 'no answer';
+      const what =
+        request.action === 'delete'
+          ? `deleting the custom services' data of environment ${request.envId} on EFS failed (${why}); some of it may be left in /kinto/${request.envId}/ of the platform's file system: delete it later with DELETE /v1/kept-data/${request.envId}`
+          : `the custom services' data of environment ${request.envId} could not be listed (${why}); it is kept in /kinto/${request.envId}/ of the platform's file system`;
+      throw new KintoError(502, 'SERVICE_DATA_FAILED', what);
+    }
+    return answer.data.data;
+  }
+
+  /** Invokes the function; `failure` says why when it failed (its own error message, or Lambda's). */
+  private async invoke(request: ServiceDataRequest): Promise<{ value: unknown; failure?: string }> {
     const out = await this.lambda.send(
       new InvokeCommand({
         FunctionName: this.functionName,
@@ -35,18 +64,10 @@ export class ServiceDataClient {
     try {
       payload = JSON.parse(text || '{}');
     } catch {
-      /* not JSON: reported below */
+      /* not JSON: the caller finds no answer in it */
     }
-    const answer = serviceDataAnswer.safeParse(payload);
-    if (out.FunctionError || !answer.success) {
-      const message = (payload as { errorMessage?: unknown } | undefined)?.errorMessage;
-      const why = typeof message === 'string' ? message : (out.FunctionError ?? 'no answer');
-      const what =
-        request.action === 'delete'
-          ? `deleting the custom services' data of environment ${request.envId} on EFS failed (${why}); some of it may be left in /kinto/${request.envId}/ of the platform's file system: delete it by hand from a machine that mounts it (README: Custom services on AWS)`
-          : `the custom services' data of environment ${request.envId} could not be listed (${why}); it is kept in /kinto/${request.envId}/ of the platform's file system`;
-      throw new KintoError(502, 'SERVICE_DATA_FAILED', what);
-    }
-    return answer.data.data;
+    if (!out.FunctionError) return { value: payload };
+    const message = (payload as { errorMessage?: unknown } | undefined)?.errorMessage;
+    return { value: payload, failure: typeof message === 'string' ? message : out.FunctionError };
   }
 }

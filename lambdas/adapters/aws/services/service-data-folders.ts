@@ -3,6 +3,8 @@ import { join } from 'node:path';
 
 /** Block names (lambdas/core): a folder named otherwise is not a service's data. */
 const BLOCK_FOLDER = /^[a-z][a-z0-9-]{0,31}$/;
+/** Environment ids, as service-data-protocol.ts admits them. */
+const ENVIRONMENT_FOLDER = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * The custom services' folders of one environment under `root` (the file system's `/kinto`,
@@ -14,6 +16,20 @@ export async function listServiceFolders(root: string, envId: string): Promise<s
     const entries = await readdir(join(root, envId), { withFileTypes: true });
     return entries
       .filter((e) => e.isDirectory() && BLOCK_FOLDER.test(e.name))
+      .map((e) => e.name)
+      .sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+/** Environment folders under `root` (ids as the protocol admits them), each holding some service's data or none. */
+export async function listEnvironmentFolders(root: string): Promise<string[]> {
+  try {
+    const entries = await readdir(root, { withFileTypes: true });
+    return entries
+      .filter((e) => e.isDirectory() && ENVIRONMENT_FOLDER.test(e.name))
       .map((e) => e.name)
       .sort();
   } catch (e) {

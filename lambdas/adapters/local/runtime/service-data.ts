@@ -44,6 +44,20 @@ export class ServiceDataFolders {
     return names.sort().map((block) => ({ block, location: this.folderOf(envId, block) }));
   }
 
+  /** The environments (ids) with a data folder. */
+  async environments(): Promise<string[]> {
+    try {
+      const entries = await readdir(this.root, { withFileTypes: true });
+      return entries
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name)
+        .sort();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+  }
+
   /** Deletes an environment's data folders (its services must be stopped); returns what was there. */
   async remove(envId: string): Promise<ServiceData[]> {
     const found = await this.list(envId);
