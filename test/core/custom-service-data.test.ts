@@ -85,7 +85,10 @@ describe('Core: custom services', () => {
       const env = await createEnvironment(core.ctx, project, { name: 'dev' });
       folders.set(env.id, [{ block: 'db', location: `/home/data/${env.id}/db` }]);
       const outcome = await deleteEnvironment(core.ctx, project, 'dev', 'dev');
-      expect(outcome).toEqual({ kept: [{ environment: 'dev', block: 'db', location: `/home/data/${env.id}/db` }], deleted: [] });
+      expect(outcome).toEqual({
+        kept: [{ environment: 'dev', environmentId: env.id, block: 'db', location: `/home/data/${env.id}/db` }],
+        deleted: [],
+      });
       expect(asked).toEqual([`dataOf:${env.id}`]);
       expect(core.runtime.calls.at(-1)).toEqual({ op: 'stop', envId: env.id });
       expect(folders.has(env.id)).toBe(true);
@@ -95,7 +98,7 @@ describe('Core: custom services', () => {
       const env = await createEnvironment(core.ctx, project, { name: 'dev' });
       folders.set(env.id, [{ block: 'db', location: `/home/data/${env.id}/db` }]);
       const outcome = await deleteEnvironment(core.ctx, project, 'dev', 'dev', { deleteData: true });
-      expect(outcome.deleted).toEqual([{ environment: 'dev', block: 'db', location: `/home/data/${env.id}/db` }]);
+      expect(outcome.deleted).toEqual([{ environment: 'dev', environmentId: env.id, block: 'db', location: `/home/data/${env.id}/db` }]);
       expect(outcome.kept).toEqual([]);
       expect(asked).toEqual([`deleteData:${env.id}`]);
       expect(folders.has(env.id)).toBe(false);
@@ -120,8 +123,8 @@ describe('Core: custom services', () => {
       const outcome = await deleteProject(core.ctx, project, project);
       expect(outcome.kept).toEqual(
         expect.arrayContaining([
-          { environment: 'dev', block: 'db', location: '/d' },
-          { environment: 'prod', block: 'db', location: '/p' },
+          { environment: 'dev', environmentId: dev.id, block: 'db', location: '/d' },
+          { environment: 'prod', environmentId: prod.id, block: 'db', location: '/p' },
         ]),
       );
       expect(outcome.deleted).toEqual([]);
