@@ -426,54 +426,57 @@ describe('Class: AwsRuntime, Method: runJob', () => {
   const run = { id: 'run-1', trigger: 'pre-deploy' } as unknown as JobRun;
   const planWith = (...blocks: { name: string; type: string }[]) =>
     ({ environment: { id: ENV }, blocks: [...blocks.map((block) => ({ block })), job] }) as unknown as DeploymentPlan;
-  /** A runtime whose starter's clock moves a minute on at each look, as it would between two ticks. */
+  /** A runtime that keeps services awake every 40 ms; its clock moves 20 s on at each look, as between two real ticks. */
   const runtime = () =>
     new AwsRuntime({
       lambda: new LambdaClient({ region: 'eu-west-1' }),
       cloudformation: new CloudFormationClient({ region: 'eu-west-1' }),
       logs: new CloudWatchLogsClient({ region: 'eu-west-1' }),
       internalKey: () => Promise.resolve('k'),
-      serviceStarter: new ServiceStarter({ fleet: fleet(), schedules: schedules(), now: () => (now += 61_000) }),
+      serviceStarter: new ServiceStarter({ fleet: fleet(), schedules: schedules(), now: () => (now += 20_000) }),
       serviceKeepAwakeMs: 40,
     });
   const traffic = () => ecsWrites().filter(([name]) => name === 'TagResource').length;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  /** The job runs until traffic was recorded `times` times (at most 5 s, however loaded the machine), then answers. */
+  const jobUntil = (times: number, answer: Record<string, unknown>) =>
+    lambda.on(InvokeCommand).callsFake(async () => {
+      for (let waited = 0; traffic() < times && waited < 5000; waited += 10) await sleep(10);
+      return { StatusCode: 200, ...answer };
+    });
 
   beforeEach(() => {
     lambda.reset();
-    // The job runs for a while (its Invoke is synchronous), then exits 0.
-    lambda.on(InvokeCommand).callsFake(async () => {
-      await sleep(300);
-      return { StatusCode: 200, Payload: Buffer.from(JSON.stringify({ exitCode: 0 })) };
-    });
     listing(DB);
+    // Its traffic was last recorded when the job started (T): each look 20 s later records it again.
     ecs
       .on(DescribeServicesCommand)
       .resolves({ services: [svc(DB, { desired: 1, running: 1, tags: { 'kinto:last-traffic': String(T / 1000) } })] });
   });
 
-  it("records traffic on the environment's custom services while a job runs, and stops when it ends", async () => {
+  it("records traffic on the environment's custom services from a job's start and while it runs, and stops when it ends", async () => {
+    jobUntil(3, { Payload: Buffer.from(JSON.stringify({ exitCode: 0 })) });
     expect(await runtime().runJob(planWith({ name: 'db', type: 'custom-service' }), job, run)).toEqual({
       status: 'succeeded',
       exitCode: 0,
     });
     // A job longer than a service's idle time would otherwise lose the service under it.
     const during = traffic();
-    expect(during).toBeGreaterThanOrEqual(2);
+    expect(during).toBeGreaterThanOrEqual(3);
     expect(ecsWrites().every(([name, input]) => name === 'TagResource' && input.resourceArn === DB)).toBe(true);
     await sleep(150);
     expect(traffic()).toBe(during);
   });
 
   it('keeps awake through a failed job too, and asks ECS nothing in an environment without custom services', async () => {
-    lambda.on(InvokeCommand).callsFake(async () => {
-      await sleep(150);
-      return { StatusCode: 200, FunctionError: 'Unhandled', Payload: Buffer.from(JSON.stringify({ errorMessage: 'boom' })) };
-    });
+    jobUntil(1, { FunctionError: 'Unhandled', Payload: Buffer.from(JSON.stringify({ errorMessage: 'boom' })) });
     expect(await runtime().runJob(planWith({ name: 'db', type: 'custom-service' }), job, run)).toMatchObject({ status: 'failed' });
     expect(traffic()).toBeGreaterThanOrEqual(1);
     ecs.resetHistory();
-    expect(await runtime().runJob(planWith({ name: 'api', type: 'microservice' }), job, run)).toMatchObject({ status: 'failed' });
+    jobUntil(0, { Payload: Buffer.from(JSON.stringify({ exitCode: 0 })) });
+    const quiet = runtime().runJob(planWith({ name: 'api', type: 'microservice' }), job, run);
+    expect(await quiet).toMatchObject({ status: 'succeeded' });
+    await sleep(100);
     expect(sent(ecs)).toEqual([]);
   });
 });

@@ -80,12 +80,12 @@ export interface AwsRuntimeOptions {
    * are carried out: a deployment with jobs then ends its preparation with them running.
    * @default - services are not woken before jobs
    */
-  readonly serviceStarter?: { start(envId: string): Promise<ServicesStart> };
+  readonly serviceStarter?: { start(envId: string): Promise<ServicesStart>; keepAwake?(envId: string): Promise<void> };
   /** How often a deployment waiting for custom services asks again. @default 5000 */
   readonly servicePollMs?: number;
   /** How long it waits for them before it fails. @default 5 minutes */
   readonly serviceStartTimeoutMs?: number;
-  /** How often a running job's custom services are told they are in use. @default 60000 */
+  /** How often a running job's custom services are told they are in use. @default 20000 */
   readonly serviceKeepAwakeMs?: number;
   /** @default Date.now */
   readonly now?: () => number;
@@ -274,17 +274,18 @@ export class AwsRuntime implements Runtime {
   /**
    * A job's connections to a custom service are not traffic the reaper sees (it counts from the
    * job's START line), so a job running longer than a service's idle time would lose the service
-   * under it: while the job runs, the services are woken again, which records their traffic, once
-   * a minute (the reaper's own period).
+   * under it: while the job runs, its services are kept awake (traffic recorded), from its start
+   * and every 20 s, well within the shortest idle time (60 s) the reaper acts on.
    */
   private async keepingServicesAwake<T>(plan: DeploymentPlan, work: () => Promise<T>): Promise<T> {
     const starter = this.o.serviceStarter;
-    if (!starter || !plan.blocks.some((b) => b.block.type === 'custom-service')) return work();
+    if (!starter?.keepAwake || !plan.blocks.some((b) => b.block.type === 'custom-service')) return work();
     const envId = plan.environment.id;
-    const timer = setInterval(() => {
+    const keep = () =>
       // A failed call is retried at the next tick; the job's own outcome is what the step reports.
-      starter.start(envId).catch((e: unknown) => console.warn(`keeping custom services of ${envId} awake failed: ${String(e)}`));
-    }, this.o.serviceKeepAwakeMs ?? 60_000);
+      void starter.keepAwake!(envId).catch((e: unknown) => console.warn(`keeping custom services of ${envId} awake failed: ${String(e)}`));
+    keep();
+    const timer = setInterval(keep, this.o.serviceKeepAwakeMs ?? 20_000);
     try {
       return await work();
     } finally {

@@ -2,6 +2,9 @@ import type { ReaperSchedules } from './reaper-schedules';
 import type { ServiceFleet } from './service-fleet';
 import { ServiceWaker } from './wake-services';
 
+/** How old a service's traffic record may get while a job keeps it awake (see `keepAwake`). */
+export const KEEP_AWAKE_RECORD_MS = 15_000;
+
 /** A custom service that does not run yet, as ECS describes it. */
 export interface StartingService {
   /** `kinto-<12>-<block>`. */
@@ -39,11 +42,22 @@ export interface ServiceStarterOptions {
  */
 export class ServiceStarter {
   private readonly waker: ServiceWaker;
+  private readonly keeper: ServiceWaker;
   private readonly now: () => number;
 
   constructor(o: ServiceStarterOptions) {
     this.now = o.now ?? Date.now;
     this.waker = new ServiceWaker({ fleet: o.fleet, schedules: o.schedules, now: this.now });
+    this.keeper = new ServiceWaker({ fleet: o.fleet, schedules: o.schedules, now: this.now, trafficRecordMs: KEEP_AWAKE_RECORD_MS });
+  }
+
+  /**
+   * The environment's services are in use (a job runs): wakes any that sleeps and records their
+   * traffic when its record is KEEP_AWAKE_RECORD_MS old, so that, called every 20 s, the reaper
+   * (once a minute, idle times of at least 60 s) never finds one idle meanwhile.
+   */
+  async keepAwake(envId: string): Promise<void> {
+    await this.keeper.wakeNow(envId, this.now());
   }
 
   async start(envId: string): Promise<ServicesStart> {
