@@ -39,7 +39,7 @@ describe('Custom services: PostgreSQL keeps its rows and sleeps when idle', () =
     kinto = await startTestPlatform();
     if (kinto.sandbox.mode !== 'bwrap')
       throw new Error(`these tests need bubblewrap (apt-get install bubblewrap): ${kinto.sandbox.warning}`);
-    const variables = { PG_BIN: { default: postgresBin() } };
+    const variables = { PG_BIN: { default: postgresBin() }, DB_PASSWORD: { required: true } };
     const repo = createGitRepo({ 'api.js': POSTGRES_CLIENT_SERVICE, 'start-db.sh': POSTGRES_START_SCRIPT });
     await kinto.api('POST', '/v1/projects', { name: 'todo' });
     for (const block of [
@@ -49,8 +49,11 @@ describe('Custom services: PostgreSQL keeps its rows and sleeps when idle', () =
       expect((await kinto.api('POST', `${P}/blocks`, block)).body).toMatchObject({ data: { name: block.name } });
     for (const env of ['dev', 'qa']) {
       envIds[env] = (await kinto.api('POST', `${P}/environments`, { name: env })).body.data.id;
-      await kinto.api('PUT', `${P}/environments/${env}/blocks/api/config`, { visibility: 'public' });
-      await kinto.api('PUT', `${P}/environments/${env}/blocks/db/config`, { idleTimeoutSeconds: 1 });
+      // One secret per environment, given to the database (its password) and to the API that uses it.
+      const password = { DB_PASSWORD: { secret: `pw-${env}-${Math.random().toString(36).slice(2)}` } };
+      const api = await kinto.api('PUT', `${P}/environments/${env}/blocks/api/config`, { visibility: 'public', variables: password });
+      const db = await kinto.api('PUT', `${P}/environments/${env}/blocks/db/config`, { idleTimeoutSeconds: 1, variables: password });
+      expect([api.status, db.status]).toEqual([200, 200]);
     }
     await Promise.all(['api', 'db'].map((b) => kinto.buildBlock('todo', b)));
     for (const env of ['dev', 'qa']) {
@@ -64,7 +67,14 @@ describe('Custom services: PostgreSQL keeps its rows and sleeps when idle', () =
   it('is made on its first connection, in its own data folder, and keeps what the API writes', async () => {
     expect(await call('dev', '/put?k=todo&v=buy%20milk')).toEqual({ ok: true });
     expect(await call('dev', '/get?k=todo')).toEqual({ value: 'buy milk' });
-    expect(existsSync(join(kinto.home, 'data', envIds.dev, 'db', 'PG_VERSION'))).toBe(true);
+    expect(existsSync(join(kinto.home, 'data', envIds.dev, 'db', 'pgdata', 'PG_VERSION'))).toBe(true);
+    expect(existsSync(join(kinto.home, 'data', envIds.dev, 'db', 'pgdata.new'))).toBe(false);
+  }, 30_000);
+
+  it('refuses a connection with any other password (scram-sha-256, the secret variable DB_PASSWORD)', async () => {
+    const res = await fetch(`${gw.dev}/api/get-as?password=guess`);
+    expect(res.status).toBe(500);
+    expect((await res.json()).error).toContain('password authentication failed for user "app"');
   }, 30_000);
 
   it('shuts down cleanly after its idle time (SIGTERM), and has the row again when woken', async () => {
@@ -80,6 +90,6 @@ describe('Custom services: PostgreSQL keeps its rows and sleeps when idle', () =
     expect(await call('qa', '/get?k=todo')).toEqual({ value: null });
     expect(await call('qa', '/put?k=todo&v=qa%20only')).toEqual({ ok: true });
     expect(await call('dev', '/get?k=todo')).toEqual({ value: 'buy milk' });
-    expect(existsSync(join(kinto.home, 'data', envIds.qa, 'db', 'PG_VERSION'))).toBe(true);
+    expect(existsSync(join(kinto.home, 'data', envIds.qa, 'db', 'pgdata', 'PG_VERSION'))).toBe(true);
   }, 30_000);
 });

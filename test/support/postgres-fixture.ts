@@ -14,36 +14,42 @@ export function postgresBin(): string {
 
 /**
  * PostgreSQL as a custom service, as a repo would start it (`sh start-db.sh`; start commands run
- * without a shell): a cluster made in KINTO_DATA_DIR on its first start (trust authentication for
- * user `app`, on loopback only: only the environment's own blocks reach it), then the server on
- * the platform's PORT, in place of the script so that it gets the platform's SIGTERM.
- * `PG_BIN` is a block variable.
+ * without a shell): on its first start a cluster is made beside its final place and moved there
+ * once whole (a start killed mid-way leaves nothing that looks made), with user `app` and the
+ * password of the secret variable DB_PASSWORD; then the server, on loopback and the platform's
+ * PORT, in place of the script so that it gets the platform's SIGTERM. `PG_BIN` is a block variable.
  */
 export const POSTGRES_START_SCRIPT = `set -e
-if [ ! -s "$KINTO_DATA_DIR/PG_VERSION" ]; then
-  "$PG_BIN/initdb" -D "$KINTO_DATA_DIR" -U app --auth=trust --no-locale -E UTF8 --no-sync >/dev/null
+D="$KINTO_DATA_DIR/pgdata"
+if [ ! -s "$D/PG_VERSION" ]; then
+  rm -rf "$D.new"
+  printf '%s\\n' "$DB_PASSWORD" > /tmp/pwfile
+  "$PG_BIN/initdb" -D "$D.new" -U app --auth=scram-sha-256 --pwfile=/tmp/pwfile --no-locale -E UTF8 --no-sync >/dev/null
+  rm -f /tmp/pwfile
+  mv "$D.new" "$D"
 fi
-exec "$PG_BIN/postgres" -D "$KINTO_DATA_DIR" -p "$PORT" -c listen_addresses=127.0.0.1 -c unix_socket_directories=
+exec "$PG_BIN/postgres" -D "$D" -p "$PORT" -c listen_addresses=127.0.0.1 -c unix_socket_directories=
 `;
 
 /**
  * A microservice that keeps a key-value table in the `db` custom service through the address the
- * platform gives it (KINTO_BLOCK_DB_HOST/PORT), with Debian's psql (an argument array; values as
- * psql variables, quoted by psql): `/put?k=&v=`, `/get?k=`. Like any client of a woken database, it
- * retries while the server says it is starting up.
+ * platform gives it (KINTO_BLOCK_DB_HOST/PORT) and the password DB_PASSWORD, with Debian's psql (an argument array; values as
+ * psql variables, quoted by psql): `/put?k=&v=`, `/get?k=`, `/get-as?password=` (connects with that
+ * password). Like any client of a woken database, it retries while the server says it is starting up.
  */
 export const POSTGRES_CLIENT_SERVICE = `
 const http = require('http'), { execFile } = require('child_process');
-const once = (text, vars) => new Promise((resolve, reject) => {
+const once = (text, vars, password) => new Promise((resolve, reject) => {
   const args = ['-h', process.env.KINTO_BLOCK_DB_HOST, '-p', process.env.KINTO_BLOCK_DB_PORT, '-U', 'app', '-d', 'postgres',
     '-X', '-q', '-t', '-A', '-v', 'ON_ERROR_STOP=1', ...Object.entries(vars).flatMap(([k, v]) => ['-v', k + '=' + v])];
-  const p = execFile(process.env.PG_BIN + '/psql', args, { timeout: 20000 }, (e, out, err) => (e ? reject(new Error(err || e.message)) : resolve(out.trim())));
+  const env = { ...process.env, PGPASSWORD: password ?? process.env.DB_PASSWORD };
+  const p = execFile(process.env.PG_BIN + '/psql', args, { timeout: 20000, env }, (e, out, err) => (e ? reject(new Error(err || e.message)) : resolve(out.trim())));
   p.stdin.end(text);
 });
 // A woken PostgreSQL accepts connections a moment before it takes queries: retry that, briefly.
-const sql = async (text, vars) => {
+const sql = async (text, vars, password) => {
   for (let i = 0; ; i++) {
-    try { return await once(text, vars); } catch (e) {
+    try { return await once(text, vars, password); } catch (e) {
       if (i >= 50 || !/starting up/.test(e.message)) throw e;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -57,6 +63,7 @@ http.createServer(async (req, res) => {
     const table = "create table if not exists kv (k text primary key, v text not null);\\n";
     if (url.pathname === '/put')
       out = { ok: await sql(table + "insert into kv values (:'k', :'v') on conflict (k) do update set v = excluded.v;\\n", { k: q('k'), v: q('v') }) === '' };
+    else if (url.pathname === '/get-as') out = { value: (await sql("select 1;\\n", {}, q('password'))) || null };
     else out = { value: (await sql(table + "select v from kv where k = :'k';\\n", { k: q('k') })) || null };
   } catch (e) {
     res.statusCode = 500;
