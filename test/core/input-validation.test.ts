@@ -155,5 +155,12 @@ describe('Function: describeZodError', () => {
     expect(describeZodError(ours.error!)).toMatch(/call it\.$/);
     const zods = createBlockInput.safeParse({ name: 'db', type: 'custom-service', source: { repo: 42 } });
     expect(describeZodError(zods.error!)).toMatch(/[^.]\.$/);
+    const both = createBlockInput.safeParse({
+      name: 'db',
+      type: 'custom-service',
+      source: { repo: '/r' },
+      build: { buildCommand: 'a || b', startCommand: 'a || b' },
+    });
+    expect(describeZodError(both.error!)).toMatch(/call it; body\.build\.startCommand: .* call it\.$/);
   });
 });

@@ -49,10 +49,9 @@ export function describeZodError(error: ZodError, root = 'body'): string {
       issue.code === 'invalid_key' && issue.issues.length
         ? `invalid name: ${issue.issues.map((i) => i.message).join(', ')}`
         : issue.message;
-    return `${path}: ${why}`;
+    // Our own messages end in a full stop, zod's do not: one at the very end.
+    return `${path}: ${why.replace(/\.+$/, '')}`;
   });
   const more = error.issues.length > 5 ? ` (and ${error.issues.length - 5} more)` : '';
-  const text = `${parts.join('; ')}${more}`;
-  // Our own messages end in a full stop already; zod's do not.
-  return `The request is not valid: ${text}${text.endsWith('.') ? '' : '.'}`;
+  return `The request is not valid: ${parts.join('; ')}${more}.`;
 }
