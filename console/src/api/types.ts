@@ -38,3 +38,5 @@ export type MinuteMetrics = Item<BlockMetrics['minutes']>;
 /** What deleting an environment or a project did with custom services' data (answered with 200; 204 when there was none). */
 export type Deletion = Data<paths['/v1/projects/{project}/environments/{env}']['delete']>;
 export type ServiceDataFolder = Item<Deletion['keptData']>;
+/** A custom service's data that a deleted environment left (its deletion kept it); deleted later by environment id. */
+export type KeptData = Item<Data<paths['/v1/kept-data']['get']>>;

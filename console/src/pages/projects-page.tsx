@@ -7,12 +7,13 @@ import { DeleteProjectDialog } from '../components/delete-project-dialog';
 import { Dialog } from '../components/dialog';
 import { EmptyState, Loading } from '../components/empty-state';
 import { ErrorNote } from '../components/error-note';
+import { KeptDataSection } from '../components/kept-data-section';
 import { usePageTitle } from '../components/page-title';
 import { When } from '../components/time';
 import { useAction } from '../components/use-action';
 import { useLoad } from '../components/use-load';
 
-/** Projects: list, create, delete (typing the name). */
+/** Projects: list, create, delete (typing the name); and the data deleted environments left, if any. */
 export function ProjectsPage() {
   usePageTitle('Projects');
   const { api } = useKinto();
@@ -20,6 +21,7 @@ export function ProjectsPage() {
     async (signal) => unwrap(await api.GET('/v1/projects', { params: { query: { limit: '1000' } }, signal })).data,
     [],
   );
+  const kept = useLoad(async (signal) => unwrap(await api.GET('/v1/kept-data', { signal })).data, []);
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<Project>();
   return (
@@ -79,14 +81,18 @@ export function ProjectsPage() {
           </table>
         </div>
       )}
+      {/* Its own error only once the projects loaded: an unreachable API is said once. */}
+      {projects.data ? <ErrorNote error={kept.error} /> : null}
+      {kept.data ? <KeptDataSection kept={kept.data} reload={kept.reload} /> : null}
       {creating ? <CreateProjectDialog onClose={() => setCreating(false)} /> : null}
       {deleting ? (
         <DeleteProjectDialog
           name={deleting.name}
           onClose={() => setDeleting(undefined)}
           onDeleted={async () => {
-            // The dialog stays ("Deleting…") until the list no longer shows the project.
-            await projects.reload();
+            // The dialog stays ("Deleting…") until the list no longer shows the project (and shows
+            // the data its environments left, if the deletion kept it).
+            await Promise.all([projects.reload(), kept.reload()]);
             setDeleting(undefined);
           }}
         />
