@@ -6,6 +6,7 @@ import { registerBuild } from './commands/build';
 import { registerCall } from './commands/call';
 import { registerClients } from './commands/clients';
 import { registerConfig } from './commands/config';
+import { registerData } from './commands/data';
 import { registerDeploy } from './commands/deploy';
 import { registerDeployments } from './commands/deployments';
 import { registerEnvs } from './commands/envs';
@@ -48,6 +49,7 @@ Examples:
     registerBlocks,
     registerBuild,
     registerEnvs,
+    registerData,
     registerConfig,
     registerClients,
     registerReleases,

@@ -25,3 +25,4 @@ export type RequestDetail = Data<`${ENV}/requests/{requestId}`>;
 export type ConsoleLine = RequestDetail['consoleLines'][number];
 export type InstanceLine = Item<`${ENV}/blocks/{block}/logs`>;
 export type Metrics = Data<`${ENV}/metrics`>;
+export type KeptData = Item<'/v1/kept-data'>;

@@ -1,7 +1,13 @@
 import { print } from './print';
 import { table } from './table';
 
-type DataFolder = { readonly environment: string; readonly block: string; readonly location: string };
+type DataFolder = {
+  readonly environment: string;
+  /** What `kinto data delete` takes once the environment is deleted. */
+  readonly environmentId: string;
+  readonly block: string;
+  readonly location: string;
+};
 
 /** What a deletion did with custom services' data, as the API answers it. */
 export interface DataOutcomeView {
@@ -14,11 +20,13 @@ export function printDataOutcome(outcome: DataOutcomeView | undefined, what: str
   if (!outcome) return;
   const rows = (items: readonly DataFolder[]) =>
     table(
-      ['ENVIRONMENT', 'BLOCK', 'WHERE'],
-      items.map((d) => [d.environment, d.block, d.location]),
+      ['ENVIRONMENT', 'ENVIRONMENT ID', 'BLOCK', 'WHERE'],
+      items.map((d) => [d.environment, d.environmentId, d.block, d.location]),
     );
   if (outcome.keptData.length) {
-    print(`The data of ${what}'s custom services is kept where it is: copy it, or delete it by hand (--delete-data deletes it too).`);
+    print(
+      `The data of ${what}'s custom services is kept where it is: copy what you need; kinto data delete <environment id> deletes it later (kinto data lists it).`,
+    );
     print(rows(outcome.keptData));
   }
   if (outcome.deletedData.length) {

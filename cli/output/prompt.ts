@@ -15,12 +15,16 @@ export async function confirm(question: string, options: { yes?: boolean; what: 
   return /^y(es)?$/i.test(answer.trim());
 }
 
-/** Asks for a text that must be typed again exactly (e.g. a name before deleting it). */
-export async function confirmByTyping(expected: string, options: { yes?: boolean; what: string }): Promise<boolean> {
+/**
+ * Asks for a text that must be typed again exactly (e.g. a name before deleting it). `details`,
+ * when given, is shown above the prompt (what would go), only when it asks.
+ */
+export async function confirmByTyping(expected: string, options: { yes?: boolean; what: string; details?: string }): Promise<boolean> {
   if (options.yes) return true;
   if (!process.stdin.isTTY) {
     throw new CliError('CONFIRMATION_REQUIRED', `${options.what} needs a confirmation and stdin is not a terminal: pass --yes`);
   }
+  if (options.details) process.stderr.write(options.details.endsWith('\n') ? options.details : `${options.details}\n`);
   const answer = await read({ prompt: `Type "${expected}" to confirm: `, input: process.stdin, output: process.stderr });
   return answer.trim() === expected;
 }

@@ -121,7 +121,8 @@ describe('kinto CLI: website passwords, custom service settings, and what deleti
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('Deleted environment dev.');
     expect(r.stdout).toMatch(/custom services is kept where it is/);
-    expect(r.stdout).toMatch(new RegExp(`dev\\s+cache\\s+${dir.replaceAll('/', '\\/')}`));
+    expect(r.stdout).toMatch(/kinto data delete <environment id> deletes it later/);
+    expect(r.stdout).toMatch(new RegExp(`dev\\s+${envIds.dev}\\s+cache\\s+${dir.replaceAll('/', '\\/')}`));
     expect(existsSync(join(dir, 'dump.rdb'))).toBe(true);
   });
 

@@ -38,6 +38,7 @@ describe('kinto CLI: help', () => {
       'builds',
       'envs list',
       'envs show',
+      'data list',
       'config',
       'clients',
       'releases list',
