@@ -74,7 +74,7 @@ describe('Custom services: PostgreSQL keeps its rows and sleeps when idle', () =
   it('refuses a connection with any other password (scram-sha-256, the secret variable DB_PASSWORD)', async () => {
     const res = await fetch(`${gw.dev}/api/get-as?password=guess`);
     expect(res.status).toBe(500);
-    expect((await res.json()).error).toContain('password authentication failed for user "app"');
+    expect(((await res.json()) as { error: string }).error).toContain('password authentication failed for user "app"');
   }, 30_000);
 
   it('shuts down cleanly after its idle time (SIGTERM), and has the row again when woken', async () => {
