@@ -84,10 +84,14 @@ async function showRequest(conn: Connection, { project, env }: Where, id: string
 async function requests(conn: Connection, { project, env }: Where, opts: LogsOptions): Promise<void> {
   const query = { limit: opts.limit, ...(opts.block ? { block: opts.block } : {}), ...(opts.status ? { status: opts.status } : {}) };
   const list = (await page(conn.api.GET(`${ENV}/requests`, { params: { path: { project, env }, query } }))).data;
-  const details = (entries: RequestEntry[]) =>
-    Promise.all(
-      entries.map((r) => data(conn.api.GET(`${ENV}/requests/{requestId}`, { params: { path: { project, env, requestId: r.requestId } } }))),
-    );
+  const detail = (r: RequestEntry) =>
+    data(conn.api.GET(`${ENV}/requests/{requestId}`, { params: { path: { project, env, requestId: r.requestId } } }));
+  // Ten at a time: a follow may have a thousand new requests to read.
+  const details = async (entries: RequestEntry[]) => {
+    const all: Awaited<ReturnType<typeof detail>>[] = [];
+    for (let i = 0; i < entries.length; i += 10) all.push(...(await Promise.all(entries.slice(i, i + 10).map(detail))));
+    return all;
+  };
   const emit = async (entries: RequestEntry[]) => {
     const withLines = opts.lines ? await details(entries) : undefined;
     entries.forEach((r, i) => {
@@ -144,6 +148,8 @@ async function requests(conn: Connection, { project, env }: Where, opts: LogsOpt
       polled.push(...older.data);
       cursor = older.nextCursor;
     }
+    if (cursor && !polled.some((r) => seen.has(r.requestId)))
+      note(out.dim(`More than ${FOLLOW_PAGE * FOLLOW_PAGES_PER_POLL} new requests since the last poll: the older ones are not shown.`));
     const fresh = polled.filter((r) => !seen.has(r.requestId)).reverse();
     seen = new Set(first.data.map((r) => r.requestId));
     if (fresh.length) await emit(fresh);
