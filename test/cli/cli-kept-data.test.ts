@@ -1,49 +1,17 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createGitRepo } from '../support/git-repo';
+import { cliAgainst } from '../support/cli-binary';
 import { startTestPlatform, type TestPlatform } from '../support/platform';
 
-const BIN = join(__dirname, '../../bin/kinto.js');
 const P = '/v1/projects/kept';
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 describe('kinto CLI: the data deleted environments left (kinto data)', () => {
   let platform: TestPlatform;
   const envIds: Record<string, string> = {};
   const dirs: Record<string, string> = {};
 
-  /** The binary as a user runs it (stdin a pipe, not a terminal), against the platform in this process. */
-  const kinto = (args: string[], input = ''): Promise<Run> =>
-    new Promise((resolve) => {
-      const child = spawn(process.execPath, [BIN, ...args], {
-        env: {
-          PATH: process.env.PATH,
-          HOME: platform.home,
-          KINTO_URL: platform.url,
-          KINTO_TOKEN: platform.adminToken,
-          KINTO_PROJECT: 'kept',
-        },
-        stdio: ['pipe', 'pipe', 'pipe'],
-        timeout: 30_000,
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.on('close', (status) => resolve({ status, stdout, stderr }));
-      child.stdin.end(input);
-    });
-  const json = async (args: string[]) => {
-    const r = await kinto([...args, '--json']);
-    expect({ args, status: r.status, stderr: r.stderr }).toEqual({ args, status: 0, stderr: '' });
-    return JSON.parse(r.stdout);
-  };
+  const { kinto, json } = cliAgainst(() => platform, 'kept');
   /** What a custom service would have written to its KINTO_DATA_DIR. */
   const writeServiceData = (env: string) => {
     const dir = join(platform.home, 'data', envIds[env], 'cache');
