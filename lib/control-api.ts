@@ -142,6 +142,19 @@ export class ControlApi extends Construct {
       fn.addToRolePolicy(
         new iam.PolicyStatement({ sid: 'ServiceData', actions: ['lambda:InvokeFunction'], resources: [props.serviceData.functionArn] }),
       );
+      // Kept data is deleted only once a deleted environment's stack is gone (its tasks may run until then).
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'EnvironmentStackExists',
+          actions: ['cloudformation:DescribeStacks'],
+          resources: [`arn:${Aws.PARTITION}:cloudformation:${Aws.REGION}:${Aws.ACCOUNT_ID}:stack/kinto-env-*/*`],
+        }),
+      );
+      Validations.of(this.handler.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/kinto-env-*/*]',
+        reason:
+          "Environment stacks are made at run time as kinto-env-<environment id>; DescribeStacks only, to tell whether a deleted environment's stack is gone before its kept data is deleted.",
+      });
     }
     // Job runs' output, from the environments' block log groups.
     fn.addToRolePolicy(

@@ -42,6 +42,8 @@ export function localRuntimePort(options: {
       console.error(JSON.stringify({ level: 'error', message: 'a scheduled job run failed to start', envId, job, error: String(e) })),
     );
   });
+  /** Environments whose processes are being stopped (a deletion's first step). */
+  const stopping = new Set<string>();
   const runtime: Runtime = {
     prepare: async (_plan, block) => {
       await dataPlane.blocks.prepare(block);
@@ -56,11 +58,17 @@ export function localRuntimePort(options: {
     readJobLog: (run, offset) => jobs.readLog(run, offset),
     stop: async (envId) => {
       scheduler.disarm(envId);
-      await dataPlane.blocks.stop(envId);
+      stopping.add(envId);
+      try {
+        await dataPlane.blocks.stop(envId);
+      } finally {
+        stopping.delete(envId);
+      }
     },
     dataOf: (envId) => data.list(envId),
     deleteData: (envId) => data.remove(envId),
     dataEnvironments: () => data.environments(),
+    holds: (envId) => Promise.resolve(stopping.has(envId)),
     gatewayUrl: (env) => dataPlane.blocks.gatewayUrl(env),
   };
   return {

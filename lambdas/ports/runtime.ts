@@ -107,6 +107,11 @@ export interface Runtime {
   deleteData?(envId: string): Promise<readonly ServiceData[]>;
   /** The ids of every environment with custom services' data, deleted environments' included. */
   dataEnvironments?(): Promise<readonly string[]>;
+  /**
+   * The runtime still holds a (deleted) environment: its services may still run (locally while
+   * they stop; on AWS while its stack exists), so its data is not to be deleted from under them.
+   */
+  holds?(envId: string): Promise<boolean>;
   /** Where clients call the environment when the runtime knows it without a deployment (locally: the platform's port). */
   gatewayUrl?(env: Environment): string | undefined;
 }

@@ -3,6 +3,7 @@ import {
   ContinueUpdateRollbackCommand,
   CreateStackCommand,
   DeleteStackCommand,
+  DescribeStacksCommand,
   UpdateStackCommand,
 } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
@@ -546,6 +547,12 @@ describe('Deployer on AWS (SDK boundary)', () => {
       expect((await call('DELETE', '/v1/projects/store/environments/k1', { confirm: 'k1' })).status).toBe(200);
       aws.faults.serviceData = 'Task timed out after 25.03 seconds';
       expect((await call('DELETE', '/v1/projects/store/environments/k2', { confirm: 'k2', deleteData: true })).status).toBe(502);
+      // Their stacks are being deleted (their tasks may still run): their data is neither listed nor deleted yet.
+      const early = await call('DELETE', `/v1/kept-data/${failed}`, { confirm: failed });
+      expect([early.status, early.body.error.code]).toEqual([409, 'ENVIRONMENT_STOPPING']);
+      expect((await call('GET', '/v1/kept-data')).body.data.map((d: { environmentId: string }) => d.environmentId)).not.toContain(failed);
+      expect(readdirSync(join(aws.efs, failed, 'cache'))).toEqual(['dump.rdb']);
+      for (const id of [kept, failed]) await removeStack(id);
       aws.reset();
 
       const listed = await call('GET', '/v1/kept-data');
@@ -568,14 +575,9 @@ describe('Deployer on AWS (SDK boundary)', () => {
       const res = await call('DELETE', `/v1/kept-data/${failed}`, { confirm: failed });
       expect(res.status).toBe(200);
       expect(res.body.data).toEqual({ deletedData: [{ environmentId: failed, block: 'cache', location: location(failed, 'cache') }] });
-      expect(aws.lambda.commandCalls(InvokeCommand).map((c) => c.args[0].input)).toEqual([
-        {
-          FunctionName: SERVICE_DATA_FUNCTION,
-          InvocationType: 'RequestResponse',
-          Payload: Buffer.from(JSON.stringify({ action: 'environments' })),
-        },
-        dataCall('delete', failed),
-      ]);
+      // No scan first: whether its stack is gone, then the deletion itself.
+      expect(aws.cloudformation).toHaveReceivedCommandWith(DescribeStacksCommand, { StackName: stackNameOf(failed) });
+      expect(aws.lambda.commandCalls(InvokeCommand).map((c) => c.args[0].input)).toEqual([dataCall('delete', failed)]);
       expect(existsSync(join(aws.efs, failed))).toBe(false);
       expect(readdirSync(join(aws.efs, kept, 'cache'))).toEqual(['dump.rdb']);
       expect((await call('DELETE', '/v1/projects/store/environments/k3', { confirm: 'k3', deleteData: true })).status).toBe(200);

@@ -206,6 +206,25 @@ describe('Stack: KintoPlatformStack', () => {
           Resource: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'BlocksServiceDataLambdaFunction'), 'Arn'] },
         },
         {
+          Sid: 'EnvironmentStackExists',
+          Effect: 'Allow',
+          Action: 'cloudformation:DescribeStacks',
+          Resource: {
+            'Fn::Join': [
+              '',
+              [
+                'arn:',
+                { Ref: 'AWS::Partition' },
+                ':cloudformation:',
+                { Ref: 'AWS::Region' },
+                ':',
+                { Ref: 'AWS::AccountId' },
+                ':stack/kinto-env-*/*',
+              ],
+            ],
+          },
+        },
+        {
           Sid: 'ReadJobOutput',
           Effect: 'Allow',
           Action: 'logs:FilterLogEvents',

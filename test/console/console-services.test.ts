@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { createGitRepo } from '../support/git-repo';
 import { startTestPlatform, type TestPlatform } from '../support/platform';
+import { waitFor } from '../support/wait';
 import { accessibilityProblems, collectConsoleErrors, launchChromium, screenshot } from './browser';
 
 const P = '/v1/projects/svc';
@@ -221,7 +222,8 @@ describe('Console: custom services and their data', () => {
     confirm = dialog(`Delete data of environment ${envIds.dev}`);
     const typed = confirm.getByLabel(/^Type/);
     await typed.waitFor();
-    expect(await isFocused(typed)).toBe(true);
+    // Focus moves in an effect after the next frame: wait for it (a loaded machine paints late).
+    await waitFor(() => isFocused(typed), 5000, 25, 'the typed field focused');
     const submit = confirm.getByRole('button', { name: 'Delete data of environment' });
     await page.keyboard.type(envIds.dev.slice(0, -1));
     expect(await submit.isDisabled()).toBe(true);
@@ -230,7 +232,7 @@ describe('Console: custom services and their data', () => {
     await notice().getByText(`Kept data of environment ${envIds.dev} deleted`).waitFor();
     expect(await notice().textContent()).toContain(`cache: ${dir}`);
     // The button went with its row: the notice has the focus; the section went with the last row.
-    expect(await isFocused(notice())).toBe(true);
+    await waitFor(() => isFocused(notice()), 5000, 25, 'the notice focused');
     expect(existsSync(join(kinto.home, 'data', envIds.dev))).toBe(false);
     expect(await keptData().count()).toBe(0);
     expect((await kinto.api('GET', '/v1/kept-data')).body.data).toEqual([]);

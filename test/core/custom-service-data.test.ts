@@ -2,6 +2,7 @@ import { getBlockConfig, putBlockConfig } from '../../lambdas/core/block-config'
 import { createBlock } from '../../lambdas/core/blocks';
 import { createEnvironment, deleteEnvironment } from '../../lambdas/core/environments';
 import type { KintoError } from '../../lambdas/core/errors';
+import { deleteKeptData, listKeptData } from '../../lambdas/core/kept-data';
 import { createProject, deleteProject } from '../../lambdas/core/projects';
 import type { Runtime, ServiceData } from '../../lambdas/ports/runtime';
 import { startTestCore, type TestCore } from '../support/core-context';
@@ -23,11 +24,15 @@ describe('Core: custom services', () => {
   /** What the runtime double holds per environment id, and what it was asked, in order. */
   const folders = new Map<string, ServiceData[]>();
   const asked: string[] = [];
+  /** Environments whose services the runtime double says are still stopping. */
+  const held = new Set<string>();
 
   beforeAll(async () => {
     core = await startTestCore();
     // The recording double plus the optional data methods of the Runtime port.
-    const runtime = core.runtime as typeof core.runtime & Required<Pick<Runtime, 'dataOf' | 'deleteData'>>;
+    const runtime = core.runtime as typeof core.runtime & Required<Pick<Runtime, 'dataOf' | 'deleteData' | 'dataEnvironments' | 'holds'>>;
+    runtime.dataEnvironments = async () => [...folders.keys()];
+    runtime.holds = async (envId) => held.has(envId);
     runtime.dataOf = async (envId) => {
       asked.push(`dataOf:${envId}`);
       return folders.get(envId) ?? [];
@@ -128,6 +133,33 @@ describe('Core: custom services', () => {
         ]),
       );
       expect(outcome.deleted).toEqual([]);
+    });
+  });
+  describe('Functions: listKeptData, deleteKeptData', () => {
+    it("lists and deletes a deleted environment's data only once the runtime no longer holds it", async () => {
+      const live = await createEnvironment(core.ctx, project, { name: 'live' });
+      const gone = await createEnvironment(core.ctx, project, { name: 'gone' });
+      folders.set(live.id, [{ block: 'db', location: '/l' }]);
+      folders.set(gone.id, [{ block: 'db', location: '/g' }]);
+      await deleteEnvironment(core.ctx, project, 'gone', 'gone');
+      held.add(gone.id);
+      const ours = async () => (await listKeptData(core.ctx)).filter((d) => [live.id, gone.id].includes(d.environmentId));
+
+      expect(await ours()).toEqual([]);
+      const stopping = await rejects(deleteKeptData(core.ctx, gone.id, gone.id));
+      expect([stopping.status, stopping.code]).toEqual([409, 'ENVIRONMENT_STOPPING']);
+      const exists = await rejects(deleteKeptData(core.ctx, live.id, live.id));
+      expect([exists.status, exists.code]).toEqual([409, 'ENVIRONMENT_EXISTS']);
+      expect(exists.message).toContain(`"live" of project "${project}"`);
+      asked.length = 0;
+
+      held.delete(gone.id);
+      expect(await ours()).toEqual([{ environmentId: gone.id, block: 'db', location: '/g' }]);
+      expect(await deleteKeptData(core.ctx, gone.id, gone.id)).toEqual([{ environmentId: gone.id, block: 'db', location: '/g' }]);
+      expect(asked.filter((a) => a.startsWith('deleteData'))).toEqual([`deleteData:${gone.id}`]);
+      expect(folders.has(live.id)).toBe(true);
+      const again = await rejects(deleteKeptData(core.ctx, gone.id, gone.id));
+      expect([again.status, again.code]).toEqual([404, 'KEPT_DATA_NOT_FOUND']);
     });
   });
 });

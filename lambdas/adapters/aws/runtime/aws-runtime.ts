@@ -390,6 +390,12 @@ export class AwsRuntime implements Runtime {
     return this.o.serviceData ? this.o.serviceData.environments() : [];
   }
 
+  /** Its stack exists (deleting takes minutes: its functions and tasks may run until it is gone). */
+  async holds(envId: string): Promise<boolean> {
+    const stack = await this.describeStack(stackNameOf(envId));
+    return stack !== undefined && stack.StackStatus !== 'DELETE_COMPLETE';
+  }
+
   gatewayUrl(env: Environment): string | undefined {
     return env.gatewayUrl;
   }
