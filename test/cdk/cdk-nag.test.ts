@@ -22,6 +22,7 @@ const REVIEWED_ACKNOWLEDGEMENTS = [
   'Kinto/Console/Distribution AwsSolutions-CFR2',
   'Kinto/Console/Distribution AwsSolutions-CFR3',
   'Kinto/Console/Distribution AwsSolutions-CFR4',
+  'Kinto/ControlApi/Handler/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/kinto-env-*/*]',
   'Kinto/ControlApi/Handler/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/kinto/env/*]',
   'Kinto/Deployer/Deployments AwsSolutions-IAM5[Resource::*]',
   'Kinto/Deployer/Deployments AwsSolutions-IAM5[Resource::<DeployerLambdaFunctionDBFDDBD8.Arn>:*]',
