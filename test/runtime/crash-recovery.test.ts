@@ -1,79 +1,19 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGitRepo, NODE_SERVICE } from '../support/git-repo';
+import { startPlatformProcess, type PlatformProcess } from '../support/platform-process';
 import { alive, hostPids } from '../support/processes';
 import { waitFor } from '../support/wait';
 
-const ROOT = join(__dirname, '../..');
-const TOKEN = 'crash-test-admin-token-0123';
-
-interface Running {
-  child: ChildProcess;
-  url: string;
-  api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
-}
-
-/** The platform as its own process, so that it can be killed with SIGKILL. */
-async function startProcess(home: string): Promise<Running> {
-  const child = spawn(process.execPath, ['-r', 'esbuild-register', 'bin/kinto.ts', 'dev'], {
-    cwd: ROOT,
-    env: { ...process.env, KINTO_HOME: home, KINTO_PORT: '0', KINTO_ADMIN_TOKEN: TOKEN },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  const url = (await waitFor(() => /Kinto is running at (\S+)/.exec(out)?.[1], 30_000)) as string;
-  return {
-    child,
-    url,
-    api: async (method, path, body) => {
-      const res = await fetch(`${url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-        body: body ? JSON.stringify(body) : undefined,
-      });
-      const text = await res.text();
-      return { status: res.status, body: text.startsWith('{') ? JSON.parse(text) : text };
-    },
-  };
-}
-
-const killHard = (p: Running): Promise<void> =>
-  new Promise((resolve) => {
-    p.child.once('exit', () => resolve());
-    p.child.kill('SIGKILL');
-  });
-
-const stopGracefully = (p: Running): Promise<void> =>
-  new Promise((resolve) => {
-    const force = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
-    p.child.once('exit', () => {
-      clearTimeout(force);
-      resolve();
-    });
-    p.child.kill('SIGTERM');
-  });
-
-/** Running (not gone, not a zombie waiting to be reaped). */
-
-async function built(p: Running, block: string): Promise<any> {
-  const id = (await p.api('POST', `/v1/projects/crash/blocks/${block}/builds`)).body.data.id;
-  return waitFor(async () => {
-    const b = (await p.api('GET', `/v1/projects/crash/blocks/${block}/builds/${id}`)).body.data;
-    return b.status === 'succeeded' || b.status === 'failed' ? b : undefined;
-  }, 30_000);
-}
-
 describe('Killing the platform (SIGKILL) mid-build and mid-deploy', () => {
   const home = mkdtempSync(join(tmpdir(), 'kinto-crash-'));
-  let platform: Running | undefined;
+  let platform: PlatformProcess | undefined;
 
   afterEach(async () => {
     // Stopped the way a user stops it (SIGTERM stops its blocks too); SIGKILL would leave them running.
-    if (platform && platform.child.exitCode === null && platform.child.signalCode === null) await stopGracefully(platform);
+    await platform?.stop();
   });
   afterAll(() => rmSync(home, { recursive: true, force: true }));
 
@@ -83,7 +23,7 @@ describe('Killing the platform (SIGKILL) mid-build and mid-deploy', () => {
       'slow-job.js': 'setTimeout(() => {}, 20000);',
       'post-job.js': `console.log('post-deploy ran for ' + process.env.KINTO_RELEASE);`,
     });
-    platform = await startProcess(home);
+    platform = await startPlatformProcess(home);
     const p = platform;
     await p.api('POST', '/v1/projects', { name: 'crash' });
     await p.api('POST', '/v1/projects/crash/blocks', {
@@ -101,8 +41,8 @@ describe('Killing the platform (SIGKILL) mid-build and mid-deploy', () => {
     });
     await p.api('POST', '/v1/projects/crash/environments', { name: 'dev' });
     await p.api('PUT', '/v1/projects/crash/environments/dev/blocks/api/config', { visibility: 'public' });
-    expect((await built(p, 'api')).status).toBe('succeeded');
-    expect((await built(p, 'notify')).status).toBe('succeeded');
+    expect((await p.build('crash', 'api')).status).toBe('succeeded');
+    expect((await p.build('crash', 'notify')).status).toBe('succeeded');
     expect((await p.api('POST', '/v1/projects/crash/releases', { version: '1.0.0' })).status).toBe(201);
     const first = (await p.api('POST', '/v1/projects/crash/environments/dev/deployments', { release: '1.0.0' })).body.data;
     const settled = await waitFor(async () => {
@@ -130,7 +70,7 @@ describe('Killing the platform (SIGKILL) mid-build and mid-deploy', () => {
       source: { repo },
       build: { startCommand: 'node slow-job.js' },
     });
-    expect((await built(p, 'migrate')).status).toBe('succeeded');
+    expect((await p.build('crash', 'migrate')).status).toBe('succeeded');
     expect((await p.api('POST', '/v1/projects/crash/releases', { version: '1.1.0' })).status).toBe(201);
     await p.api('PATCH', '/v1/projects/crash/blocks/api', {
       build: { buildCommand: 'node -e "setTimeout(() => {}, 20000)"', startCommand: 'node server.js' },
@@ -150,7 +90,7 @@ describe('Killing the platform (SIGKILL) mid-build and mid-deploy', () => {
     }, 15_000);
     const blockPids = hostPids({ KINTO_GATEWAY_URL: gw, KINTO_BLOCK: 'api' });
     expect(blockPids).toHaveLength(1);
-    await killHard(p);
+    await p.killHard();
     await deploying;
 
     // What the platform started dies with it: the block process, the build, the pre-deploy job.
@@ -161,7 +101,7 @@ describe('Killing the platform (SIGKILL) mid-build and mid-deploy', () => {
     await waitFor(() => left('slow-job.js').length === 0, 10_000, 25, 'the pre-deploy job gone');
     await waitFor(() => left('setTimeout\\(\\(\\) => \\{\\}, 20000\\)').length === 0, 10_000, 25, 'the build gone');
     expect(existsSync(join(home, 'builds', buildId))).toBe(true);
-    platform = await startProcess(home);
+    platform = await startPlatformProcess(home);
     const again = platform;
     // The interrupted build's checkout is cleaned up at start.
     expect(existsSync(join(home, 'builds', buildId))).toBe(false);
