@@ -1,20 +1,10 @@
 import { getBlockConfig, putBlockConfig } from '../../lambdas/core/block-config';
 import { createBlock } from '../../lambdas/core/blocks';
 import { createEnvironment, deleteEnvironment } from '../../lambdas/core/environments';
-import type { KintoError } from '../../lambdas/core/errors';
 import { deleteKeptData, listKeptData } from '../../lambdas/core/kept-data';
 import { createProject, deleteProject } from '../../lambdas/core/projects';
 import type { Runtime, ServiceData } from '../../lambdas/ports/runtime';
-import { startTestCore, type TestCore } from '../support/core-context';
-
-async function rejects(promise: Promise<unknown>): Promise<KintoError> {
-  try {
-    await promise;
-  } catch (e) {
-    return e as KintoError;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejects, startTestCore, type TestCore } from '../support/core-context';
 
 /** Custom services in the core (issue 21): their sleep settings, and what deletions do with their data. */
 describe('Core: custom services', () => {

@@ -9,7 +9,7 @@ import type { CreateBlockInput } from '../../lambdas/core/request-schemas';
 import { listAll } from '../../lambdas/core/lookups';
 import { createProject, deleteProject } from '../../lambdas/core/projects';
 import { tagRelease } from '../../lambdas/core/releases';
-import { startTestCore, type TestCore } from '../support/core-context';
+import { rejects, startTestCore, type TestCore } from '../support/core-context';
 
 const api: CreateBlockInput = {
   name: 'api',
@@ -18,15 +18,6 @@ const api: CreateBlockInput = {
   build: { startCommand: 'node server.js' },
   variables: { GREETING: { default: 'hello' }, API_KEY: { required: true } },
 };
-
-async function rejects(promise: Promise<unknown>): Promise<KintoError> {
-  try {
-    await promise;
-  } catch (e) {
-    return e as KintoError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('Core: projects, blocks, environments, config, releases, deployments', () => {
   let core: TestCore;

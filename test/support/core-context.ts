@@ -1,6 +1,7 @@
 import type { BuildEvent } from '../../lambdas/core/builds';
 import { recordBuildEvent } from '../../lambdas/core/builds';
 import type { CoreContext } from '../../lambdas/core/context';
+import type { KintoError } from '../../lambdas/core/errors';
 import type { Build } from '../../lambdas/core/model';
 import { randomIds, systemClock } from '../../lambdas/adapters/clock-and-ids';
 import type { Builder, BuildRequest } from '../../lambdas/ports/builder';
@@ -116,4 +117,14 @@ export async function startTestCore(options: { keys?: boolean } = {}): Promise<T
     },
     close,
   };
+}
+
+/** The error a core call rejects with (fails the test when it resolves). */
+export async function rejects(promise: Promise<unknown>): Promise<KintoError> {
+  try {
+    await promise;
+  } catch (e) {
+    return e as KintoError;
+  }
+  throw new Error('expected a rejection');
 }
