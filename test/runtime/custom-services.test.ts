@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { getJson, instanceLinesWhen } from '../support/block-answers';
 import { createGitRepo } from '../support/git-repo';
 import { startTestPlatform, type TestPlatform } from '../support/platform';
 import { startPlatformProcess, type PlatformProcess } from '../support/platform-process';
@@ -28,25 +29,13 @@ describe('Custom services: Redis keeps its data and sleeps when idle', () => {
   let home: string;
   const gw: Record<string, string> = {};
   const envIds: Record<string, string> = {};
-  const call = async (env: string, path: string): Promise<any> => {
-    const res = await fetch(`${gw[env]}/api${path}`);
-    const body = await res.json();
-    if (res.status !== 200) throw new Error(`${env} ${path}: ${res.status} ${JSON.stringify(body)}`);
-    return body;
-  };
+  const call = (env: string, path: string): Promise<any> => getJson(`${gw[env]}/api${path}`);
   /** The service's sandbox (bubblewrap keeps the environment it was given; Redis overwrites its own). */
   const sandboxPids = (env: string) => hostPids({ KINTO_BLOCK: 'cache', KINTO_GATEWAY_URL: gw[env] }, 'bwrap');
   const redisPids = (env: string) => descendantPids(sandboxPids(env), 'redis-server');
   /** The cache service's instance log (newest first), read until `ready` holds (at most 5 s). */
-  const serviceLinesWhen = async (env: string, ready: (lines: string[]) => boolean): Promise<string[]> => {
-    let lines: string[] = [];
-    await waitFor(async () => {
-      await kinto.logFeed!.flush();
-      lines = (await kinto.api('GET', `${P}/environments/${env}/blocks/cache/logs?limit=1000`)).body.data.map((l: any) => l.text);
-      return ready(lines);
-    }, 5000);
-    return lines;
-  };
+  const serviceLinesWhen = (env: string, ready: (lines: string[]) => boolean) =>
+    instanceLinesWhen(kinto, { project: 'cs', env, block: 'cache' }, ready);
   const deploy = async (env: string, body: Parameters<TestPlatform['deploy']>[2]) => {
     const d = await kinto.deploy('cs', env, body);
     if (d.status !== 'succeeded') throw new Error(`deploy failed: ${JSON.stringify(d)}`);

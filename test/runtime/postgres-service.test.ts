@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { getJson, instanceLinesWhen } from '../support/block-answers';
 import { createGitRepo } from '../support/git-repo';
 import { startTestPlatform, type TestPlatform } from '../support/platform';
 import { descendantPids, hostPids } from '../support/processes';
@@ -17,23 +18,11 @@ describe('Custom services: PostgreSQL keeps its rows and sleeps when idle', () =
   let kinto: TestPlatform;
   const gw: Record<string, string> = {};
   const envIds: Record<string, string> = {};
-  const call = async (env: string, path: string): Promise<any> => {
-    const res = await fetch(`${gw[env]}/api${path}`);
-    const body = await res.json();
-    if (res.status !== 200) throw new Error(`${env} ${path}: ${res.status} ${JSON.stringify(body)}`);
-    return body;
-  };
+  const call = (env: string, path: string): Promise<any> => getJson(`${gw[env]}/api${path}`);
   const postgresPids = (env: string) => descendantPids(hostPids({ KINTO_BLOCK: 'db', KINTO_GATEWAY_URL: gw[env] }, 'bwrap'), 'postgres');
   /** The db service's instance log (newest first), read until `ready` holds. */
-  const dbLinesWhen = async (env: string, ready: (lines: string[]) => boolean): Promise<string[]> => {
-    let lines: string[] = [];
-    await waitFor(async () => {
-      await kinto.logFeed!.flush();
-      lines = (await kinto.api('GET', `${P}/environments/${env}/blocks/db/logs?limit=1000`)).body.data.map((l: any) => l.text);
-      return ready(lines);
-    }, 10_000);
-    return lines;
-  };
+  const dbLinesWhen = (env: string, ready: (lines: string[]) => boolean) =>
+    instanceLinesWhen(kinto, { project: 'todo', env, block: 'db' }, ready, 10_000);
 
   beforeAll(async () => {
     kinto = await startTestPlatform();
