@@ -1,18 +1,8 @@
 import type { IncomingMessage } from 'node:http';
+import { HOP_BY_HOP_HEADERS } from '../../handlers/http/hop-by-hop';
 
-/** Request headers that belong to one hop only, and so are never forwarded. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-  'expect',
-]);
+/** Request headers that belong to one hop only, and so are never forwarded (`host` is the block's own). */
+const HOP_BY_HOP = new Set([...HOP_BY_HOP_HEADERS, 'host']);
 
 /**
  * Headers for the block, as a flat `[name, value, ...]` list (undici takes it as it is): the

@@ -3,6 +3,7 @@ import type { Duplex, Writable } from 'node:stream';
 import { Pool } from 'undici';
 import { isPublicRoute } from '../../handlers/api/public-routes';
 import { assertAdmin } from '../../handlers/http/admin-auth';
+import { HOP_BY_HOP_HEADERS } from '../../handlers/http/hop-by-hop';
 import { toErrorResponse } from '../../handlers/http/http-errors';
 import { MAX_BODY_BYTES } from '../../handlers/http/json-body';
 import { errorResponse, type HttpResult } from '../../handlers/http/response';
@@ -58,19 +59,8 @@ function gatewayTarget(url: string): { envId: string; rest: string } | undefined
   return ENV_ID.test(envId) ? { envId, rest: idEnd === end ? '/' : url.slice(idEnd, end) } : undefined;
 }
 
-/** Headers of one hop only: never forwarded either way. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'expect',
-  'content-length',
-]);
+/** Headers of one hop only: never forwarded either way (a request's `content-length` is set again for the body as read). */
+const HOP_BY_HOP = new Set([...HOP_BY_HOP_HEADERS, 'content-length']);
 
 export interface ForwardToControlOptions {
   /** Checked here before a request's body is read or a log stream opened (public routes excepted). */
