@@ -5,6 +5,12 @@ type Data<P extends keyof paths> = paths[P] extends { get: { responses: { 200: {
   ? D
   : never;
 type Item<P extends keyof paths> = Data<P> extends (infer I)[] ? I : never;
+/** The `data` of a DELETE answer that has one (200). */
+type Deleted<P extends keyof paths> = paths[P] extends {
+  delete: { responses: { 200: { content: { 'application/json': { data: infer D } } } } };
+}
+  ? D
+  : never;
 
 type ENV = '/v1/projects/{project}/environments/{env}';
 
@@ -26,3 +32,5 @@ export type ConsoleLine = RequestDetail['consoleLines'][number];
 export type InstanceLine = Item<`${ENV}/blocks/{block}/logs`>;
 export type Metrics = Data<`${ENV}/metrics`>;
 export type KeptData = Item<'/v1/kept-data'>;
+/** What deleting an environment (or a project) did with its custom services' data. */
+export type Deletion = Deleted<ENV>;

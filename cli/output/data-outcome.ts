@@ -1,19 +1,11 @@
+import type { Deletion } from '../api/types';
 import { print } from './print';
 import { table } from './table';
 
-type DataFolder = {
-  readonly environment: string;
-  /** What `kinto data delete` takes once the environment is deleted. */
-  readonly environmentId: string;
-  readonly block: string;
-  readonly location: string;
-};
+type DataFolder = Deletion['keptData'][number];
 
 /** What a deletion did with custom services' data, as the API answers it. */
-export interface DataOutcomeView {
-  readonly keptData: readonly DataFolder[];
-  readonly deletedData: readonly DataFolder[];
-}
+export type DataOutcomeView = Pick<Deletion, 'keptData' | 'deletedData'>;
 
 /** Names the data a deletion kept or deleted (nothing when there was none). */
 export function printDataOutcome(outcome: DataOutcomeView | undefined, what: string): void {
