@@ -11,25 +11,21 @@ const ENVIRONMENT_FOLDER = /^[A-Za-z0-9_-]{1,64}$/;
  * mounted): `<root>/<envId>/<block>`, one per service that ever ran there. The folders are the
  * truth: access points are pointers that go with the environment's stack, the data does not.
  */
-export async function listServiceFolders(root: string, envId: string): Promise<string[]> {
-  try {
-    const entries = await readdir(join(root, envId), { withFileTypes: true });
-    return entries
-      .filter((e) => e.isDirectory() && BLOCK_FOLDER.test(e.name))
-      .map((e) => e.name)
-      .sort();
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
-  }
+export function listServiceFolders(root: string, envId: string): Promise<string[]> {
+  return foldersIn(join(root, envId), BLOCK_FOLDER);
 }
 
 /** Environment folders under `root` (ids as the protocol admits them), each holding some service's data or none. */
-export async function listEnvironmentFolders(root: string): Promise<string[]> {
+export function listEnvironmentFolders(root: string): Promise<string[]> {
+  return foldersIn(root, ENVIRONMENT_FOLDER);
+}
+
+/** The folders in `dir` named as `name` admits, sorted; none when `dir` is not there. */
+async function foldersIn(dir: string, name: RegExp): Promise<string[]> {
   try {
-    const entries = await readdir(root, { withFileTypes: true });
+    const entries = await readdir(dir, { withFileTypes: true });
     return entries
-      .filter((e) => e.isDirectory() && ENVIRONMENT_FOLDER.test(e.name))
+      .filter((e) => e.isDirectory() && name.test(e.name))
       .map((e) => e.name)
       .sort();
   } catch (e) {
