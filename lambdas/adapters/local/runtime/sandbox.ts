@@ -339,6 +339,9 @@ export class SandboxedProcess {
   }
 }
 
+/** The host's /etc/passwd and /etc/group, read once (a block starts on every wake). */
+let hostAccounts: [passwd: string, group: string] | undefined;
+
 /** The host's /etc/passwd and /etc/group with an account for a block's uid and its environment's gid. */
 function accountFiles(ids: { uid: number; gid: number }): [passwd: string, group: string] {
   const host = (path: string): string => {
@@ -349,9 +352,10 @@ function accountFiles(ids: { uid: number; gid: number }): [passwd: string, group
       return '';
     }
   };
+  hostAccounts ??= [host('/etc/passwd'), host('/etc/group')];
   return [
-    `${host('/etc/passwd')}kinto-block:x:${ids.uid}:${ids.gid}:Kinto block:/tmp:/usr/sbin/nologin\n`,
-    `${host('/etc/group')}kinto-env:x:${ids.gid}:\n`,
+    `${hostAccounts[0]}kinto-block:x:${ids.uid}:${ids.gid}:Kinto block:/tmp:/usr/sbin/nologin\n`,
+    `${hostAccounts[1]}kinto-env:x:${ids.gid}:\n`,
   ];
 }
 
