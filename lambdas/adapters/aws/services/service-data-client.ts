@@ -1,4 +1,5 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { z } from 'zod';
 import { KintoError } from '../../../core/errors';
 import type { ServiceData } from '../../../ports/runtime';
 import { serviceDataAnswer, serviceDataEnvironmentsAnswer, type ServiceDataRequest } from './service-data-protocol';
@@ -15,39 +16,39 @@ export class ServiceDataClient {
   ) {}
 
   list(envId: string): Promise<readonly ServiceData[]> {
-    return this.ask({ action: 'list', envId });
+    return this.ask(
+      { action: 'list', envId },
+      serviceDataAnswer,
+      (why) =>
+        `the custom services' data of environment ${envId} could not be listed (${why}); it is kept in /kinto/${envId}/ of the platform's file system`,
+    ).then((a) => a.data);
   }
 
   remove(envId: string): Promise<readonly ServiceData[]> {
-    return this.ask({ action: 'delete', envId });
+    return this.ask(
+      { action: 'delete', envId },
+      serviceDataAnswer,
+      (why) =>
+        `deleting the custom services' data of environment ${envId} on EFS failed (${why}); some of it may be left in /kinto/${envId}/ of the platform's file system: delete it later with DELETE /v1/kept-data/${envId}`,
+    ).then((a) => a.data);
   }
 
   /** The environments (ids) with a folder on the file system, deleted ones' included. */
-  async environments(): Promise<readonly string[]> {
-    const payload = await this.invoke({ action: 'environments' });
-    const answer = serviceDataEnvironmentsAnswer.safeParse(payload.value);
-    if (payload.failure || !answer.success) {
-      throw new KintoError(
-        502,
-        'SERVICE_DATA_FAILED',
-        `the environments with custom services' data could not be listed (${payload.failure ?? 'no answer'}); it is all kept in /kinto/ of the platform's file system`,
-      );
-    }
-    return answer.data.environments;
+  environments(): Promise<readonly string[]> {
+    return this.ask(
+      { action: 'environments' },
+      serviceDataEnvironmentsAnswer,
+      (why) =>
+        `the environments with custom services' data could not be listed (${why}); it is all kept in /kinto/ of the platform's file system`,
+    ).then((a) => a.environments);
   }
 
-  private async ask(request: ServiceDataRequest & { envId: string }): Promise<readonly ServiceData[]> {
-    const { value: payload, failure } = await this.invoke(request);
-    const answer = serviceDataAnswer.safeParse(payload);
-    if (failure || !answer.success) {
-      const why = failure ?? 'no answer';
-      const what =
-        request.action === 'delete'
-          ? `deleting the custom services' data of environment ${request.envId} on EFS failed (${why}); some of it may be left in /kinto/${request.envId}/ of the platform's file system: delete it later with DELETE /v1/kept-data/${request.envId}`
-          : `the custom services' data of environment ${request.envId} could not be listed (${why}); it is kept in /kinto/${request.envId}/ of the platform's file system`;
-      throw new KintoError(502, 'SERVICE_DATA_FAILED', what);
-    }
-    return answer.data.data;
+  /** The function's answer as `schema` reads it; its failure, or an answer it does not read, is a 502 saying `failed`. */
+  private async ask<T>(request: ServiceDataRequest, schema: z.ZodType<T>, failed: (why: string) => string): Promise<T> {
+    const { value, failure } = await this.invoke(request);
+    const answer = schema.safeParse(value);
+    if (failure || !answer.success) throw new KintoError(502, 'SERVICE_DATA_FAILED', failed(failure ?? 'no answer'));
+    return answer.data;
   }
 
   /** Invokes the function; `failure` says why when it failed (its own error message, or Lambda's). */
